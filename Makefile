@@ -1,0 +1,28 @@
+# make demo: the whole pipeline on a local stand-in for AWS.  make test: the test suite.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test venv up down bench
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -m venv --help >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt -e '.[deploy,dev]'
+	@touch $@
+
+up: venv
+	scripts/local-aws up
+
+down:
+	scripts/local-aws down
+
+test: up
+	$(PY) -m pytest
+
+demo: venv
+	scripts/demo

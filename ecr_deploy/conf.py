@@ -1,0 +1,95 @@
+"""ECR_DEPLOY settings: the user's dict merged over documented defaults, read when used."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from ecr_deploy.errors import ConfigurationError
+
+#: Every key of ``settings.ECR_DEPLOY`` with its default; relative paths are taken from BASE_DIR.
+DEFAULTS: dict[str, Any] = {
+    # Local image name and tag (the course's ``docker build . -t producao:V1``); also the ECR repository.
+    "REPOSITORY": "producao",
+    "TAG": "V1",
+    # Docker build: context folder, Dockerfile inside it, base image (None: the Dockerfile's default).
+    "CONTEXT_DIR": ".",
+    "DOCKERFILE": "Dockerfile",
+    "BASE_IMAGE": None,
+    "BUILD_ARGS": {},
+    # prepare_image: the hosts written into ALLOWED_HOSTS and the fixtures loaded at build time.
+    "ALLOWED_HOSTS": ["*"],
+    "FIXTURES": ["clientes.json"],
+    # publish_ecr: the Terraform folder, binary, extra variables; AWS region and profile (None: the usual chain).
+    "TERRAFORM_DIR": "infra",
+    "TERRAFORM_BIN": "terraform",
+    "TERRAFORM_VARS": {},
+    "REGION": None,
+    "PROFILE": None,
+    # Registry pushes: attempts for transient failures and the first backoff delay in seconds.
+    "PUSH_ATTEMPTS": 4,
+    "RETRY_BACKOFF_SECONDS": 2.0,
+    # Seconds a publish waits for another publish of the same project before it stops.
+    "LOCK_TIMEOUT_SECONDS": 120.0,
+}
+
+_TYPES: dict[str, tuple[type, ...]] = {
+    "REPOSITORY": (str,),
+    "TAG": (str,),
+    "CONTEXT_DIR": (str, Path),
+    "DOCKERFILE": (str, Path),
+    "BASE_IMAGE": (str, type(None)),
+    "BUILD_ARGS": (dict,),
+    "ALLOWED_HOSTS": (list, tuple),
+    "FIXTURES": (list, tuple),
+    "TERRAFORM_DIR": (str, Path),
+    "TERRAFORM_BIN": (str,),
+    "TERRAFORM_VARS": (dict,),
+    "REGION": (str, type(None)),
+    "PROFILE": (str, type(None)),
+    "PUSH_ATTEMPTS": (int,),
+    "RETRY_BACKOFF_SECONDS": (int, float),
+    "LOCK_TIMEOUT_SECONDS": (int, float),
+}
+
+
+def user_settings() -> dict[str, Any]:
+    value = getattr(settings, "ECR_DEPLOY", {})
+    return value if isinstance(value, dict) else {}
+
+
+def problems() -> list[str]:
+    """Every problem of settings.ECR_DEPLOY, as sentences; empty when it is valid."""
+    raw = getattr(settings, "ECR_DEPLOY", {})
+    if not isinstance(raw, dict):
+        return [f"ECR_DEPLOY must be a dict, not {type(raw).__name__}"]
+    found = [f"unknown key ECR_DEPLOY[{key!r}]" for key in raw if key not in DEFAULTS]
+    for key, value in raw.items():
+        expected = _TYPES.get(key)
+        if expected and (not isinstance(value, expected) or isinstance(value, bool) and bool not in expected):
+            names = " or ".join("None" if t is type(None) else t.__name__ for t in expected)
+            found.append(f"ECR_DEPLOY[{key!r}] must be {names}, not {type(value).__name__}")
+    if isinstance(raw.get("PUSH_ATTEMPTS"), int) and raw["PUSH_ATTEMPTS"] < 1:
+        found.append("ECR_DEPLOY['PUSH_ATTEMPTS'] must be at least 1")
+    for key in ("ALLOWED_HOSTS", "FIXTURES"):
+        if isinstance(raw.get(key), (list, tuple)) and not all(isinstance(v, str) and v for v in raw[key]):
+            found.append(f"ECR_DEPLOY[{key!r}] must hold non-empty strings")
+    return found
+
+
+def get(key: str) -> Any:
+    """The current value of one key; raises ConfigurationError when ECR_DEPLOY is invalid."""
+    found = problems()
+    if found:
+        raise ConfigurationError("; ".join(found) + ". Fix ECR_DEPLOY in your settings (see `manage.py check`).")
+    return user_settings().get(key, DEFAULTS[key])
+
+
+def base_dir() -> Path:
+    return Path(getattr(settings, "BASE_DIR", Path.cwd()))
+
+
+def path(key: str) -> Path:
+    """A path setting resolved against BASE_DIR."""
+    return (base_dir() / get(key)).resolve()

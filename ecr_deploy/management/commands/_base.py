@@ -1,0 +1,50 @@
+"""Shared behaviour of the ecr_deploy commands (the underscore keeps this from being a command)."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from ecr_deploy.errors import EcrDeployError
+
+
+class EcrDeployCommand(BaseCommand):
+    """Turns EcrDeployError into CommandError and offers --json and a progress stream."""
+
+    json_flag = False
+
+    def add_arguments(self, parser) -> None:
+        if self.json_flag:
+            parser.add_argument("--json", action="store_true", help="Print one JSON result on stdout; progress goes to stderr.")
+
+    def execute(self, *args, **options):
+        self.as_json = options.get("json", False)
+        self.verbosity = options.get("verbosity", 1)
+        try:
+            return super().execute(*args, **options)
+        except EcrDeployError as err:
+            raise CommandError(str(err)) from err
+
+    @property
+    def progress_stream(self):
+        """Where progress lines go: stdout, or stderr when stdout carries --json."""
+        return self.stderr if self.as_json else self.stdout
+
+    @property
+    def live(self) -> bool:
+        """True when progress may redraw lines in place: a TTY and not CI."""
+        stream = getattr(self.progress_stream, "_out", None)
+        return bool(stream is not None and stream.isatty() and os.environ.get("CI", "").lower() not in {"1", "true"})
+
+    def progress(self, text: str, *, level: int = 1, ending: str = "\n") -> None:
+        if self.verbosity >= level:
+            self.progress_stream.write(text, ending=ending)
+            self.progress_stream.flush()
+
+    def emit_json(self, result: Any) -> None:
+        data = dataclasses.asdict(result) if dataclasses.is_dataclass(result) else result
+        self.stdout.write(json.dumps(data, indent=2, default=str, sort_keys=True))
+

@@ -1,0 +1,134 @@
+"""The clientes API through HTTP, as a client sees it."""
+import json
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+from clientes.models import Cliente
+from clientes.serializers import ClienteSerializer
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def clientes(db):
+    return [
+        Cliente.objects.create(nome="Ana Souza", email="ana@gmail.com"),
+        Cliente.objects.create(nome="Bruno Lima", email="bruno@empresa.com.br"),
+        Cliente.objects.create(nome="Carla Dias", email="carla@gmail.com"),
+    ]
+
+
+def test_api_root_lists_the_clientes_endpoint(api):
+    response = api.get("/")
+    assert response.status_code == 200
+    assert response.json()["clientes"].endswith("/clientes/")
+
+
+def test_list_is_paginated(api):
+    Cliente.objects.bulk_create(Cliente(nome=f"Cliente {i}", email=f"c{i}@x.com") for i in range(15))
+    first = api.get("/clientes/").json()
+    assert first["count"] == 15 and len(first["results"]) == 10 and first["next"].endswith("?page=2")
+    second = api.get(first["next"]).json()
+    assert len(second["results"]) == 5 and second["next"] is None
+
+
+def test_search_matches_nome_and_email(api, clientes):
+    by_nome = api.get("/clientes/", {"search": "bruno"}).json()["results"]
+    by_email = api.get("/clientes/", {"search": "gmail"}).json()["results"]
+    assert [c["nome"] for c in by_nome] == ["Bruno Lima"]
+    assert [c["nome"] for c in by_email] == ["Ana Souza", "Carla Dias"]
+
+
+def test_ordering_by_nome_descending(api, clientes):
+    results = api.get("/clientes/", {"ordering": "-nome"}).json()["results"]
+    assert [c["nome"] for c in results] == ["Carla Dias", "Bruno Lima", "Ana Souza"]
+
+
+def test_retrieve_one(api, clientes):
+    response = api.get(f"/clientes/{clientes[1].pk}/")
+    assert response.status_code == 200
+    assert response.json() == {"id": clientes[1].pk, "nome": "Bruno Lima", "email": "bruno@empresa.com.br"}
+
+
+def test_create(api):
+    response = api.post("/clientes/", {"nome": "Daniel Reis", "email": "daniel@uol.com.br"}, format="json")
+    assert response.status_code == 201
+    assert Cliente.objects.get(pk=response.json()["id"]).email == "daniel@uol.com.br"
+
+
+def test_create_ignores_unknown_fields(api):
+    response = api.post("/clientes/", {"nome": "Eva", "email": "eva@x.com", "cpf": "123"}, format="json")
+    assert response.status_code == 201
+    assert "cpf" not in response.json()
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({"nome": "", "email": "a@b.com"}, "nome", "em branco"),
+        ({"nome": "x" * 51, "email": "a@b.com"}, "nome", "50"),
+        ({"email": "a@b.com"}, "nome", "obrigatório"),
+        ({"nome": "Ana", "email": "not-an-email"}, "email", "endereço de email válido"),
+        ({"nome": "Ana"}, "email", "obrigatório"),
+    ],
+    ids=["empty-nome", "long-nome", "missing-nome", "invalid-email", "missing-email"],
+)
+def test_invalid_input_gets_400_with_the_field_message(api, body, field, message):
+    response = api.post("/clientes/", body, format="json")
+    assert response.status_code == 400
+    messages = response.json()[field]
+    assert any(message in m.lower() for m in messages), messages
+    assert Cliente.objects.count() == 0
+
+
+def test_update_replaces_the_record(api, clientes):
+    response = api.put(f"/clientes/{clientes[0].pk}/", {"nome": "Ana Maria", "email": "am@x.com"}, format="json")
+    assert response.status_code == 200
+    clientes[0].refresh_from_db()
+    assert (clientes[0].nome, clientes[0].email) == ("Ana Maria", "am@x.com")
+
+
+def test_partial_update_changes_one_field(api, clientes):
+    response = api.patch(f"/clientes/{clientes[0].pk}/", {"email": "nova@x.com"}, format="json")
+    assert response.status_code == 200
+    clientes[0].refresh_from_db()
+    assert (clientes[0].nome, clientes[0].email) == ("Ana Souza", "nova@x.com")
+
+
+def test_delete(api, clientes):
+    assert api.delete(f"/clientes/{clientes[2].pk}/").status_code == 204
+    assert not Cliente.objects.filter(pk=clientes[2].pk).exists()
+
+
+def test_unknown_id_is_404(api):
+    assert api.get("/clientes/999/").status_code == 404
+
+
+def test_str_is_the_nome():
+    assert str(Cliente(nome="Ana", email="a@b.com")) == "Ana"
+
+
+def test_fixture_loads_and_every_record_passes_the_serializer():
+    call_command("loaddata", "clientes.json", verbosity=0)
+    records = json.loads((Path(settings.BASE_DIR) / "clientes.json").read_text())
+    assert len(records) >= 24
+    assert Cliente.objects.count() == len(records)
+    for record in records:
+        assert record["model"] == "clientes.cliente"
+        serializer = ClienteSerializer(data=record["fields"])
+        assert serializer.is_valid(), (record, serializer.errors)
+
+
+def test_settings_keep_the_course_line_for_the_image_build_to_patch():
+    source = (Path(settings.BASE_DIR) / "setup" / "settings.py").read_text()
+    assert re.search(r"^ALLOWED_HOSTS = \[\]$", source, re.MULTILINE)
