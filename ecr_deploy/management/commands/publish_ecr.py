@@ -1,0 +1,58 @@
+from ecr_deploy import conf
+from ecr_deploy.management.commands._base import EcrDeployCommand
+
+
+class Command(EcrDeployCommand):
+    help = "Create the ECR repository with the Terraform in infra/ and push the image that build_image made."
+    json_flag = True
+
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.add_argument("--repository", help="ECR repository and local image name (default from ECR_DEPLOY: producao).")
+        parser.add_argument("--tag", help="Image tag (default from ECR_DEPLOY: V1).")
+        parser.add_argument("--region", help="AWS region (default: ECR_DEPLOY['REGION'], then the usual AWS chain).")
+        parser.add_argument("--profile", help="AWS profile from ~/.aws/config.")
+        parser.add_argument("--plan", action="store_true", help="Show what terraform would change and what would be pushed; change nothing.")
+        parser.add_argument("--skip-terraform", action="store_true", help="Push to an existing repository without running terraform.")
+
+    def handle(self, *args, repository, tag, region, profile, plan, skip_terraform, **options):
+        from ecr_deploy.publish import Publisher, PublishRequest, Reporter
+
+        request = PublishRequest(
+            repository=repository or conf.get("REPOSITORY"),
+            tag=tag or conf.get("TAG"),
+            terraform_dir=conf.path("TERRAFORM_DIR"),
+            terraform_bin=conf.get("TERRAFORM_BIN"),
+            terraform_vars={k: str(v) for k, v in conf.get("TERRAFORM_VARS").items()},
+            region=region or conf.get("REGION"),
+            profile=profile or conf.get("PROFILE"),
+            plan=plan,
+            skip_terraform=skip_terraform,
+            push_attempts=conf.get("PUSH_ATTEMPTS"),
+            retry_backoff_seconds=conf.get("RETRY_BACKOFF_SECONDS"),
+            lock_timeout_seconds=conf.get("LOCK_TIMEOUT_SECONDS"),
+        )
+        self.layers: dict[str, str] = {}
+        reporter = Reporter(
+            heading=lambda text: self.progress(self.style.MIGRATE_HEADING(text)),
+            line=lambda text: self.progress(text, level=2, ending=""),
+            layer=self.render_layer,
+        )
+        result = Publisher(request, reporter).run()
+        if self.as_json:
+            self.emit_json(result)
+        elif plan:
+            for step in result.planned:
+                self.progress(f"Plan: {step}")
+        else:
+            self.progress(self.style.SUCCESS(result.reference))
+
+    def render_layer(self, layer: str, status: str, current: int, total: int) -> None:
+        """Per-layer progress: redrawn in place on a terminal, one line per state change otherwise."""
+        if self.live:
+            self.layers[layer] = f"{status} {current * 100 // total}%" if total else status
+            summary = "  ".join(f"{lid[:12]} {state}" for lid, state in self.layers.items())
+            self.progress(f"\r{summary[-160:]}\x1b[K", ending="")
+        elif self.layers.get(layer) != status:
+            self.layers[layer] = status
+            self.progress(f"  {layer[:12]}: {status}")

@@ -1,0 +1,257 @@
+"""publish_ecr's steps: Terraform makes the repository, then the local image goes to it, each skipped when already done."""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ecr_deploy.docker_build import engine, local_image
+from ecr_deploy.ecr import EcrRegistry, aws_error
+from ecr_deploy.errors import AwsError, LockError, RegistryError, TerraformError
+from ecr_deploy.names import validate_repository, validate_tag
+from ecr_deploy.settings_patch import write_atomically
+from ecr_deploy.terraform import Terraform, check_infra
+
+Output = Callable[[str], None]
+APPLIED_RECORD = "ecr_deploy-applied.json"
+
+
+@dataclass(frozen=True)
+class PublishRequest:
+    repository: str
+    tag: str
+    terraform_dir: Path
+    terraform_bin: str = "terraform"
+    terraform_vars: dict[str, str] = field(default_factory=dict)
+    region: str | None = None
+    profile: str | None = None
+    plan: bool = False
+    skip_terraform: bool = False
+    push_attempts: int = 4
+    retry_backoff_seconds: float = 2.0
+    lock_timeout_seconds: float = 120.0
+
+
+@dataclass
+class PublishResult:
+    repository_uri: str = ""
+    tag: str = ""
+    digest: str = ""
+    reference: str = ""
+    image_id: str = ""
+    tags: list[str] = field(default_factory=list)
+    bytes_pushed: int = 0
+    layers_pushed: int = 0
+    layers_existing: int = 0
+    push_attempts: int = 0
+    terraform_changes: bool | None = None
+    skipped: list[str] = field(default_factory=list)
+    planned: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Reporter:
+    """Where a publish reports: step headings, terraform's and docker's lines, layer progress."""
+
+    heading: Output
+    line: Output
+    layer: Callable[[str, str, int, int], None]
+
+
+@contextmanager
+def project_lock(directory: Path, timeout_seconds: float, heading: Output) -> Iterator[None]:
+    """One publish at a time per Terraform folder: the second waits, then stops with a clear message."""
+    lock_dir = directory / ".terraform"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    path = lock_dir / "ecr_deploy.lock"
+    with path.open("a") as handle:
+        deadline = time.monotonic() + timeout_seconds
+        waited = False
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise LockError(
+                        f"Another publish_ecr holds {path} and did not finish within {timeout_seconds:g}s; "
+                        "wait for it, or raise ECR_DEPLOY['LOCK_TIMEOUT_SECONDS']."
+                    ) from None
+                if not waited:
+                    heading(f"Waiting for another publish_ecr of this project (lock {path})...")
+                    waited = True
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def timed(result: PublishResult, step: str) -> Iterator[None]:
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        result.timings[step] = round(time.monotonic() - started, 3)
+
+
+def aws_session(region: str | None, profile: str | None) -> Any:
+    """A boto3 session from the usual chain, checked to have a region and credentials."""
+    import boto3
+    import botocore.exceptions
+
+    try:
+        session = boto3.Session(profile_name=profile, region_name=region)
+    except botocore.exceptions.BotoCoreError as err:
+        raise aws_error(err, "start an AWS session") from None
+    if not session.region_name:
+        raise AwsError("No AWS region: pass --region, set AWS_DEFAULT_REGION or ECR_DEPLOY['REGION'].")
+    if session.get_credentials() is None:
+        raise AwsError("No AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use --profile.")
+    return session
+
+
+class Publisher:
+    """Runs one publish: repository by Terraform, image by the Docker engine, with what is done already skipped."""
+
+    def __init__(self, request: PublishRequest, report: Reporter) -> None:
+        self.request = request
+        self.report = report
+        self.result = PublishResult(tag=request.tag)
+
+    def run(self) -> PublishResult:
+        request = self.request
+        validate_repository(request.repository)
+        validate_tag(request.tag)
+        session = aws_session(request.region, request.profile)
+        docker_client = engine()
+        image = local_image(docker_client, f"{request.repository}:{request.tag}")
+        self.result.image_id = image.id
+        registry = EcrRegistry(
+            session.client("ecr"), docker_client, attempts=request.push_attempts, backoff_seconds=request.retry_backoff_seconds
+        )
+        variables = {"nome": request.repository, "regiao": session.region_name, **request.terraform_vars}
+        terraform = Terraform(request.terraform_dir, request.terraform_bin, env={"AWS_PROFILE": request.profile} if request.profile else None)
+        if request.plan:
+            self.plan(terraform, variables, registry, image)
+            return self.result
+        with project_lock(request.terraform_dir, request.lock_timeout_seconds, self.report.heading):
+            repository = self.ensure_repository(terraform, variables, registry, session.region_name)
+            self.publish_image(registry, image, repository)
+        return self.result
+
+    def ensure_repository(self, terraform: Terraform, variables: dict[str, str], registry: EcrRegistry, region: str) -> dict[str, Any]:
+        """The ECR repository, made or updated by Terraform unless nothing it depends on changed."""
+        request = self.request
+        with timed(self.result, "terraform"):
+            if request.skip_terraform:
+                self.result.skipped.append("terraform (--skip-terraform)")
+                return self.existing_repository(registry)
+            check_infra(request.terraform_dir, variables)
+            record_path = request.terraform_dir / ".terraform" / APPLIED_RECORD
+            target = {"region": region, "endpoint": os.environ.get("AWS_ENDPOINT_URL", ""), "profile": request.profile or ""}
+            if _read_record(record_path).get("fingerprint") == terraform.fingerprint(variables, target) and (repository := registry.repository(request.repository)):
+                self.report.heading(f"Terraform: nothing changed since the last apply in {request.terraform_dir}; skipped.")
+                self.result.skipped.append("terraform (unchanged)")
+                self.result.terraform_changes = False
+                return repository
+            if terraform.needs_init():
+                self.report.heading(f"Terraform: init in {request.terraform_dir}")
+                terraform.init(self.report.line)
+            self.report.heading(f"Terraform: apply -var nome={request.repository}")
+            terraform.apply(variables, self.report.line)
+            outputs = terraform.outputs()
+            self.result.terraform_changes = True
+            if "repository_url" not in outputs:
+                raise TerraformError(f"{request.terraform_dir} has no output \"repository_url\"; add it to outputs.tf.")
+            repository = self.existing_repository(registry)
+            write_atomically(record_path, json.dumps({"fingerprint": terraform.fingerprint(variables, target), "outputs": outputs}).encode())
+            return repository
+
+    def existing_repository(self, registry: EcrRegistry) -> dict[str, Any]:
+        repository = registry.repository(self.request.repository)
+        if repository is None:
+            raise AwsError(f"The ECR repository {self.request.repository} does not exist; run publish_ecr without --skip-terraform.")
+        return repository
+
+    def publish_image(self, registry: EcrRegistry, image: Any, repository: dict[str, Any]) -> None:
+        """Push the image unless the registry already holds it under the tag; verify the digest."""
+        uri, tag = repository["repositoryUri"], self.request.tag
+        self.result.repository_uri = uri
+        with timed(self.result, "registry_check"):
+            remote = registry.remote_digest(uri, tag)
+        local_digests = _digests_in(image, uri)
+        if remote and remote in local_digests:
+            self.report.heading(f"Image: {uri}:{tag} already holds this image; nothing pushed.")
+            self.result.skipped.append("push (registry already holds the image)")
+            self.finish(image, uri, remote)
+            return
+        if remote and repository.get("imageTagMutability") == "IMMUTABLE":
+            raise RegistryError(
+                f"{uri}:{tag} already points at {remote} and the repository is IMMUTABLE; publish under a new --tag."
+            )
+        with timed(self.result, "login"):
+            registry.login()
+        image.tag(uri, tag)
+        self.report.heading(f"Image: pushing {self.request.repository}:{tag} to {uri}:{tag}")
+        with timed(self.result, "push"):
+            pushed = registry.push(uri, tag, self.report.layer, self.report.heading)
+        with timed(self.result, "verify"):
+            held = registry.remote_digest(uri, tag)
+        if held != pushed.digest:
+            raise RegistryError(f"After the push, {uri}:{tag} holds {held or 'nothing'}, not the pushed {pushed.digest}; re-run publish_ecr.")
+        self.result.bytes_pushed = pushed.bytes_pushed
+        self.result.layers_pushed = pushed.layers_pushed
+        self.result.layers_existing = pushed.layers_existing
+        self.result.push_attempts = pushed.attempts
+        image.reload()
+        self.finish(image, uri, pushed.digest)
+
+    def finish(self, image: Any, uri: str, digest: str) -> None:
+        self.result.digest = digest
+        self.result.reference = f"{uri}:{self.request.tag}@{digest}"
+        self.result.tags = sorted(t for t in image.tags if t.startswith(f"{uri}:")) or [f"{uri}:{self.request.tag}"]
+
+    def plan(self, terraform: Terraform, variables: dict[str, str], registry: EcrRegistry, image: Any) -> None:
+        """What a publish would do, with nothing changed: terraform plan, and whether the image would move."""
+        request = self.request
+        if not request.skip_terraform:
+            check_infra(request.terraform_dir, variables)
+            if terraform.needs_init():
+                terraform.init(self.report.line)
+            self.report.heading(f"Terraform: plan -var nome={request.repository}")
+            self.result.terraform_changes = terraform.plan(variables, self.report.line)
+            self.result.planned.append("terraform apply" if self.result.terraform_changes else "terraform: no changes")
+        repository = registry.repository(request.repository)
+        size = image.attrs.get("Size", 0)
+        if repository is None:
+            self.result.planned.append(f"push {request.repository}:{request.tag} ({size} bytes) to the new repository")
+            return
+        uri = repository["repositoryUri"]
+        self.result.repository_uri = uri
+        remote = registry.remote_digest(uri, request.tag)
+        if remote and remote in _digests_in(image, uri):
+            self.result.planned.append(f"nothing to push: {uri}:{request.tag} already holds this image")
+            self.result.digest = remote
+        else:
+            self.result.planned.append(f"push {request.repository}:{request.tag} ({size} bytes) to {uri}:{request.tag}")
+
+
+def _digests_in(image: Any, uri: str) -> set[str]:
+    return {entry.partition("@")[2] for entry in image.attrs.get("RepoDigests", []) if entry.startswith(f"{uri}@")}
+
+
+def _read_record(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+

@@ -1,0 +1,15 @@
+terraform {
+  required_version = ">= 1.5"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = "~> 5.0"
+    }
+  }
+}
+
+# Credentials, profile and AWS_ENDPOINT_URL come from the environment, as for every AWS tool.
+provider "aws" {
+  region = var.regiao
+}
