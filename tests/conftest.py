@@ -1,8 +1,13 @@
 """Fixtures: the local stand-in for AWS (brought up for real, never skipped) and throwaway project copies."""
 from __future__ import annotations
 
+import io
+import re
 import shutil
 import subprocess
+import tarfile
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -53,4 +58,65 @@ def project_copy(tmp_path: Path, settings) -> Path:
     """A fresh copy of the project, made the build context of ECR_DEPLOY for this test."""
     copy = copy_project(tmp_path / "project")
     settings.ECR_DEPLOY = {"CONTEXT_DIR": str(copy)}
+    return copy
+
+
+@pytest.fixture(scope="session")
+def project_image(docker_client, tmp_path_factory) -> str:
+    """The project built once from a clean copy, as producao-test:V1."""
+    from ecr_deploy.docker_build import BuildRequest, build_image
+
+    copy = copy_project(tmp_path_factory.mktemp("image") / "project")
+    build_image(docker_client, BuildRequest(context_dir=copy, dockerfile="Dockerfile", tags=["producao-test:V1"]), output=lambda _: None)
+    return "producao-test:V1"
+
+
+@pytest.fixture
+def unique_image(docker_client, project_image, request) -> Callable[..., str]:
+    """A new image (the project's plus one small layer) under a repository name unique to this test."""
+    made: list[str] = []
+
+    def make(name: str | None = None, tag: str = "V1", note: str = "") -> str:
+        name = name or re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:60] + f"-{uuid.uuid4().hex[:6]}"
+        container = docker_client.containers.create(project_image, entrypoint=["true"])
+        try:
+            container.put_archive("/tmp", _tar_of("note.txt", (note or uuid.uuid4().hex).encode()))
+            container.commit(repository=name, tag=tag, changes=['ENTRYPOINT ["python", "manage.py", "runserver", "--noreload", "0.0.0.0:8000"]'])
+        finally:
+            container.remove(force=True)
+        made.append(f"{name}:{tag}")
+        return name
+
+    yield make
+    for reference in made:
+        for image_tag in _tags_of(docker_client, reference):
+            docker_client.images.remove(image_tag, force=True)
+
+
+def _tags_of(docker_client, reference: str) -> list[str]:
+    import docker.errors
+
+    try:
+        return docker_client.images.get(reference).tags
+    except docker.errors.ImageNotFound:
+        return []
+
+
+def _tar_of(name: str, data: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def infra_copy(tmp_path: Path, settings) -> Path:
+    """A copy of infra/ (fresh local state) made ECR_DEPLOY's TERRAFORM_DIR for this test."""
+    copy = tmp_path / "infra"
+    copy.mkdir()
+    for tf in (ROOT / "infra").glob("*.tf"):
+        shutil.copy2(tf, copy / tf.name)
+    settings.ECR_DEPLOY = {**getattr(settings, "ECR_DEPLOY", {}), "TERRAFORM_DIR": str(copy), "RETRY_BACKOFF_SECONDS": 0.5}
     return copy

@@ -1,0 +1,88 @@
+"""A second, real registry for fault tests: the ECR host of another region, with its own password and mode.
+
+It is the same Debian docker-registry that scripts/local-aws runs, started on 127.0.0.2 so that the main
+one is never disturbed; moto names it in the tokens and repository URIs it hands out for that region.
+"""
+from __future__ import annotations
+
+import shutil
+import ssl
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+HOSTS_MARK = "# ecr_deploy-tests"
+
+
+class FaultRegistry:
+    def __init__(self, state: Path, region: str, password: str, address: str = "127.0.0.2", read_only: bool = False) -> None:
+        self.state = state
+        self.host = f"123456789012.dkr.ecr.{region}.amazonaws.com"
+        self.address = address
+        self.password = password
+        self.read_only = read_only
+        self.process: subprocess.Popen | None = None
+        self.certs = Path("/etc/docker/certs.d") / self.host
+
+    def start(self) -> "FaultRegistry":
+        self.state.mkdir(parents=True, exist_ok=True)
+        crt, key = self.state / "registry.crt", self.state / "registry.key"
+        if not crt.exists():
+            subprocess.run(
+                ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN={self.host}",
+                 "-addext", f"subjectAltName=DNS:{self.host}", "-keyout", str(key), "-out", str(crt)],
+                check=True, capture_output=True,
+            )
+        htpasswd = subprocess.run(["htpasswd", "-iBn", "AWS"], input=self.password, check=True, capture_output=True, text=True)
+        (self.state / "htpasswd").write_text(htpasswd.stdout)
+        readonly = "  maintenance:\n    readonly:\n      enabled: true\n" if self.read_only else ""
+        (self.state / "config.yml").write_text(
+            f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {self.state}/data\n{readonly}"
+            f"http:\n  addr: {self.address}:443\n  tls:\n    certificate: {crt}\n    key: {key}\n"
+            f"auth:\n  htpasswd:\n    realm: fault\n    path: {self.state}/htpasswd\n"
+        )
+        self.certs.mkdir(parents=True, exist_ok=True)
+        shutil.copy(crt, self.certs / "ca.crt")
+        hosts = Path("/etc/hosts").read_text()
+        if f" {self.host} {HOSTS_MARK}" not in hosts:
+            with open("/etc/hosts", "a") as handle:
+                handle.write(f"{self.address} {self.host} {HOSTS_MARK}\n")
+        self.process = subprocess.Popen(
+            ["docker-registry", "serve", str(self.state / "config.yml")],
+            stdout=open(self.state / "registry.log", "a"), stderr=subprocess.STDOUT,
+        )
+        self.wait_ready()
+        return self
+
+    def wait_ready(self, seconds: float = 20) -> None:
+        context = ssl.create_default_context(cafile=str(self.state / "registry.crt"))
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"https://{self.address}/v2/", timeout=1, context=_no_hostname(context))
+            except urllib.error.HTTPError as err:
+                if err.code == 401:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"fault registry did not start; read {self.state / 'registry.log'}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.certs, ignore_errors=True)
+        kept = [line for line in Path("/etc/hosts").read_text().splitlines(keepends=True) if not line.rstrip().endswith(HOSTS_MARK)]
+        with open("/etc/hosts", "w") as handle:
+            handle.writelines(kept)
+
+
+def _no_hostname(context: ssl.SSLContext) -> ssl.SSLContext:
+    context.check_hostname = False
+    return context

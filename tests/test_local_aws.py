@@ -1,0 +1,90 @@
+"""Each piece of scripts/local-aws is real: engine, base image, terraform on moto, the registry as the ECR host."""
+from __future__ import annotations
+
+import base64
+import shutil
+import subprocess
+from pathlib import Path
+
+import boto3
+import docker.errors
+import pytest
+
+from ecr_deploy.terraform import Terraform
+from tests.conftest import LOCAL_AWS, ROOT
+
+pytestmark = pytest.mark.engine
+BASE_IMAGE = "python:3.13-slim"
+
+
+def local_aws_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(LOCAL_AWS), *args], capture_output=True, text=True)
+
+
+def test_a_container_from_the_base_image_reaches_pypi_with_pip(docker_client):
+    output = docker_client.containers.run(
+        BASE_IMAGE, ["sh", "-c", "python --version && pip download --no-deps -q -d /tmp/d six && ls /tmp/d"], remove=True
+    )
+    assert b"Python 3.13" in output and b"six-" in output
+
+
+def test_terraform_with_the_mirror_and_only_the_endpoint_creates_a_repository(local_aws, tmp_path):
+    infra = tmp_path / "infra"
+    shutil.copytree(ROOT / "infra", infra, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
+    terraform = Terraform(infra)
+    terraform.init(output=lambda _: None)
+    terraform.apply({"nome": "local-aws-terraform-check"}, output=lambda _: None)
+    names = [r["repositoryName"] for r in boto3.client("ecr").describe_repositories()["repositories"]]
+    assert "local-aws-terraform-check" in names
+    assert terraform.outputs()["registry_id"] == "123456789012"
+
+
+def test_login_with_the_ecr_token_push_and_pull_by_digest(local_aws, docker_client):
+    ecr = boto3.client("ecr")
+    uri = ecr.create_repository(repositoryName="local-aws-push-check")["repository"]["repositoryUri"]
+    data = ecr.get_authorization_token()["authorizationData"][0]
+    user, password = base64.b64decode(data["authorizationToken"]).decode().split(":", 1)
+    assert docker_client.login(username=user, password=password, registry=data["proxyEndpoint"], reauth=True)["Status"] == "Login Succeeded"
+    docker_client.images.get(BASE_IMAGE).tag(uri, "base")
+    auth = {"username": user, "password": password}
+    lines = list(docker_client.api.push(uri, tag="base", auth_config=auth, stream=True, decode=True))
+    assert not [line for line in lines if "error" in line]
+    digest = next(line["aux"]["Digest"] for line in lines if "Digest" in line.get("aux", {}))
+    docker_client.images.remove(f"{uri}:base")
+    docker_client.api.pull(uri, tag=digest, auth_config=auth)
+    assert docker_client.images.get(f"{uri}@{digest}").id == docker_client.images.get(BASE_IMAGE).id
+
+
+def test_a_wrong_password_is_refused_with_401(local_aws, docker_client):
+    endpoint = boto3.client("ecr").get_authorization_token()["authorizationData"][0]["proxyEndpoint"]
+    with pytest.raises(docker.errors.APIError) as refused:
+        docker_client.login(username="AWS", password="not-the-token", registry=endpoint, reauth=True)
+    assert "401" in str(refused.value)
+
+
+def test_up_twice_starts_nothing_twice(local_aws):
+    state = ROOT / ".local-aws"
+    pids = {name: (state / f"{name}.pid").read_text() for name in ("moto", "registry")}
+    done = local_aws_cli("up")
+    assert done.returncode == 0, done.stderr
+    assert "starting" not in done.stdout and "moto: running" in done.stdout and "registry: running" in done.stdout
+    assert {name: (state / f"{name}.pid").read_text() for name in pids} == pids
+
+
+def test_env_prints_the_exports_a_shell_needs():
+    exports = local_aws_cli("env").stdout
+    for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "TF_CLI_CONFIG_FILE"):
+        assert f"export {name}=" in exports
+
+
+def test_down_leaves_no_hosts_line_and_up_restores_everything(local_aws):
+    try:
+        down = local_aws_cli("down")
+        assert down.returncode == 0, down.stderr
+        assert "# local-aws" not in Path("/etc/hosts").read_text()
+        assert not Path("/etc/docker/certs.d/123456789012.dkr.ecr.us-east-1.amazonaws.com").exists()
+        assert "moto: stopped" in local_aws_cli("status").stdout
+    finally:
+        up = local_aws_cli("up")
+    assert up.returncode == 0, up.stdout + up.stderr
+    assert "# local-aws" in Path("/etc/hosts").read_text()
