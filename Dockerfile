@@ -19,6 +19,6 @@ ENTRYPOINT ["python", "manage.py", "runserver", "--noreload", "0.0.0.0:8000"]
 COPY requirements.txt ./
 RUN pip install --no-cache-dir -r requirements.txt
 
-COPY --chown=app:app . ./
 USER app
+COPY --chown=app:app . ./
 RUN python manage.py prepare_image

@@ -155,7 +155,6 @@ class Publisher:
             if request.skip_terraform:
                 self.result.skipped.append("terraform (--skip-terraform)")
                 return self.existing_repository(registry)
-            check_infra(request.terraform_dir, variables)
             record_path = request.terraform_dir / ".terraform" / APPLIED_RECORD
             target = {"region": region, "endpoint": os.environ.get("AWS_ENDPOINT_URL", ""), "profile": request.profile or ""}
             if _read_record(record_path).get("fingerprint") == terraform.fingerprint(variables, target) and (repository := registry.repository(request.repository)):
@@ -163,6 +162,7 @@ class Publisher:
                 self.result.skipped.append("terraform (unchanged)")
                 self.result.terraform_changes = False
                 return repository
+            check_infra(request.terraform_dir, variables)
             if terraform.needs_init():
                 self.report.heading(f"Terraform: init in {request.terraform_dir}")
                 terraform.init(self.report.line)
