@@ -24,5 +24,5 @@ down:
 test: up
 	$(PY) -m pytest
 
-demo: venv
+demo: up
 	scripts/demo

@@ -212,13 +212,15 @@ class Publisher:
         self.result.layers_pushed = pushed.layers_pushed
         self.result.layers_existing = pushed.layers_existing
         self.result.push_attempts = pushed.attempts
-        image.reload()
         self.finish(image, uri, pushed.digest)
 
     def finish(self, image: Any, uri: str, digest: str) -> None:
+        """Record the result; the local image keeps the registry's name, as after `docker push`."""
+        image.tag(uri, self.request.tag)
+        image.reload()
         self.result.digest = digest
         self.result.reference = f"{uri}:{self.request.tag}@{digest}"
-        self.result.tags = sorted(t for t in image.tags if t.startswith(f"{uri}:")) or [f"{uri}:{self.request.tag}"]
+        self.result.tags = sorted(t for t in image.tags if t.startswith(f"{uri}:"))
 
     def plan(self, terraform: Terraform, variables: dict[str, str], registry: EcrRegistry, image: Any) -> None:
         """What a publish would do, with nothing changed: terraform plan, and whether the image would move."""

@@ -82,4 +82,7 @@ REST_FRAMEWORK = {
     ],
 }
 
-ECR_DEPLOY = {}
+# ecr_deploy: see DEFAULTS in ecr_deploy/conf.py. make demo keeps its Terraform state apart from infra/'s.
+ECR_DEPLOY = {
+    "TERRAFORM_DIR": os.environ.get("ECR_DEPLOY_TERRAFORM_DIR", "infra"),
+}
