@@ -162,10 +162,15 @@ class Publisher:
                 self.result.skipped.append("terraform (unchanged)")
                 self.result.terraform_changes = False
                 return repository
-            check_infra(request.terraform_dir, variables)
+            address = check_infra(request.terraform_dir, variables).repositories[0]
             if terraform.needs_init():
                 self.report.heading(f"Terraform: init in {request.terraform_dir}")
                 terraform.init(self.report.line)
+            if address not in terraform.managed_resources() and registry.repository(request.repository):
+                self.report.heading(
+                    f"Terraform: {request.repository} exists but is not in the state (an interrupted apply, or a lost state); importing it as {address}."
+                )
+                terraform.import_resource(address, request.repository, variables, self.report.line)
             self.report.heading(f"Terraform: apply -var nome={request.repository}")
             terraform.apply(variables, self.report.line)
             outputs = terraform.outputs()

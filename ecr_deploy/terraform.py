@@ -144,6 +144,18 @@ class Terraform:
         )
         return code == 2
 
+    def managed_resources(self) -> set[str]:
+        """Addresses of the resources in the state (empty when there is no state yet)."""
+        _, text = self.run(["show", "-json", "-no-color"], output=lambda _: None)
+        try:
+            resources = json.loads(text or "{}").get("values", {}).get("root_module", {}).get("resources", [])
+        except ValueError as err:
+            raise TerraformError(f"terraform show -json gave unreadable output: {err}") from None
+        return {resource["address"] for resource in resources}
+
+    def import_resource(self, address: str, resource_id: str, variables: Mapping[str, str], output: Output) -> None:
+        self.run(["import", "-input=false", "-no-color", *_var_flags(variables), address, resource_id], output)
+
     def outputs(self) -> dict[str, Any]:
         """`terraform output -json` as {name: value}."""
         _, text = self.run(["output", "-json", "-no-color"], output=lambda _: None)

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
 import subprocess
+import sys
 import tarfile
 import uuid
 from collections.abc import Callable
@@ -120,3 +122,18 @@ def infra_copy(tmp_path: Path, settings) -> Path:
         shutil.copy2(tf, copy / tf.name)
     settings.ECR_DEPLOY = {**getattr(settings, "ECR_DEPLOY", {}), "TERRAFORM_DIR": str(copy), "RETRY_BACKOFF_SECONDS": 0.5}
     return copy
+
+
+@pytest.fixture
+def manage(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess]:
+    """Run `python manage.py ...` in a child process, as a user would, with ECR_DEPLOY (or the whole settings tail) given."""
+    counter = iter(range(1_000_000))
+
+    def run(*args: str, ecr_deploy: dict | None = None, settings_tail: str | None = None, env: dict | None = None, timeout: float = 600):
+        module = f"run_settings_{next(counter)}"
+        tail = settings_tail if settings_tail is not None else f"ECR_DEPLOY = {ecr_deploy or {}!r}\n"
+        (tmp_path / f"{module}.py").write_text(f"from setup.settings import *\n{tail}")
+        environ = {**os.environ, "PYTHONPATH": f"{tmp_path}:{ROOT}", "DJANGO_SETTINGS_MODULE": module, **(env or {})}
+        return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=timeout)
+
+    return run

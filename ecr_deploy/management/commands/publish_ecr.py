@@ -21,8 +21,8 @@ class Command(EcrDeployCommand):
         from ecr_deploy.publish import Publisher, PublishRequest, Reporter
 
         request = PublishRequest(
-            repository=repository or conf.get("REPOSITORY"),
-            tag=tag or conf.get("TAG"),
+            repository=conf.get("REPOSITORY") if repository is None else repository,
+            tag=conf.get("TAG") if tag is None else tag,
             terraform_dir=conf.path("TERRAFORM_DIR"),
             terraform_bin=conf.get("TERRAFORM_BIN"),
             terraform_vars={k: str(v) for k, v in conf.get("TERRAFORM_VARS").items()},
