@@ -5,7 +5,8 @@ import os
 import subprocess
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -14,10 +15,14 @@ from typing import IO, Any
 import docker
 import docker.errors
 import docker.utils
+import requests.exceptions
+import urllib3.exceptions
 
 from ecr_deploy.errors import BuildError, DockerEngineError, ImageNotFoundError
 
 Output = Callable[[str], None]
+#: What a call to the engine raises when the engine is gone or breaks the connection mid-stream.
+ENGINE_FAILURES = (docker.errors.DockerException, requests.exceptions.RequestException, urllib3.exceptions.HTTPError)
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,7 @@ def engine(timeout: int = 600) -> docker.DockerClient:
     try:
         client = docker.from_env(timeout=timeout)
         client.ping()
-    except docker.errors.DockerException as err:
+    except ENGINE_FAILURES as err:
         where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
         raise DockerEngineError(
             f"Cannot reach the Docker engine at {where}: {_first_line(err)}. "
@@ -57,13 +62,24 @@ def engine(timeout: int = 600) -> docker.DockerClient:
     return client
 
 
+@contextmanager
+def engine_errors(action: str) -> Iterator[None]:
+    """Turn a failure of the engine during action into DockerEngineError."""
+    try:
+        yield
+    except ENGINE_FAILURES as err:
+        raise DockerEngineError(
+            f"The Docker engine failed to {action}: {_first_line(err)}. Check that it runs (scripts/local-aws up starts one), then re-run."
+        ) from None
+
+
 def local_image(client: docker.DockerClient, reference: str) -> Any:
     """The local image named reference; says to run build_image when it is missing."""
     try:
         return client.images.get(reference)
     except docker.errors.ImageNotFound:
         raise ImageNotFoundError(f"No local image {reference}: run `python manage.py build_image --tag {reference}` first.") from None
-    except docker.errors.DockerException as err:
+    except ENGINE_FAILURES as err:
         raise DockerEngineError(f"The Docker engine failed to inspect {reference}: {_first_line(err)}") from None
 
 
@@ -176,13 +192,14 @@ def build_image(client: docker.DockerClient, request: BuildRequest, output: Outp
                     decode=True,
                 )
             )
-        except docker.errors.DockerException as err:
+        except ENGINE_FAILURES as err:
             raise DockerEngineError(f"The Docker engine refused the build: {_first_line(err)}") from None
-    image = client.images.get(image_id)
-    for tag in request.tags[1:]:
-        repository, _, version = tag.rpartition(":")
-        image.tag(repository, version)
-    image.reload()
+    with engine_errors("tag the built image"):
+        image = client.images.get(image_id)
+        for tag in request.tags[1:]:
+            repository, _, version = tag.rpartition(":")
+            image.tag(repository, version)
+        image.reload()
     return BuildResult(
         image_id=image.id,
         tags=sorted(image.tags),

@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 
 import docker.errors
 
+from ecr_deploy.docker_build import ENGINE_FAILURES
 from ecr_deploy.errors import AwsError, DockerEngineError, RegistryError
 
 Output = Callable[[str], None]
@@ -27,6 +28,7 @@ class RegistryAuth:
     password: str = field(repr=False)
     endpoint: str
     expires_at: datetime
+    fetched_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
     @property
     def host(self) -> str:
@@ -36,8 +38,11 @@ class RegistryAuth:
     def auth_config(self) -> dict[str, str]:
         return {"username": self.username, "password": self.password, "serveraddress": self.endpoint}
 
-    def expires_within(self, seconds: float) -> bool:
-        return self.expires_at - datetime.now(timezone.utc) < timedelta(seconds=seconds)
+    def is_stale(self) -> bool:
+        """Expiring within 5 minutes; a token that arrived already expired (clock skew, or moto's fixed
+        2015 date) is kept for a minute rather than fetched again at every step."""
+        now = datetime.now(timezone.utc)
+        return self.expires_at - now < timedelta(minutes=5) and now - self.fetched_at > timedelta(minutes=1)
 
     def scrub(self, text: str) -> str:
         """text with the password and its base64 token replaced, for messages that leave this module."""
@@ -155,8 +160,8 @@ class EcrRegistry:
             raise aws_error(err, f"describe repository {name}") from None
 
     def authorization(self, *, refresh: bool = False) -> RegistryAuth:
-        """Registry credentials from GetAuthorizationToken, fetched again when they expire within 5 minutes."""
-        if self._auth and not refresh and not self._auth.expires_within(300):
+        """Registry credentials from GetAuthorizationToken, fetched again when stale."""
+        if self._auth and not refresh and not self._auth.is_stale():
             return self._auth
         data = self._call("get an ECR authorization token", self.ecr.get_authorization_token)["authorizationData"][0]
         username, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
@@ -171,7 +176,7 @@ class EcrRegistry:
             self.docker.login(username=auth.username, password=auth.password, registry=auth.endpoint, reauth=True)
         except docker.errors.APIError as err:
             raise RegistryError(f"The registry {auth.host} refused the login: {auth.scrub(_explain(err))}") from None
-        except docker.errors.DockerException as err:
+        except ENGINE_FAILURES as err:
             raise DockerEngineError(f"The Docker engine failed during login to {auth.host}: {auth.scrub(_explain(err))}") from None
         return auth
 
@@ -186,8 +191,10 @@ class EcrRegistry:
             text = _explain(err)
             if "manifest unknown" in text.lower() or "not found" in text.lower():
                 return None
+            if is_auth_failure(text):
+                raise RegistryError(f"The registry {auth.host} refused the credentials from GetAuthorizationToken: {auth.scrub(text)}") from None
             raise RegistryError(f"Cannot read {repository_uri}:{tag} from the registry: {auth.scrub(text)}") from None
-        except docker.errors.DockerException as err:
+        except ENGINE_FAILURES as err:
             raise DockerEngineError(f"The Docker engine failed to query {auth.host}: {auth.scrub(_explain(err))}") from None
 
     def push(self, repository_uri: str, tag: str, render: Callable[[str, str, int, int], None], notice: Output) -> PushReport:
@@ -204,7 +211,7 @@ class EcrRegistry:
                 message = auth.scrub(str(err))
             except docker.errors.APIError as err:
                 message = auth.scrub(_explain(err))
-            except docker.errors.DockerException as err:
+            except ENGINE_FAILURES as err:
                 raise DockerEngineError(
                     f"The Docker engine stopped answering during the push of {repository_uri}:{tag}: {auth.scrub(_explain(err))}. "
                     "Start it again and re-run: layers already pushed are not sent twice."

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ecr_deploy.docker_build import engine, local_image
+from ecr_deploy.docker_build import engine, engine_errors, local_image
 from ecr_deploy.ecr import EcrRegistry, aws_error
 from ecr_deploy.errors import AwsError, LockError, RegistryError, TerraformError
 from ecr_deploy.names import validate_repository, validate_tag
@@ -145,7 +145,8 @@ class Publisher:
             return self.result
         with project_lock(request.terraform_dir, request.lock_timeout_seconds, self.report.heading):
             repository = self.ensure_repository(terraform, variables, registry, session.region_name)
-            self.publish_image(registry, image, repository)
+            with engine_errors("publish the image"):
+                self.publish_image(registry, image, repository)
         return self.result
 
     def ensure_repository(self, terraform: Terraform, variables: dict[str, str], registry: EcrRegistry, region: str) -> dict[str, Any]:
@@ -191,6 +192,7 @@ class Publisher:
         """Push the image unless the registry already holds it under the tag; verify the digest."""
         uri, tag = repository["repositoryUri"], self.request.tag
         self.result.repository_uri = uri
+        image.reload()  # another publish may have pushed it while this one waited for the lock
         with timed(self.result, "registry_check"):
             remote = registry.remote_digest(uri, tag)
         local_digests = _digests_in(image, uri)

@@ -78,11 +78,11 @@ def unique_image(docker_client, project_image, request) -> Callable[..., str]:
     """A new image (the project's plus one small layer) under a repository name unique to this test."""
     made: list[str] = []
 
-    def make(name: str | None = None, tag: str = "V1", note: str = "") -> str:
+    def make(name: str | None = None, tag: str = "V1", note: str = "", payload_bytes: int = 0) -> str:
         name = name or re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:60] + f"-{uuid.uuid4().hex[:6]}"
         container = docker_client.containers.create(project_image, entrypoint=["true"])
         try:
-            container.put_archive("/tmp", _tar_of("note.txt", (note or uuid.uuid4().hex).encode()))
+            container.put_archive("/tmp", _tar_of("note.txt", (note or uuid.uuid4().hex).encode() + os.urandom(payload_bytes)))
             container.commit(repository=name, tag=tag, changes=['ENTRYPOINT ["python", "manage.py", "runserver", "--noreload", "0.0.0.0:8000"]'])
         finally:
             container.remove(force=True)

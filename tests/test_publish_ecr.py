@@ -167,3 +167,15 @@ def test_lifecycle_policy_is_optional(local_aws, infra_copy, unique_image, setti
     publish("--repository", name)
     policy = json.loads(ecr().get_lifecycle_policy(repositoryName=name)["lifecyclePolicyText"])
     assert [rule["selection"]["tagStatus"] for rule in policy["rules"]] == ["untagged", "any"]
+
+
+def test_a_repository_missing_from_a_lost_state_is_imported_not_recreated(local_aws, infra_copy, unique_image):
+    name = unique_image()
+    first = publish("--repository", name)
+    for path in [*infra_copy.glob("terraform.tfstate*"), infra_copy / ".terraform" / "ecr_deploy-applied.json"]:
+        path.unlink()
+    out = io.StringIO()
+    call_command("publish_ecr", "--repository", name, stdout=out)
+    assert f"{name} exists but is not in the state" in out.getvalue()
+    assert "aws_ecr_repository.repositorio" in Terraform(infra_copy).managed_resources()
+    assert out.getvalue().strip().endswith(first["digest"])

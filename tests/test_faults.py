@@ -1,0 +1,342 @@
+"""Faults produced for real: engine, registry, ECR API and terraform stopped or killed mid-way, expired or
+refused credentials, and two publishes at once. Each is followed by a plain re-run that converges."""
+from __future__ import annotations
+
+import base64
+import dataclasses
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import boto3
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from ecr_deploy.ecr import EcrRegistry
+from ecr_deploy.errors import RegistryError
+from ecr_deploy.terraform import Terraform
+from tests.conftest import LOCAL_AWS, ROOT
+from tests.registries import FaultRegistry
+
+pytestmark = pytest.mark.engine
+
+TOKEN_PASSWORD = "123456789012-auth-token"
+AWS_SECRET = "wJalrXUtnFEMI-K7MDENG-bPxRfiCY-do-not-print"
+SECRETS = (TOKEN_PASSWORD, base64.b64encode(f"AWS:{TOKEN_PASSWORD}".encode()).decode(), AWS_SECRET)
+MAIN_REGISTRY_DATA = ROOT / ".local-aws" / "registry-data"
+
+
+@pytest.fixture(autouse=True)
+def distinctive_aws_secret(local_aws, monkeypatch):
+    """An AWS secret that can be searched for in every output (moto accepts any)."""
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", AWS_SECRET)
+
+
+def assert_no_secrets(*texts: str) -> None:
+    for text in texts:
+        for secret in SECRETS:
+            assert secret not in text
+
+
+class Publish:
+    """publish_ecr through call_command, optionally in a thread, with everything it printed kept."""
+
+    def __init__(self, *flags: str) -> None:
+        self.flags = flags
+        self.out, self.err = io.StringIO(), io.StringIO()
+        self.error: CommandError | None = None
+        self.result: dict | None = None
+        self.thread = threading.Thread(target=self.run)
+
+    def run(self) -> "Publish":
+        try:
+            call_command("publish_ecr", "--json", *self.flags, stdout=self.out, stderr=self.err)
+            self.result = json.loads(self.out.getvalue())
+        except CommandError as err:
+            self.error = err
+        assert_no_secrets(self.out.getvalue(), self.err.getvalue(), str(self.error or ""))
+        return self
+
+    def start(self) -> "Publish":
+        self.thread.start()
+        return self
+
+    def join(self, timeout: float = 300) -> "Publish":
+        self.thread.join(timeout)
+        assert not self.thread.is_alive(), "publish_ecr did not finish"
+        return self
+
+
+def wait_until(condition, seconds: float = 120, what: str = "condition") -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def upload_started(data_dir: Path, repository: str) -> bool:
+    uploads = data_dir / "docker" / "registry" / "v2" / "repositories" / repository / "_uploads"
+    return uploads.is_dir() and any(uploads.iterdir())
+
+
+def engine_pid() -> int:
+    pid_file = ROOT / ".local-aws" / "dockerd.pid"
+    if not pid_file.exists():
+        pytest.fail("this fault test stops the Docker engine: it needs the one scripts/local-aws started (no dockerd.pid)", pytrace=False)
+    return int(pid_file.read_text())
+
+
+def stop_engine() -> None:
+    pid = engine_pid()
+    os.kill(pid, signal.SIGTERM)
+    wait_until(lambda: not Path(f"/proc/{pid}").exists(), 60, "dockerd to stop")
+
+
+def local_aws_up() -> None:
+    done = subprocess.run([str(LOCAL_AWS), "up"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def registry_holds(data_dir: Path, repository: str, digest: str) -> bool:
+    """True when the registry's storage holds the manifest: read from its disk, not through our code."""
+    revisions = data_dir / "docker" / "registry" / "v2" / "repositories" / repository / "_manifests" / "revisions" / "sha256"
+    return (revisions / digest.removeprefix("sha256:")).is_dir()
+
+
+def test_engine_stopped_before_a_build_fails_clearly_then_a_rerun_builds(project_copy, docker_client):
+    stop_engine()
+    try:
+        with pytest.raises(CommandError, match="Cannot reach the Docker engine"):
+            call_command("build_image", "--tag", "fault-engine-build:V1", stdout=io.StringIO())
+    finally:
+        local_aws_up()
+    out = io.StringIO()
+    call_command("build_image", "--tag", "fault-engine-build:V1", stdout=out)
+    assert "Built sha256:" in out.getvalue()
+    docker_client.images.remove("fault-engine-build:V1")
+
+
+def test_engine_stopped_during_a_push_fails_clearly_then_a_rerun_converges(infra_copy, unique_image):
+    name = unique_image(payload_bytes=150_000_000)
+    publish = Publish("--repository", name).start()
+    try:
+        wait_until(lambda: upload_started(MAIN_REGISTRY_DATA, name), what="the push to start")
+        stop_engine()
+        publish.join()
+    finally:
+        local_aws_up()
+    assert publish.error is not None and "Docker engine" in str(publish.error)
+    again = Publish("--repository", name).run()
+    assert again.error is None, again.error
+    assert "terraform (unchanged)" in again.result["skipped"]
+    assert registry_holds(MAIN_REGISTRY_DATA, name, again.result["digest"])
+
+
+@pytest.fixture
+def fault_registry(tmp_path_factory):
+    """The eu-west-1 ECR host served by a registry of the test's own (see tests/registries.py)."""
+    made: list[FaultRegistry] = []
+
+    def make(password: str = TOKEN_PASSWORD, read_only: bool = False) -> FaultRegistry:
+        registry = FaultRegistry(tmp_path_factory.mktemp("fault-registry"), "eu-west-1", password, read_only=read_only).start()
+        made.append(registry)
+        return registry
+
+    yield make
+    for registry in made:
+        registry.remove()
+
+
+def test_registry_stopped_mid_push_comes_back_and_the_retry_recovers(infra_copy, unique_image, fault_registry, settings):
+    settings.ECR_DEPLOY = {**settings.ECR_DEPLOY, "PUSH_ATTEMPTS": 5, "RETRY_BACKOFF_SECONDS": 1.0}
+    registry = fault_registry()
+    name = unique_image(payload_bytes=150_000_000)
+    publish = Publish("--repository", name, "--region", "eu-west-1").start()
+    wait_until(lambda: upload_started(registry.state / "data", name), what="the push to start")
+    registry.stop()
+    time.sleep(1.0)
+    registry.start()
+    publish.join()
+    assert publish.error is None, publish.error
+    assert registry_holds(registry.state / "data", name, publish.result["digest"])
+
+
+def test_registry_stopped_mid_push_for_good_fails_clearly_then_a_rerun_converges(infra_copy, unique_image, fault_registry, settings):
+    # The engine itself retries an upload for about 50 s before it reports; one attempt of ours keeps this test short.
+    settings.ECR_DEPLOY = {**settings.ECR_DEPLOY, "PUSH_ATTEMPTS": 1}
+    registry = fault_registry()
+    name = unique_image(payload_bytes=150_000_000)
+    publish = Publish("--repository", name, "--region", "eu-west-1").start()
+    wait_until(lambda: upload_started(registry.state / "data", name), what="the push to start")
+    registry.stop()
+    publish.join()
+    assert publish.error is not None
+    assert f"The push of 123456789012.dkr.ecr.eu-west-1.amazonaws.com/{name}:V1 failed: " in str(publish.error)
+    assert "connection refused" in str(publish.error)
+    registry.start()
+    again = Publish("--repository", name, "--region", "eu-west-1").run()
+    assert again.error is None, again.error
+    assert again.result["digest"].startswith("sha256:")
+
+
+def test_a_wrong_registry_password_is_reported_clearly(infra_copy, unique_image, fault_registry):
+    fault_registry(password="not-what-ecr-hands-out")
+    name = unique_image()
+    publish = Publish("--repository", name, "--region", "eu-west-1").run()
+    assert publish.error is not None
+    assert "refused the credentials from GetAuthorizationToken" in str(publish.error)
+
+
+def test_a_refused_push_is_reported_clearly_and_not_retried(infra_copy, unique_image, fault_registry, settings):
+    settings.ECR_DEPLOY = {**settings.ECR_DEPLOY, "PUSH_ATTEMPTS": 4, "RETRY_BACKOFF_SECONDS": 5.0}
+    fault_registry(read_only=True)
+    name = unique_image()
+    started = time.monotonic()
+    publish = Publish("--repository", name, "--region", "eu-west-1").run()
+    assert publish.error is not None
+    message = str(publish.error)
+    assert f"The push of 123456789012.dkr.ecr.eu-west-1.amazonaws.com/{name}:V1 failed: " in message
+    assert "after" not in message and time.monotonic() - started < 30
+
+
+def test_a_refused_credential_is_refreshed_once_then_reported(local_aws, docker_client, unique_image, fault_registry):
+    fault_registry(password="not-what-ecr-hands-out")
+    ecr = boto3.client("ecr", region_name="eu-west-1")
+    token_calls = []
+    ecr.meta.events.register("after-call.ecr.GetAuthorizationToken", lambda **_: token_calls.append(1))
+    uri = ecr.create_repository(repositoryName=unique_image())["repository"]["repositoryUri"]
+    name = uri.partition("/")[2]
+    docker_client.images.get(f"{name}:V1").tag(uri, "V1")
+    notices = []
+    with pytest.raises(RegistryError) as refused:
+        EcrRegistry(ecr, docker_client, attempts=3, backoff_seconds=0.1).push(uri, "V1", lambda *_: None, notices.append)
+    assert len(token_calls) == 2
+    assert notices == ["The registry refused the credentials; fetching a new authorization token."]
+    assert_no_secrets(str(refused.value))
+
+
+def test_an_expired_token_is_fetched_again_and_the_push_goes_on(local_aws, docker_client, unique_image):
+    ecr = boto3.client("ecr")
+    token_calls = []
+    ecr.meta.events.register("after-call.ecr.GetAuthorizationToken", lambda **_: token_calls.append(1))
+    uri = ecr.create_repository(repositoryName=unique_image())["repository"]["repositoryUri"]
+    docker_client.images.get(f"{uri.partition('/')[2]}:V1").tag(uri, "V1")
+    registry = EcrRegistry(ecr, docker_client)
+    issued = registry.authorization()
+    # A fake clock for a fault that cannot be produced here: the token was fetched 13 hours ago and expired an hour ago.
+    now = datetime.now(timezone.utc)
+    registry._auth = dataclasses.replace(issued, fetched_at=now - timedelta(hours=13), expires_at=now - timedelta(hours=1))
+    report = registry.push(uri, "V1", lambda *_: None, lambda _: None)
+    assert len(token_calls) == 2
+    assert registry.authorization().fetched_at > now
+    assert report.digest == registry.remote_digest(uri, "V1")
+
+
+@pytest.fixture
+def second_moto(tmp_path):
+    """A moto of the test's own on another port, so that stopping it leaves the session's moto alone."""
+    port = 5077
+    log = open(tmp_path / "moto.log", "w")
+    processes = []
+
+    def start() -> None:
+        processes.append(subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log))
+        wait_until(lambda: _answers(f"http://127.0.0.1:{port}/moto-api/data.json"), 30, "moto to start")
+
+    def stop() -> None:
+        processes[-1].terminate()
+        processes[-1].wait(10)
+
+    yield f"http://127.0.0.1:{port}", start, stop
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+
+
+def _answers(url: str) -> bool:
+    try:
+        urllib.request.urlopen(url, timeout=1)
+        return True
+    except OSError:
+        return False
+
+
+def test_ecr_api_down_fails_clearly_and_changes_nothing_then_a_rerun_converges(infra_copy, unique_image, second_moto, monkeypatch):
+    endpoint, start, stop = second_moto
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    start()
+    stop()
+    name = unique_image()
+    down = Publish("--repository", name).run()
+    assert down.error is not None and f"Cannot reach the ECR API" in str(down.error) and endpoint in str(down.error)
+    assert not list(infra_copy.glob("*.tfstate*"))
+    start()
+    again = Publish("--repository", name).run()
+    assert again.error is None, again.error
+    assert again.result["repository_uri"].endswith(f"/{name}")
+
+
+def terraform_apply_pids(directory: Path) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+            if argv[0].endswith(b"terraform") and b"apply" in argv and Path(os.readlink(proc / "cwd")) == directory:
+                found.append(int(proc.name))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def test_terraform_killed_mid_apply_keeps_the_state_readable_and_a_rerun_converges(infra_copy, unique_image):
+    name = unique_image()
+    publish = Publish("--repository", name).start()
+    wait_until(lambda: terraform_apply_pids(infra_copy), what="terraform apply to start")
+    time.sleep(1.0)
+    for pid in terraform_apply_pids(infra_copy):
+        os.kill(pid, signal.SIGKILL)
+    publish.join()
+    assert publish.error is not None and "terraform apply failed (exit -9)" in str(publish.error)
+    for state in infra_copy.glob("terraform.tfstate*"):
+        text = state.read_text()
+        assert text == "" or json.loads(text)["version"] == 4  # empty: terraform had only taken its lock
+    again = Publish("--repository", name).run()
+    assert again.error is None, again.error
+    assert Terraform(infra_copy).managed_resources() >= {"aws_ecr_repository.repositorio"}
+    assert boto3.client("ecr").describe_repositories(repositoryNames=[name])["repositories"]
+
+
+def test_two_publishes_at_once_the_second_stops_with_a_clear_message(infra_copy, unique_image, settings):
+    settings.ECR_DEPLOY = {**settings.ECR_DEPLOY, "LOCK_TIMEOUT_SECONDS": 0.5}
+    name = unique_image()
+    first = Publish("--repository", name).start()
+    wait_until(lambda: terraform_apply_pids(infra_copy) or first.result or first.error, what="the first publish to take the lock")
+    second = Publish("--repository", name).run()
+    first.join()
+    assert first.error is None, first.error
+    assert second.error is not None and "Another publish_ecr holds" in str(second.error)
+    json.loads((infra_copy / "terraform.tfstate").read_text())
+
+
+def test_two_publishes_at_once_the_second_waits_then_has_nothing_to_do(infra_copy, unique_image, settings):
+    settings.ECR_DEPLOY = {**settings.ECR_DEPLOY, "LOCK_TIMEOUT_SECONDS": 120}
+    name = unique_image()
+    first = Publish("--repository", name).start()
+    wait_until(lambda: terraform_apply_pids(infra_copy) or first.result or first.error, what="the first publish to take the lock")
+    second = Publish("--repository", name).run()
+    first.join()
+    assert first.error is None and second.error is None, (first.error, second.error)
+    assert "Waiting for another publish_ecr" in second.err.getvalue()
+    assert second.result["skipped"] == ["terraform (unchanged)", "push (registry already holds the image)"]
+    assert second.result["digest"] == first.result["digest"]
