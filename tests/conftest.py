@@ -79,7 +79,7 @@ def unique_image(docker_client, project_image, request) -> Callable[..., str]:
     made: list[str] = []
 
     def make(name: str | None = None, tag: str = "V1", note: str = "", payload_bytes: int = 0) -> str:
-        name = name or re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:60] + f"-{uuid.uuid4().hex[:6]}"
+        name = name or re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:50].strip("-") + f"-{uuid.uuid4().hex[:6]}"
         container = docker_client.containers.create(project_image, entrypoint=["true"])
         try:
             container.put_archive("/tmp", _tar_of("note.txt", (note or uuid.uuid4().hex).encode() + os.urandom(payload_bytes)))

@@ -16,6 +16,7 @@ import boto3
 import pytest
 
 from tests.conftest import ROOT, project_files
+from tests.secrets import AWS_SECRET, assert_no_secrets
 
 CLOSED_PORT = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9"}  # nothing listens: a call that got out would fail differently
 
@@ -150,8 +151,10 @@ def test_bad_input_is_refused_clearly_and_changes_nothing(case, manage, tmp_path
         case.prepare(infra)
     before = snapshot(infra, docker_client)
     args = [arg.replace("INFRA", str(infra)) for arg in case.args]
-    done = manage(*args, ecr_deploy={"TERRAFORM_DIR": str(infra), **case.ecr_deploy}, settings_tail=case.settings_tail, env=case.env)
+    env = {"AWS_SECRET_ACCESS_KEY": AWS_SECRET, **case.env}
+    done = manage(*args, ecr_deploy={"TERRAFORM_DIR": str(infra), **case.ecr_deploy}, settings_tail=case.settings_tail, env=env)
     assert done.returncode == 1
+    assert_no_secrets(done.stdout, done.stderr)
     assert re.search(case.message, done.stderr, re.DOTALL), done.stderr
     assert "Traceback" not in done.stderr + done.stdout
     assert not list(infra.glob("*.tfstate*"))

@@ -2,7 +2,6 @@
 refused credentials, and two publishes at once. Each is followed by a plain re-run that converges."""
 from __future__ import annotations
 
-import base64
 import dataclasses
 import io
 import json
@@ -26,12 +25,10 @@ from ecr_deploy.errors import RegistryError
 from ecr_deploy.terraform import Terraform
 from tests.conftest import LOCAL_AWS, ROOT
 from tests.registries import FaultRegistry
+from tests.secrets import AWS_SECRET, TOKEN_PASSWORD, assert_no_secrets
 
 pytestmark = pytest.mark.engine
 
-TOKEN_PASSWORD = "123456789012-auth-token"
-AWS_SECRET = "wJalrXUtnFEMI-K7MDENG-bPxRfiCY-do-not-print"
-SECRETS = (TOKEN_PASSWORD, base64.b64encode(f"AWS:{TOKEN_PASSWORD}".encode()).decode(), AWS_SECRET)
 MAIN_REGISTRY_DATA = ROOT / ".local-aws" / "registry-data"
 
 
@@ -39,12 +36,6 @@ MAIN_REGISTRY_DATA = ROOT / ".local-aws" / "registry-data"
 def distinctive_aws_secret(local_aws, monkeypatch):
     """An AWS secret that can be searched for in every output (moto accepts any)."""
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", AWS_SECRET)
-
-
-def assert_no_secrets(*texts: str) -> None:
-    for text in texts:
-        for secret in SECRETS:
-            assert secret not in text
 
 
 class Publish:

@@ -1,0 +1,96 @@
+"""Nothing secret leaves its place: not into an image layer, an output, a --json result or a file of ours."""
+from __future__ import annotations
+
+import io
+import json
+import re
+import tarfile
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from tests.secrets import AWS_SECRET, TOKEN_PASSWORD, assert_no_secrets
+
+pytestmark = pytest.mark.engine
+
+FORBIDDEN_NAMES = re.compile(r"(^|/)(\.git|\.env|\.terraform|\.aws|\.docker|id_rsa)(/|$)|\.tfstate|(^|/)\.venv(/|$)")
+FORBIDDEN_CONTENT = re.compile(rb"AKIA[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY-----|aws_secret_access_key|" + re.escape(AWS_SECRET.encode()))
+BAIT = {
+    ".git/config": "[remote \"origin\"]\n\turl = git@example.com:team/app.git\n",
+    ".env": f"AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\nAWS_SECRET_ACCESS_KEY={AWS_SECRET}\n",
+    "infra/terraform.tfstate": '{"version": 4}',
+    "infra/.terraform/providers/x": "provider",
+    "id_rsa": "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n",
+    ".docker/config.json": '{"auths": {"x": {"auth": "QVdTOnNlY3JldA=="}}}',
+    ".aws/credentials": f"[default]\naws_secret_access_key = {AWS_SECRET}\n",
+    ".venv/pyvenv.cfg": "home = /usr/bin\n",
+}
+
+
+def layer_findings(image_tar: Path) -> list[str]:
+    """Every forbidden path or content in any layer of a `docker save` archive."""
+    findings = []
+    with tarfile.open(image_tar) as image:
+        manifest = json.load(image.extractfile("manifest.json"))
+        for layer_name in manifest[0]["Layers"]:
+            with tarfile.open(fileobj=image.extractfile(layer_name)) as layer:
+                for member in layer:
+                    if FORBIDDEN_NAMES.search(member.name):
+                        findings.append(f"{layer_name}: {member.name}")
+                    elif member.isfile() and member.size < 50_000_000:
+                        if FORBIDDEN_CONTENT.search(layer.extractfile(member).read()):
+                            findings.append(f"{layer_name}: content of {member.name}")
+    return findings
+
+
+def test_no_layer_of_the_image_carries_git_env_state_keys_or_docker_config(docker_client, project_copy, tmp_path):
+    for name, text in BAIT.items():
+        (project_copy / name).parent.mkdir(parents=True, exist_ok=True)
+        (project_copy / name).write_text(text)
+    call_command("build_image", "--tag", "secrets-check:V1", stdout=io.StringIO())
+    archive = tmp_path / "image.tar"
+    with archive.open("wb") as handle:
+        for chunk in docker_client.images.get("secrets-check:V1").save():
+            handle.write(chunk)
+    assert layer_findings(archive) == []
+    docker_client.images.remove("secrets-check:V1")
+
+
+def test_the_layer_scan_finds_what_it_looks_for(tmp_path):
+    layer = io.BytesIO()
+    with tarfile.open(fileobj=layer, mode="w") as archive:
+        for name, text in BAIT.items():
+            info = tarfile.TarInfo(f"home/ubuntu/tcc/{name}")
+            info.size = len(text.encode())
+            archive.addfile(info, io.BytesIO(text.encode()))
+    image = tmp_path / "image.tar"
+    with tarfile.open(image, mode="w") as archive:
+        for name, data in (("manifest.json", json.dumps([{"Layers": ["l/layer.tar"]}]).encode()), ("l/layer.tar", layer.getvalue())):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    assert len(layer_findings(image)) == len(BAIT)
+
+
+def test_token_and_secret_never_appear_in_output_json_or_files_of_a_publish(manage, infra_copy, unique_image):
+    name = unique_image()
+    env = {"AWS_SECRET_ACCESS_KEY": AWS_SECRET}
+    verbose = manage("publish_ecr", "--repository", name, "-v", "3", ecr_deploy={"TERRAFORM_DIR": str(infra_copy)}, env=env)
+    as_json = manage("publish_ecr", "--repository", name, "--json", ecr_deploy={"TERRAFORM_DIR": str(infra_copy)}, env=env)
+    assert verbose.returncode == 0 and as_json.returncode == 0, verbose.stderr + as_json.stderr
+    assert "Terraform: apply" in verbose.stdout and json.loads(as_json.stdout)["digest"]
+    assert_no_secrets(verbose.stdout, verbose.stderr, as_json.stdout, as_json.stderr)
+    for path in infra_copy.rglob("*"):
+        if path.is_file() and path.stat().st_size < 10_000_000:
+            assert_no_secrets(path.read_text(errors="replace"))
+
+
+def test_the_engine_login_is_never_written_to_the_docker_config(manage, infra_copy, unique_image):
+    config = Path.home() / ".docker" / "config.json"
+    before = config.read_bytes() if config.exists() else b""
+    done = manage("publish_ecr", "--repository", unique_image(), ecr_deploy={"TERRAFORM_DIR": str(infra_copy)})
+    assert done.returncode == 0, done.stderr
+    after = config.read_bytes() if config.exists() else b""
+    assert after == before
+    assert TOKEN_PASSWORD.encode() not in after
