@@ -1,4 +1,5 @@
 """Shared set-up of the benchmarks: the project's venv, Django, the local AWS, a clean copy of the project."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """System checks: `manage.py check` reports a bad ECR_DEPLOY, a missing Dockerfile or fixture."""
+
 from pathlib import Path
 
 from django.apps import apps
@@ -12,14 +13,20 @@ def check_ecr_deploy_settings(app_configs=None, **kwargs):
     found = conf.problems()
     if found:
         return [
-            Error(problem, hint="See DEFAULTS in ecr_deploy/conf.py for the keys and their types.", id="ecr_deploy.E001")
+            Error(
+                problem, hint="See DEFAULTS in ecr_deploy/conf.py for the keys and their types.", id="ecr_deploy.E001"
+            )
             for problem in found
         ]
     messages = []
     dockerfile = conf.path("CONTEXT_DIR") / conf.get("DOCKERFILE")
     if not dockerfile.is_file():
         messages.append(
-            Warning(f"Dockerfile not found: {dockerfile}", hint="Set ECR_DEPLOY['DOCKERFILE'] or CONTEXT_DIR.", id="ecr_deploy.W001")
+            Warning(
+                f"Dockerfile not found: {dockerfile}",
+                hint="Set ECR_DEPLOY['DOCKERFILE'] or CONTEXT_DIR.",
+                id="ecr_deploy.W001",
+            )
         )
     for fixture in conf.get("FIXTURES"):
         if not (conf.base_dir() / fixture).is_file() and not _in_app_fixtures(fixture):

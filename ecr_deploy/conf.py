@@ -1,4 +1,5 @@
 """ECR_DEPLOY settings: the user's dict merged over documented defaults, read when used."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Build the project's image through the Docker engine: context, labels, and a build log read line by line."""
+
 from __future__ import annotations
 
 import os
@@ -78,7 +79,9 @@ def local_image(client: docker.DockerClient, reference: str) -> Any:
     try:
         return client.images.get(reference)
     except docker.errors.ImageNotFound:
-        raise ImageNotFoundError(f"No local image {reference}: run `python manage.py build_image --tag {reference}` first.") from None
+        raise ImageNotFoundError(
+            f"No local image {reference}: run `python manage.py build_image --tag {reference}` first."
+        ) from None
     except ENGINE_FAILURES as err:
         raise DockerEngineError(f"The Docker engine failed to inspect {reference}: {_first_line(err)}") from None
 

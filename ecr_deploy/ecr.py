@@ -1,4 +1,5 @@
 """The ECR side: the authorization token from the ECR API, and login, push and digest checks through the Docker engine."""
+
 from __future__ import annotations
 
 import base64
@@ -16,8 +17,18 @@ from ecr_deploy.errors import AwsError, DockerEngineError, RegistryError
 
 Output = Callable[[str], None]
 TRANSIENT_MARKERS = (
-    "timeout", "timed out", "connection reset", "connection refused", "broken pipe", "eof",
-    "500 internal", "502 bad gateway", "503 service unavailable", "504 gateway", "status 50", "status: 50",
+    "timeout",
+    "timed out",
+    "connection reset",
+    "connection refused",
+    "broken pipe",
+    "eof",
+    "500 internal",
+    "502 bad gateway",
+    "503 service unavailable",
+    "504 gateway",
+    "status 50",
+    "status: 50",
 )
 AUTH_MARKERS = ("unauthorized", "authentication required", "no basic auth credentials", "401")
 
@@ -90,7 +101,9 @@ class PushLog:
 
     def read(self, chunk: dict[str, Any]) -> None:
         if "error" in chunk or "errorDetail" in chunk:
-            raise PushStreamError((chunk.get("errorDetail") or {}).get("message") or chunk.get("error") or "unknown error")
+            raise PushStreamError(
+                (chunk.get("errorDetail") or {}).get("message") or chunk.get("error") or "unknown error"
+            )
         aux = chunk.get("aux") or {}
         if aux.get("Digest"):
             self.report.digest = aux["Digest"]
@@ -112,7 +125,9 @@ def aws_error(err: Exception, action: str) -> AwsError:
     import botocore.exceptions as bce
 
     if isinstance(err, (bce.NoCredentialsError, bce.PartialCredentialsError)):
-        return AwsError(f"No AWS credentials to {action}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use --profile.")
+        return AwsError(
+            f"No AWS credentials to {action}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use --profile."
+        )
     if isinstance(err, bce.ProfileNotFound):
         return AwsError(f"{err}; name a profile from ~/.aws/config.")
     if isinstance(err, bce.NoRegionError):
@@ -122,8 +137,16 @@ def aws_error(err: Exception, action: str) -> AwsError:
     if isinstance(err, bce.ClientError):
         error = err.response.get("Error", {})
         code, message = error.get("Code", "Error"), error.get("Message", "")
-        if code in {"AccessDeniedException", "AccessDenied", "UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException"}:
-            return AwsError(f"AWS refused to {action} ({code}): {message}. Check the credentials and their ECR permissions.")
+        if code in {
+            "AccessDeniedException",
+            "AccessDenied",
+            "UnrecognizedClientException",
+            "InvalidSignatureException",
+            "ExpiredTokenException",
+        }:
+            return AwsError(
+                f"AWS refused to {action} ({code}): {message}. Check the credentials and their ECR permissions."
+            )
         return AwsError(f"AWS failed to {action} ({code}): {message}")
     return AwsError(f"AWS failed to {action}: {err}")
 
@@ -166,7 +189,9 @@ class EcrRegistry:
         data = self._call("get an ECR authorization token", self.ecr.get_authorization_token)["authorizationData"][0]
         username, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
         expires_at = data.get("expiresAt") or datetime.now(timezone.utc) + timedelta(hours=12)
-        self._auth = RegistryAuth(username=username, password=password, endpoint=data["proxyEndpoint"], expires_at=expires_at)
+        self._auth = RegistryAuth(
+            username=username, password=password, endpoint=data["proxyEndpoint"], expires_at=expires_at
+        )
         return self._auth
 
     def login(self) -> RegistryAuth:
@@ -177,14 +202,18 @@ class EcrRegistry:
         except docker.errors.APIError as err:
             raise RegistryError(f"The registry {auth.host} refused the login: {auth.scrub(_explain(err))}") from None
         except ENGINE_FAILURES as err:
-            raise DockerEngineError(f"The Docker engine failed during login to {auth.host}: {auth.scrub(_explain(err))}") from None
+            raise DockerEngineError(
+                f"The Docker engine failed during login to {auth.host}: {auth.scrub(_explain(err))}"
+            ) from None
         return auth
 
     def remote_digest(self, repository_uri: str, tag: str) -> str | None:
         """The digest the registry holds for repository_uri:tag, or None when the tag is absent."""
         auth = self.authorization()
         try:
-            return self.docker.api.inspect_distribution(f"{repository_uri}:{tag}", auth_config=auth.auth_config)["Descriptor"]["digest"]
+            return self.docker.api.inspect_distribution(f"{repository_uri}:{tag}", auth_config=auth.auth_config)[
+                "Descriptor"
+            ]["digest"]
         except docker.errors.NotFound:
             return None
         except docker.errors.APIError as err:
@@ -192,19 +221,29 @@ class EcrRegistry:
             if "manifest unknown" in text.lower() or "not found" in text.lower():
                 return None
             if is_auth_failure(text):
-                raise RegistryError(f"The registry {auth.host} refused the credentials from GetAuthorizationToken: {auth.scrub(text)}") from None
+                raise RegistryError(
+                    f"The registry {auth.host} refused the credentials from GetAuthorizationToken: {auth.scrub(text)}"
+                ) from None
             raise RegistryError(f"Cannot read {repository_uri}:{tag} from the registry: {auth.scrub(text)}") from None
         except ENGINE_FAILURES as err:
-            raise DockerEngineError(f"The Docker engine failed to query {auth.host}: {auth.scrub(_explain(err))}") from None
+            raise DockerEngineError(
+                f"The Docker engine failed to query {auth.host}: {auth.scrub(_explain(err))}"
+            ) from None
 
-    def push(self, repository_uri: str, tag: str, render: Callable[[str, str, int, int], None], notice: Output) -> PushReport:
+    def push(
+        self, repository_uri: str, tag: str, render: Callable[[str, str, int, int], None], notice: Output
+    ) -> PushReport:
         """Push repository_uri:tag; retry transient failures with backoff, refresh expired credentials once."""
         refreshed = False
         for attempt in range(1, self.attempts + 1):
             auth = self.authorization()
             log = PushLog(render)
             try:
-                report = log.feed(self.docker.api.push(repository_uri, tag=tag, auth_config=auth.auth_config, stream=True, decode=True))
+                report = log.feed(
+                    self.docker.api.push(
+                        repository_uri, tag=tag, auth_config=auth.auth_config, stream=True, decode=True
+                    )
+                )
                 report.attempts = attempt
                 return report
             except PushStreamError as err:

@@ -1,4 +1,5 @@
 """Validators for ECR repository names and Docker tags, applied before any call leaves the machine."""
+
 import re
 
 from ecr_deploy.errors import ConfigurationError

@@ -1,4 +1,5 @@
 """publish_ecr's steps: Terraform makes the repository, then the local image goes to it, each skipped when already done."""
+
 from __future__ import annotations
 
 import fcntl
@@ -136,10 +137,17 @@ class Publisher:
         image = local_image(docker_client, f"{request.repository}:{request.tag}")
         self.result.image_id = image.id
         registry = EcrRegistry(
-            session.client("ecr"), docker_client, attempts=request.push_attempts, backoff_seconds=request.retry_backoff_seconds
+            session.client("ecr"),
+            docker_client,
+            attempts=request.push_attempts,
+            backoff_seconds=request.retry_backoff_seconds,
         )
         variables = {"nome": request.repository, "regiao": session.region_name, **request.terraform_vars}
-        terraform = Terraform(request.terraform_dir, request.terraform_bin, env={"AWS_PROFILE": request.profile} if request.profile else None)
+        terraform = Terraform(
+            request.terraform_dir,
+            request.terraform_bin,
+            env={"AWS_PROFILE": request.profile} if request.profile else None,
+        )
         if request.plan:
             self.plan(terraform, variables, registry, image)
             return self.result
@@ -149,7 +157,9 @@ class Publisher:
                 self.publish_image(registry, image, repository)
         return self.result
 
-    def ensure_repository(self, terraform: Terraform, variables: dict[str, str], registry: EcrRegistry, region: str) -> dict[str, Any]:
+    def ensure_repository(
+        self, terraform: Terraform, variables: dict[str, str], registry: EcrRegistry, region: str
+    ) -> dict[str, Any]:
         """The ECR repository, made or updated by Terraform unless nothing it depends on changed."""
         request = self.request
         with timed(self.result, "terraform"):
@@ -157,9 +167,17 @@ class Publisher:
                 self.result.skipped.append("terraform (--skip-terraform)")
                 return self.existing_repository(registry)
             record_path = request.terraform_dir / ".terraform" / APPLIED_RECORD
-            target = {"region": region, "endpoint": os.environ.get("AWS_ENDPOINT_URL", ""), "profile": request.profile or ""}
-            if _read_record(record_path).get("fingerprint") == terraform.fingerprint(variables, target) and (repository := registry.repository(request.repository)):
-                self.report.heading(f"Terraform: nothing changed since the last apply in {request.terraform_dir}; skipped.")
+            target = {
+                "region": region,
+                "endpoint": os.environ.get("AWS_ENDPOINT_URL", ""),
+                "profile": request.profile or "",
+            }
+            if _read_record(record_path).get("fingerprint") == terraform.fingerprint(variables, target) and (
+                repository := registry.repository(request.repository)
+            ):
+                self.report.heading(
+                    f"Terraform: nothing changed since the last apply in {request.terraform_dir}; skipped."
+                )
                 self.result.skipped.append("terraform (unchanged)")
                 self.result.terraform_changes = False
                 return repository
@@ -177,15 +195,20 @@ class Publisher:
             outputs = terraform.outputs()
             self.result.terraform_changes = True
             if "repository_url" not in outputs:
-                raise TerraformError(f"{request.terraform_dir} has no output \"repository_url\"; add it to outputs.tf.")
+                raise TerraformError(f'{request.terraform_dir} has no output "repository_url"; add it to outputs.tf.')
             repository = self.existing_repository(registry)
-            write_atomically(record_path, json.dumps({"fingerprint": terraform.fingerprint(variables, target), "outputs": outputs}).encode())
+            write_atomically(
+                record_path,
+                json.dumps({"fingerprint": terraform.fingerprint(variables, target), "outputs": outputs}).encode(),
+            )
             return repository
 
     def existing_repository(self, registry: EcrRegistry) -> dict[str, Any]:
         repository = registry.repository(self.request.repository)
         if repository is None:
-            raise AwsError(f"The ECR repository {self.request.repository} does not exist; run publish_ecr without --skip-terraform.")
+            raise AwsError(
+                f"The ECR repository {self.request.repository} does not exist; run publish_ecr without --skip-terraform."
+            )
         return repository
 
     def publish_image(self, registry: EcrRegistry, image: Any, repository: dict[str, Any]) -> None:
@@ -214,7 +237,9 @@ class Publisher:
         with timed(self.result, "verify"):
             held = registry.remote_digest(uri, tag)
         if held != pushed.digest:
-            raise RegistryError(f"After the push, {uri}:{tag} holds {held or 'nothing'}, not the pushed {pushed.digest}; re-run publish_ecr.")
+            raise RegistryError(
+                f"After the push, {uri}:{tag} holds {held or 'nothing'}, not the pushed {pushed.digest}; re-run publish_ecr."
+            )
         self.result.bytes_pushed = pushed.bytes_pushed
         self.result.layers_pushed = pushed.layers_pushed
         self.result.layers_existing = pushed.layers_existing
@@ -263,4 +288,3 @@ def _read_record(path: Path) -> dict[str, Any]:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
-

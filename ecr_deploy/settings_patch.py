@@ -1,4 +1,5 @@
 """Rewrite the ALLOWED_HOSTS assignment of a settings file, whatever its formatting, atomically."""
+
 from __future__ import annotations
 
 import ast
@@ -33,15 +34,24 @@ def settings_file(settings_module: str) -> Path:
 
 
 def _the_assignment(tree: ast.Module, path: Path) -> ast.expr:
-    stores = [n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == "ALLOWED_HOSTS" and isinstance(n.ctx, ast.Store)]
+    stores = [
+        n
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Name) and n.id == "ALLOWED_HOSTS" and isinstance(n.ctx, ast.Store)
+    ]
     top_level = [
         node.value
         for node in tree.body
         if isinstance(node, (ast.Assign, ast.AnnAssign))
         and node.value is not None
-        and any(isinstance(t, ast.Name) and t.id == "ALLOWED_HOSTS" for t in (node.targets if isinstance(node, ast.Assign) else [node.target]))
+        and any(
+            isinstance(t, ast.Name) and t.id == "ALLOWED_HOSTS"
+            for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+        )
     ]
-    augmented = [n for n in ast.walk(tree) if isinstance(n, ast.AugAssign) and getattr(n.target, "id", None) == "ALLOWED_HOSTS"]
+    augmented = [
+        n for n in ast.walk(tree) if isinstance(n, ast.AugAssign) and getattr(n.target, "id", None) == "ALLOWED_HOSTS"
+    ]
     if not stores and not augmented:
         raise SettingsPatchError(f"{path} has no ALLOWED_HOSTS assignment; add `ALLOWED_HOSTS = []` at the top level.")
     if len(top_level) != 1 or len(stores) != 1 or augmented:
@@ -80,7 +90,11 @@ def patched_source(source: bytes, hosts: list[str], path: Path) -> tuple[bytes, 
     if old_hosts == hosts:
         return source, old_hosts
     items = ", ".join(repr(h) for h in hosts)
-    literal = f"({items},)" if isinstance(value, ast.Tuple) and len(hosts) == 1 else (f"({items})" if isinstance(value, ast.Tuple) else f"[{items}]")
+    literal = (
+        f"({items},)"
+        if isinstance(value, ast.Tuple) and len(hosts) == 1
+        else (f"({items})" if isinstance(value, ast.Tuple) else f"[{items}]")
+    )
     lines = source.splitlines(keepends=True)
     start = _byte_offset(lines, value.lineno, value.col_offset)
     end = _byte_offset(lines, value.end_lineno, value.end_col_offset)

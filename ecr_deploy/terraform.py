@@ -1,4 +1,5 @@
 """The Terraform side: read infra/ with python-hcl2, run the terraform CLI, read its outputs."""
+
 from __future__ import annotations
 
 import hashlib
@@ -68,31 +69,48 @@ def check_infra(directory: Path, passed: Mapping[str, str]) -> InfraSummary:
     if len(summary.repositories) != 1:
         found = ", ".join(summary.repositories) or "none"
         raise InfraError(
-            f"{directory} must declare exactly one resource \"{REPOSITORY_RESOURCE}\" (found: {found}); "
+            f'{directory} must declare exactly one resource "{REPOSITORY_RESOURCE}" (found: {found}); '
             'the course\'s ecr.tf has `resource "aws_ecr_repository" "repositorio" { name = var.nome }`.'
         )
     undeclared = sorted(set(passed) - set(summary.variables))
     if undeclared:
-        raise InfraError(f"{directory}: variable {', '.join(undeclared)} is passed but not declared; add `variable \"{undeclared[0]}\" {{}}` (e.g. in variaveis.tf).")
+        raise InfraError(
+            f'{directory}: variable {", ".join(undeclared)} is passed but not declared; add `variable "{undeclared[0]}" {{}}` (e.g. in variaveis.tf).'
+        )
     unset = sorted(v.name for v in summary.variables.values() if not v.has_default and v.name not in passed)
     if unset:
         where = summary.variables[unset[0]].file
-        raise InfraError(f"{where}: variable {', '.join(unset)} has no default and is not supplied; give it a default or set ECR_DEPLOY['TERRAFORM_VARS'].")
+        raise InfraError(
+            f"{where}: variable {', '.join(unset)} has no default and is not supplied; give it a default or set ECR_DEPLOY['TERRAFORM_VARS']."
+        )
     return summary
 
 
 def run_terraform(
-    binary: str, directory: Path, args: list[str], *, output: Output, env: Mapping[str, str] | None = None, ok_codes: tuple[int, ...] = (0,)
+    binary: str,
+    directory: Path,
+    args: list[str],
+    *,
+    output: Output,
+    env: Mapping[str, str] | None = None,
+    ok_codes: tuple[int, ...] = (0,),
 ) -> tuple[int, str]:
     """Run terraform with a fixed argument list, stream stdout and stderr, return (exit code, stdout)."""
     command = [binary, *args]
     try:
         process = subprocess.Popen(
-            command, cwd=directory, env={**os.environ, **(env or {}), "TF_IN_AUTOMATION": "1"},
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+            command,
+            cwd=directory,
+            env={**os.environ, **(env or {}), "TF_IN_AUTOMATION": "1"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
         )
     except OSError as err:
-        raise TerraformError(f"Cannot run {binary}: {err.strerror}. Install terraform >= 1.5 or set ECR_DEPLOY['TERRAFORM_BIN'].") from None
+        raise TerraformError(
+            f"Cannot run {binary}: {err.strerror}. Install terraform >= 1.5 or set ECR_DEPLOY['TERRAFORM_BIN']."
+        ) from None
     errors: list[str] = []
     reader = threading.Thread(target=lambda: errors.extend(_pump(process.stderr, output)), daemon=True)
     reader.start()
@@ -132,7 +150,10 @@ class Terraform:
         self.run(["init", "-input=false", "-no-color"], output)
 
     def needs_init(self) -> bool:
-        return not (self.directory / ".terraform" / "providers").is_dir() or not (self.directory / ".terraform.lock.hcl").is_file()
+        return (
+            not (self.directory / ".terraform" / "providers").is_dir()
+            or not (self.directory / ".terraform.lock.hcl").is_file()
+        )
 
     def apply(self, variables: Mapping[str, str], output: Output) -> None:
         self.run(["apply", "-input=false", "-no-color", "-auto-approve", *_var_flags(variables)], output)
@@ -140,7 +161,9 @@ class Terraform:
     def plan(self, variables: Mapping[str, str], output: Output) -> bool:
         """Show the plan without saving anything; True when it has changes."""
         code, _ = self.run(
-            ["plan", "-input=false", "-no-color", "-lock=false", "-detailed-exitcode", *_var_flags(variables)], output, ok_codes=(0, 2)
+            ["plan", "-input=false", "-no-color", "-lock=false", "-detailed-exitcode", *_var_flags(variables)],
+            output,
+            ok_codes=(0, 2),
         )
         return code == 2
 

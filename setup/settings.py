@@ -1,4 +1,5 @@
 """Settings of the clientes API; SECRET_KEY and DEBUG come from the environment."""
+
 import os
 from pathlib import Path
 

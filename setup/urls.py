@@ -1,4 +1,5 @@
 """URL routes: the admin and the clientes API at the root."""
+
 from django.contrib import admin
 from django.urls import include, path
 from rest_framework import routers

@@ -1,13 +1,17 @@
 """Fixtures: the local stand-in for AWS (brought up for real, never skipped) and throwaway project copies."""
+
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tarfile
+import time
+import urllib.request
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +24,11 @@ LOCAL_AWS = ROOT / "scripts" / "local-aws"
 
 def project_files() -> list[str]:
     listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True, check=True
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return [name for name in listed.stdout.splitlines() if (ROOT / name).is_file()]
 
@@ -41,7 +49,9 @@ def local_aws() -> dict[str, str]:
     if done.returncode != 0:
         pytest.fail(f"scripts/local-aws up failed; the e2e tests need it:\n{done.stdout}{done.stderr}", pytrace=False)
     exports = subprocess.run([str(LOCAL_AWS), "env"], capture_output=True, text=True, check=True).stdout
-    env = dict(line.removeprefix("export ").split("=", 1) for line in exports.splitlines() if line.startswith("export "))
+    env = dict(
+        line.removeprefix("export ").split("=", 1) for line in exports.splitlines() if line.startswith("export ")
+    )
     with pytest.MonkeyPatch.context() as patch:
         for key, value in env.items():
             patch.setenv(key, value)
@@ -69,7 +79,11 @@ def project_image(docker_client, tmp_path_factory) -> str:
     from ecr_deploy.docker_build import BuildRequest, build_image
 
     copy = copy_project(tmp_path_factory.mktemp("image") / "project")
-    build_image(docker_client, BuildRequest(context_dir=copy, dockerfile="Dockerfile", tags=["producao-test:V1"]), output=lambda _: None)
+    build_image(
+        docker_client,
+        BuildRequest(context_dir=copy, dockerfile="Dockerfile", tags=["producao-test:V1"]),
+        output=lambda _: None,
+    )
     return "producao-test:V1"
 
 
@@ -79,11 +93,19 @@ def unique_image(docker_client, project_image, request) -> Callable[..., str]:
     made: list[str] = []
 
     def make(name: str | None = None, tag: str = "V1", note: str = "", payload_bytes: int = 0) -> str:
-        name = name or re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:50].strip("-") + f"-{uuid.uuid4().hex[:6]}"
+        name = (
+            name or re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:50].strip("-") + f"-{uuid.uuid4().hex[:6]}"
+        )
         container = docker_client.containers.create(project_image, entrypoint=["true"])
         try:
-            container.put_archive("/tmp", _tar_of("note.txt", (note or uuid.uuid4().hex).encode() + os.urandom(payload_bytes)))
-            container.commit(repository=name, tag=tag, changes=['ENTRYPOINT ["python", "manage.py", "runserver", "--noreload", "0.0.0.0:8000"]'])
+            container.put_archive(
+                "/tmp", _tar_of("note.txt", (note or uuid.uuid4().hex).encode() + os.urandom(payload_bytes))
+            )
+            container.commit(
+                repository=name,
+                tag=tag,
+                changes=['ENTRYPOINT ["python", "manage.py", "runserver", "--noreload", "0.0.0.0:8000"]'],
+            )
         finally:
             container.remove(force=True)
         made.append(f"{name}:{tag}")
@@ -120,7 +142,11 @@ def infra_copy(tmp_path: Path, settings) -> Path:
     copy.mkdir()
     for tf in (ROOT / "infra").glob("*.tf"):
         shutil.copy2(tf, copy / tf.name)
-    settings.ECR_DEPLOY = {**getattr(settings, "ECR_DEPLOY", {}), "TERRAFORM_DIR": str(copy), "RETRY_BACKOFF_SECONDS": 0.5}
+    settings.ECR_DEPLOY = {
+        **getattr(settings, "ECR_DEPLOY", {}),
+        "TERRAFORM_DIR": str(copy),
+        "RETRY_BACKOFF_SECONDS": 0.5,
+    }
     return copy
 
 
@@ -129,11 +155,48 @@ def manage(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess]:
     """Run `python manage.py ...` in a child process, as a user would, with ECR_DEPLOY (or the whole settings tail) given."""
     counter = iter(range(1_000_000))
 
-    def run(*args: str, ecr_deploy: dict | None = None, settings_tail: str | None = None, env: dict | None = None, timeout: float = 600):
+    def run(
+        *args: str,
+        ecr_deploy: dict | None = None,
+        settings_tail: str | None = None,
+        env: dict | None = None,
+        timeout: float = 600,
+    ):
         module = f"run_settings_{next(counter)}"
         tail = settings_tail if settings_tail is not None else f"ECR_DEPLOY = {ecr_deploy or {}!r}\n"
         (tmp_path / f"{module}.py").write_text(f"from setup.settings import *\n{tail}")
         environ = {**os.environ, "PYTHONPATH": f"{tmp_path}:{ROOT}", "DJANGO_SETTINGS_MODULE": module, **(env or {})}
-        return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=timeout
+        )
 
     return run
+
+
+def get_json(url: str, host: str = "localhost", attempts: int = 80) -> dict:
+    """GET url as JSON, waiting for a starting server to answer."""
+    request = urllib.request.Request(url, headers={"Host": host})
+    for _ in range(attempts):
+        try:
+            with urllib.request.urlopen(request, timeout=2) as response:
+                return json.load(response)
+        except OSError:
+            time.sleep(0.25)
+    raise AssertionError(f"{url} did not answer")
+
+
+@pytest.fixture
+def running_container(docker_client):
+    """Run images detached with port 8000 on a free loopback port; removed after the test."""
+    started = []
+
+    def run(image: str, **kwargs):
+        container = docker_client.containers.run(image, detach=True, ports={"8000/tcp": ("127.0.0.1", None)}, **kwargs)
+        started.append(container)
+        container.reload()
+        port = container.attrs["NetworkSettings"]["Ports"]["8000/tcp"][0]["HostPort"]
+        return container, f"http://127.0.0.1:{port}"
+
+    yield run
+    for container in started:
+        container.remove(force=True)

@@ -3,6 +3,7 @@
 It is the same Debian docker-registry that scripts/local-aws runs, started on 127.0.0.2 so that the main
 one is never disturbed; moto names it in the tokens and repository URIs it hands out for that region.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -17,7 +18,9 @@ HOSTS_MARK = "# ecr_deploy-tests"
 
 
 class FaultRegistry:
-    def __init__(self, state: Path, region: str, password: str, address: str = "127.0.0.2", read_only: bool = False) -> None:
+    def __init__(
+        self, state: Path, region: str, password: str, address: str = "127.0.0.2", read_only: bool = False
+    ) -> None:
         self.state = state
         self.host = f"123456789012.dkr.ecr.{region}.amazonaws.com"
         self.address = address
@@ -31,11 +34,30 @@ class FaultRegistry:
         crt, key = self.state / "registry.crt", self.state / "registry.key"
         if not crt.exists():
             subprocess.run(
-                ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN={self.host}",
-                 "-addext", f"subjectAltName=DNS:{self.host}", "-keyout", str(key), "-out", str(crt)],
-                check=True, capture_output=True,
+                [
+                    "openssl",
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-days",
+                    "2",
+                    "-subj",
+                    f"/CN={self.host}",
+                    "-addext",
+                    f"subjectAltName=DNS:{self.host}",
+                    "-keyout",
+                    str(key),
+                    "-out",
+                    str(crt),
+                ],
+                check=True,
+                capture_output=True,
             )
-        htpasswd = subprocess.run(["htpasswd", "-iBn", "AWS"], input=self.password, check=True, capture_output=True, text=True)
+        htpasswd = subprocess.run(
+            ["htpasswd", "-iBn", "AWS"], input=self.password, check=True, capture_output=True, text=True
+        )
         (self.state / "htpasswd").write_text(htpasswd.stdout)
         readonly = "  maintenance:\n    readonly:\n      enabled: true\n" if self.read_only else ""
         (self.state / "config.yml").write_text(
@@ -51,7 +73,8 @@ class FaultRegistry:
                 handle.write(f"{self.address} {self.host} {HOSTS_MARK}\n")
         self.process = subprocess.Popen(
             ["docker-registry", "serve", str(self.state / "config.yml")],
-            stdout=open(self.state / "registry.log", "a"), stderr=subprocess.STDOUT,
+            stdout=open(self.state / "registry.log", "a"),
+            stderr=subprocess.STDOUT,
         )
         self.wait_ready()
         return self
@@ -78,7 +101,11 @@ class FaultRegistry:
     def remove(self) -> None:
         self.stop()
         shutil.rmtree(self.certs, ignore_errors=True)
-        kept = [line for line in Path("/etc/hosts").read_text().splitlines(keepends=True) if not line.rstrip().endswith(HOSTS_MARK)]
+        kept = [
+            line
+            for line in Path("/etc/hosts").read_text().splitlines(keepends=True)
+            if not line.rstrip().endswith(HOSTS_MARK)
+        ]
         with open("/etc/hosts", "w") as handle:
             handle.writelines(kept)
 

@@ -1,4 +1,5 @@
 """The secrets that must never leave their place, and the check that they did not."""
+
 import base64
 
 TOKEN_PASSWORD = "123456789012-auth-token"  # the password inside moto's ECR authorization token

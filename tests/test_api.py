@@ -1,4 +1,5 @@
 """The clientes API through HTTP, as a client sees it."""
+
 import json
 import re
 from pathlib import Path

@@ -1,4 +1,5 @@
 """The API under hostile input: random JSON bodies and query strings get 2xx or 4xx, never 5xx."""
+
 import json
 from urllib.parse import urlencode
 
@@ -16,14 +17,20 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
     max_leaves=12,
 )
-bodies = json_values | st.fixed_dictionaries({}, optional={"nome": json_values, "email": json_values, "id": json_values})
+bodies = json_values | st.fixed_dictionaries(
+    {}, optional={"nome": json_values, "email": json_values, "id": json_values}
+)
 query_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30)
-queries = st.dictionaries(st.sampled_from(["search", "ordering", "page", "format", "limit", "nome"]) | query_text, query_text, max_size=4)
+queries = st.dictionaries(
+    st.sampled_from(["search", "ordering", "page", "format", "limit", "nome"]) | query_text, query_text, max_size=4
+)
 paths = st.sampled_from(["/", "/clientes/", "/clientes/1/", "/clientes/999999/", "/clientes/abc/", "/clientes/-1/"])
 methods = st.sampled_from(["get", "post", "put", "patch", "delete", "options", "head"])
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(method=methods, path=paths, body=bodies, query=queries)
 def test_no_request_gets_a_server_error(method, path, body, query):
     Cliente.objects.get_or_create(pk=1, defaults={"nome": "Ana", "email": "ana@x.com"})

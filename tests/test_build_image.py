@@ -1,4 +1,5 @@
 """build_image and prepare_image against the real Docker engine."""
+
 from __future__ import annotations
 
 import io
@@ -6,15 +7,13 @@ import json
 import re
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, get_json
 
 TEST_TAG = "producao-test:V1"
 
@@ -23,33 +22,6 @@ def build(*flags: str) -> dict:
     out = io.StringIO()
     call_command("build_image", "--json", *flags, stdout=out, stderr=io.StringIO())
     return json.loads(out.getvalue())
-
-
-def get_json(url: str, host: str, attempts: int = 60) -> dict:
-    request = urllib.request.Request(url, headers={"Host": host})
-    for _ in range(attempts):
-        try:
-            with urllib.request.urlopen(request, timeout=2) as response:
-                return json.load(response)
-        except OSError:
-            time.sleep(0.25)
-    raise AssertionError(f"{url} did not answer")
-
-
-@pytest.fixture
-def running_container(docker_client):
-    started = []
-
-    def run(image: str, **kwargs):
-        container = docker_client.containers.run(image, detach=True, ports={"8000/tcp": ("127.0.0.1", None)}, **kwargs)
-        started.append(container)
-        container.reload()
-        port = container.attrs["NetworkSettings"]["Ports"]["8000/tcp"][0]["HostPort"]
-        return container, f"http://127.0.0.1:{port}"
-
-    yield run
-    for container in started:
-        container.remove(force=True)
 
 
 def layer_of(docker_client, image_id: str, command_part: str) -> str:
@@ -70,10 +42,16 @@ def test_built_image_serves_the_fixture_to_any_host(docker_client, project_copy,
 @pytest.mark.engine
 def test_image_runs_with_debug_off_and_secret_key_from_the_environment(docker_client, project_copy):
     build("--tag", TEST_TAG)
-    probe = "from django.conf import settings; import django; django.setup(); print(settings.DEBUG, settings.SECRET_KEY)"
+    probe = (
+        "from django.conf import settings; import django; django.setup(); print(settings.DEBUG, settings.SECRET_KEY)"
+    )
     env = {"DJANGO_SETTINGS_MODULE": "setup.settings", "DJANGO_SECRET_KEY": "from-the-env"}
     output = docker_client.containers.run(TEST_TAG, entrypoint=["python", "-c", probe], environment=env, remove=True)
     assert output.decode().split() == ["False", "from-the-env"]
+    asked = docker_client.containers.run(
+        TEST_TAG, entrypoint=["python", "-c", probe], environment={**env, "DJANGO_DEBUG": "1"}, remove=True
+    )
+    assert asked.decode().split()[0] == "True"
 
 
 @pytest.mark.engine
@@ -93,7 +71,9 @@ def test_code_only_change_reuses_the_dependency_layer(docker_client, project_cop
     second = build("--tag", TEST_TAG)
     assert second["image_id"] != first["image_id"]
     pip_layer = "pip install --no-cache-dir -r requirements.txt"
-    assert layer_of(docker_client, first["image_id"], pip_layer) == layer_of(docker_client, second["image_id"], pip_layer)
+    assert layer_of(docker_client, first["image_id"], pip_layer) == layer_of(
+        docker_client, second["image_id"], pip_layer
+    )
 
 
 @pytest.mark.engine
@@ -118,7 +98,11 @@ def test_context_leaves_out_venv_git_state_and_secrets(docker_client, project_co
     (project_copy / "infra" / "terraform.tfstate").write_text("{}")
     result = build("--tag", TEST_TAG)
     assert result["context_bytes"] < 500_000
-    listing = docker_client.containers.run(TEST_TAG, entrypoint=["ls", "-a", "/home/ubuntu/tcc"], remove=True).decode().split()
+    listing = (
+        docker_client.containers.run(TEST_TAG, entrypoint=["ls", "-a", "/home/ubuntu/tcc"], remove=True)
+        .decode()
+        .split()
+    )
     assert not {".venv", ".env", "infra", ".git", "tests"} & set(listing)
     assert {"manage.py", "clientes", "setup", "ecr_deploy", "db.sqlite3"} <= set(listing)
 
@@ -164,7 +148,9 @@ def test_engine_down_is_reported_with_docker_host(monkeypatch):
         call_command("build_image", stdout=io.StringIO())
 
 
-@pytest.mark.parametrize("tag", ["Producao:V1", "producao", "producao:", "producao:-x", "producao:" + "v" * 129, "pro duc:V1"])
+@pytest.mark.parametrize(
+    "tag", ["Producao:V1", "producao", "producao:", "producao:-x", "producao:" + "v" * 129, "pro duc:V1"]
+)
 def test_bad_tag_is_refused_before_the_engine_is_called(monkeypatch, tag):
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
     with pytest.raises(CommandError, match="Invalid"):
@@ -207,8 +193,11 @@ def test_prepare_image_patches_migrates_and_loads(tmp_path):
     [
         ("this is not json", "nothing was loaded"),
         ('[{"model": "clientes.nada", "pk": 1, "fields": {}}]', "nothing was loaded"),
-        ('[{"model": "clientes.cliente", "pk": 1, "fields": {"nome": "Ana", "email": "a@b.com"}},'
-         ' {"model": "clientes.cliente", "pk": 2, "fields": {"nome": null, "email": "b@b.com"}}]', "nothing was loaded"),
+        (
+            '[{"model": "clientes.cliente", "pk": 1, "fields": {"nome": "Ana", "email": "a@b.com"}},'
+            ' {"model": "clientes.cliente", "pk": 2, "fields": {"nome": null, "email": "b@b.com"}}]',
+            "nothing was loaded",
+        ),
     ],
     ids=["not-json", "unknown-model", "constraint"],
 )
@@ -231,6 +220,10 @@ def test_commands_that_run_in_the_image_import_only_django():
         "print(sorted(m for m in ('boto3', 'docker', 'hcl2', 'botocore') if m in sys.modules))"
     )
     done = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, env={"DJANGO_SETTINGS_MODULE": "setup.settings", "PATH": ""}
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"DJANGO_SETTINGS_MODULE": "setup.settings", "PATH": ""},
     )
     assert done.stdout.strip() == "[]", done.stderr

@@ -1,5 +1,6 @@
 """Faults produced for real: engine, registry, ECR API and terraform stopped or killed mid-way, expired or
 refused credentials, and two publishes at once. Each is followed by a plain re-run that converges."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -84,7 +85,10 @@ def upload_started(data_dir: Path, repository: str) -> bool:
 def engine_pid() -> int:
     pid_file = ROOT / ".local-aws" / "dockerd.pid"
     if not pid_file.exists():
-        pytest.fail("this fault test stops the Docker engine: it needs the one scripts/local-aws started (no dockerd.pid)", pytrace=False)
+        pytest.fail(
+            "this fault test stops the Docker engine: it needs the one scripts/local-aws started (no dockerd.pid)",
+            pytrace=False,
+        )
     return int(pid_file.read_text())
 
 
@@ -101,7 +105,9 @@ def local_aws_up() -> None:
 
 def registry_holds(data_dir: Path, repository: str, digest: str) -> bool:
     """True when the registry's storage holds the manifest: read from its disk, not through our code."""
-    revisions = data_dir / "docker" / "registry" / "v2" / "repositories" / repository / "_manifests" / "revisions" / "sha256"
+    revisions = (
+        data_dir / "docker" / "registry" / "v2" / "repositories" / repository / "_manifests" / "revisions" / "sha256"
+    )
     return (revisions / digest.removeprefix("sha256:")).is_dir()
 
 
@@ -140,7 +146,9 @@ def fault_registry(tmp_path_factory):
     made: list[FaultRegistry] = []
 
     def make(password: str = TOKEN_PASSWORD, read_only: bool = False) -> FaultRegistry:
-        registry = FaultRegistry(tmp_path_factory.mktemp("fault-registry"), "eu-west-1", password, read_only=read_only).start()
+        registry = FaultRegistry(
+            tmp_path_factory.mktemp("fault-registry"), "eu-west-1", password, read_only=read_only
+        ).start()
         made.append(registry)
         return registry
 
@@ -149,7 +157,9 @@ def fault_registry(tmp_path_factory):
         registry.remove()
 
 
-def test_registry_stopped_mid_push_comes_back_and_the_retry_recovers(infra_copy, unique_image, fault_registry, settings):
+def test_registry_stopped_mid_push_comes_back_and_the_retry_recovers(
+    infra_copy, unique_image, fault_registry, settings
+):
     settings.ECR_DEPLOY = {**settings.ECR_DEPLOY, "PUSH_ATTEMPTS": 5, "RETRY_BACKOFF_SECONDS": 1.0}
     registry = fault_registry()
     name = unique_image(payload_bytes=150_000_000)
@@ -163,7 +173,9 @@ def test_registry_stopped_mid_push_comes_back_and_the_retry_recovers(infra_copy,
     assert registry_holds(registry.state / "data", name, publish.result["digest"])
 
 
-def test_registry_stopped_mid_push_for_good_fails_clearly_then_a_rerun_converges(infra_copy, unique_image, fault_registry, settings):
+def test_registry_stopped_mid_push_for_good_fails_clearly_then_a_rerun_converges(
+    infra_copy, unique_image, fault_registry, settings
+):
     # The engine itself retries an upload for about 50 s before it reports; one attempt of ours keeps this test short.
     settings.ECR_DEPLOY = {**settings.ECR_DEPLOY, "PUSH_ATTEMPTS": 1}
     registry = fault_registry()
@@ -211,7 +223,9 @@ def test_a_refused_credential_is_refreshed_once_then_reported(local_aws, docker_
     docker_client.images.get(f"{name}:V1").tag(uri, "V1")
     notices = []
     with pytest.raises(RegistryError) as refused:
-        EcrRegistry(ecr, docker_client, attempts=3, backoff_seconds=0.1).push(uri, "V1", lambda *_: None, notices.append)
+        EcrRegistry(ecr, docker_client, attempts=3, backoff_seconds=0.1).push(
+            uri, "V1", lambda *_: None, notices.append
+        )
     assert len(token_calls) == 2
     assert notices == ["The registry refused the credentials; fetching a new authorization token."]
     assert_no_secrets(str(refused.value))
@@ -227,7 +241,9 @@ def test_an_expired_token_is_fetched_again_and_the_push_goes_on(local_aws, docke
     issued = registry.authorization()
     # A fake clock for a fault that cannot be produced here: the token was fetched 13 hours ago and expired an hour ago.
     now = datetime.now(timezone.utc)
-    registry._auth = dataclasses.replace(issued, fetched_at=now - timedelta(hours=13), expires_at=now - timedelta(hours=1))
+    registry._auth = dataclasses.replace(
+        issued, fetched_at=now - timedelta(hours=13), expires_at=now - timedelta(hours=1)
+    )
     report = registry.push(uri, "V1", lambda *_: None, lambda _: None)
     assert len(token_calls) == 2
     assert registry.authorization().fetched_at > now
@@ -242,7 +258,13 @@ def second_moto(tmp_path):
     processes = []
 
     def start() -> None:
-        processes.append(subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log))
+        processes.append(
+            subprocess.Popen(
+                [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+                stdout=log,
+                stderr=log,
+            )
+        )
         wait_until(lambda: _answers(f"http://127.0.0.1:{port}/moto-api/data.json"), 30, "moto to start")
 
     def stop() -> None:
@@ -263,14 +285,16 @@ def _answers(url: str) -> bool:
         return False
 
 
-def test_ecr_api_down_fails_clearly_and_changes_nothing_then_a_rerun_converges(infra_copy, unique_image, second_moto, monkeypatch):
+def test_ecr_api_down_fails_clearly_and_changes_nothing_then_a_rerun_converges(
+    infra_copy, unique_image, second_moto, monkeypatch
+):
     endpoint, start, stop = second_moto
     monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
     start()
     stop()
     name = unique_image()
     down = Publish("--repository", name).run()
-    assert down.error is not None and f"Cannot reach the ECR API" in str(down.error) and endpoint in str(down.error)
+    assert down.error is not None and "Cannot reach the ECR API" in str(down.error) and endpoint in str(down.error)
     assert not list(infra_copy.glob("*.tfstate*"))
     start()
     again = Publish("--repository", name).run()
@@ -308,13 +332,20 @@ def test_terraform_killed_mid_apply_keeps_the_state_readable_and_a_rerun_converg
     assert boto3.client("ecr").describe_repositories(repositoryNames=[name])["repositories"]
 
 
-def test_two_publishes_at_once_the_second_stops_with_a_clear_message(infra_copy, unique_image, settings):
-    settings.ECR_DEPLOY = {**settings.ECR_DEPLOY, "LOCK_TIMEOUT_SECONDS": 0.5}
-    name = unique_image()
+def publish_twice_at_once(name: str, infra: Path) -> tuple[Publish, Publish]:
+    """Start a publish, and a second one once the first holds the lock (its terraform runs)."""
     first = Publish("--repository", name).start()
-    wait_until(lambda: terraform_apply_pids(infra_copy) or first.result or first.error, what="the first publish to take the lock")
+    wait_until(
+        lambda: terraform_apply_pids(infra) or first.result or first.error, what="the first publish to take the lock"
+    )
     second = Publish("--repository", name).run()
     first.join()
+    return first, second
+
+
+def test_two_publishes_at_once_the_second_stops_with_a_clear_message(infra_copy, unique_image, settings):
+    settings.ECR_DEPLOY = {**settings.ECR_DEPLOY, "LOCK_TIMEOUT_SECONDS": 0.5}
+    first, second = publish_twice_at_once(unique_image(), infra_copy)
     assert first.error is None, first.error
     assert second.error is not None and "Another publish_ecr holds" in str(second.error)
     json.loads((infra_copy / "terraform.tfstate").read_text())
@@ -322,11 +353,7 @@ def test_two_publishes_at_once_the_second_stops_with_a_clear_message(infra_copy,
 
 def test_two_publishes_at_once_the_second_waits_then_has_nothing_to_do(infra_copy, unique_image, settings):
     settings.ECR_DEPLOY = {**settings.ECR_DEPLOY, "LOCK_TIMEOUT_SECONDS": 120}
-    name = unique_image()
-    first = Publish("--repository", name).start()
-    wait_until(lambda: terraform_apply_pids(infra_copy) or first.result or first.error, what="the first publish to take the lock")
-    second = Publish("--repository", name).run()
-    first.join()
+    first, second = publish_twice_at_once(unique_image(), infra_copy)
     assert first.error is None and second.error is None, (first.error, second.error)
     assert "Waiting for another publish_ecr" in second.err.getvalue()
     assert second.result["skipped"] == ["terraform (unchanged)", "push (registry already holds the image)"]

@@ -1,4 +1,5 @@
 """Each piece of scripts/local-aws is real: engine, base image, terraform on moto, the registry as the ECR host."""
+
 from __future__ import annotations
 
 import base64
@@ -23,7 +24,9 @@ def local_aws_cli(*args: str) -> subprocess.CompletedProcess:
 
 def test_a_container_from_the_base_image_reaches_pypi_with_pip(docker_client):
     output = docker_client.containers.run(
-        BASE_IMAGE, ["sh", "-c", "python --version && pip download --no-deps -q -d /tmp/d six && ls /tmp/d"], remove=True
+        BASE_IMAGE,
+        ["sh", "-c", "python --version && pip download --no-deps -q -d /tmp/d six && ls /tmp/d"],
+        remove=True,
     )
     assert b"Python 3.13" in output and b"six-" in output
 
@@ -44,7 +47,10 @@ def test_login_with_the_ecr_token_push_and_pull_by_digest(local_aws, docker_clie
     uri = ecr.create_repository(repositoryName="local-aws-push-check")["repository"]["repositoryUri"]
     data = ecr.get_authorization_token()["authorizationData"][0]
     user, password = base64.b64decode(data["authorizationToken"]).decode().split(":", 1)
-    assert docker_client.login(username=user, password=password, registry=data["proxyEndpoint"], reauth=True)["Status"] == "Login Succeeded"
+    assert (
+        docker_client.login(username=user, password=password, registry=data["proxyEndpoint"], reauth=True)["Status"]
+        == "Login Succeeded"
+    )
     docker_client.images.get(BASE_IMAGE).tag(uri, "base")
     auth = {"username": user, "password": password}
     lines = list(docker_client.api.push(uri, tag="base", auth_config=auth, stream=True, decode=True))
@@ -73,7 +79,13 @@ def test_up_twice_starts_nothing_twice(local_aws):
 
 def test_env_prints_the_exports_a_shell_needs():
     exports = local_aws_cli("env").stdout
-    for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "TF_CLI_CONFIG_FILE"):
+    for name in (
+        "AWS_ENDPOINT_URL",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_DEFAULT_REGION",
+        "TF_CLI_CONFIG_FILE",
+    ):
         assert f"export {name}=" in exports
 
 

@@ -1,10 +1,9 @@
 """publish_ecr against the local AWS: moto, the registry as the ECR host, and real terraform."""
+
 from __future__ import annotations
 
 import io
 import json
-import time
-import urllib.request
 
 import boto3
 import pytest
@@ -12,6 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from ecr_deploy.terraform import Terraform
+from tests.conftest import get_json
 
 pytestmark = pytest.mark.engine
 
@@ -24,16 +24,6 @@ def publish(*flags: str) -> dict:
 
 def ecr():
     return boto3.client("ecr")
-
-
-def get_json(url: str, attempts: int = 60) -> dict:
-    for _ in range(attempts):
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                return json.load(response)
-        except OSError:
-            time.sleep(0.25)
-    raise AssertionError(f"{url} did not answer")
 
 
 def test_publish_creates_the_repository_and_pushes(local_aws, infra_copy, unique_image):
@@ -55,7 +45,9 @@ def test_human_output_ends_with_the_reference(local_aws, infra_copy, unique_imag
     assert last.startswith(f"123456789012.dkr.ecr.us-east-1.amazonaws.com/{name}:V1@sha256:")
 
 
-def test_pushed_image_pulls_back_by_digest_and_serves_the_api(local_aws, docker_client, infra_copy, unique_image):
+def test_pushed_image_pulls_back_by_digest_and_serves_the_api(
+    local_aws, docker_client, infra_copy, unique_image, running_container
+):
     name = unique_image()
     result = publish("--repository", name)
     image_id = docker_client.images.get(f"{name}:V1").id
@@ -64,13 +56,8 @@ def test_pushed_image_pulls_back_by_digest_and_serves_the_api(local_aws, docker_
     docker_client.api.pull(result["repository_uri"], tag=result["digest"], auth_config=auth)
     pulled = docker_client.images.get(f"{result['repository_uri']}@{result['digest']}")
     assert pulled.id == image_id
-    container = docker_client.containers.run(pulled.id, detach=True, ports={"8000/tcp": ("127.0.0.1", None)})
-    try:
-        container.reload()
-        port = container.attrs["NetworkSettings"]["Ports"]["8000/tcp"][0]["HostPort"]
-        assert get_json(f"http://127.0.0.1:{port}/clientes/")["count"] == 36
-    finally:
-        container.remove(force=True)
+    _, url = running_container(pulled.id)
+    assert get_json(f"{url}/clientes/")["count"] == 36
 
 
 def _registry_password() -> str:

@@ -1,4 +1,5 @@
 """Nothing secret leaves its place: not into an image layer, an output, a --json result or a file of ours."""
+
 from __future__ import annotations
 
 import io
@@ -15,9 +16,11 @@ from tests.secrets import AWS_SECRET, TOKEN_PASSWORD, assert_no_secrets
 pytestmark = pytest.mark.engine
 
 FORBIDDEN_NAMES = re.compile(r"(^|/)(\.git|\.env|\.terraform|\.aws|\.docker|id_rsa)(/|$)|\.tfstate|(^|/)\.venv(/|$)")
-FORBIDDEN_CONTENT = re.compile(rb"AKIA[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY-----|aws_secret_access_key|" + re.escape(AWS_SECRET.encode()))
+FORBIDDEN_CONTENT = re.compile(
+    rb"AKIA[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY-----|aws_secret_access_key|" + re.escape(AWS_SECRET.encode())
+)
 BAIT = {
-    ".git/config": "[remote \"origin\"]\n\turl = git@example.com:team/app.git\n",
+    ".git/config": '[remote "origin"]\n\turl = git@example.com:team/app.git\n',
     ".env": f"AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\nAWS_SECRET_ACCESS_KEY={AWS_SECRET}\n",
     "infra/terraform.tfstate": '{"version": 4}',
     "infra/.terraform/providers/x": "provider",
@@ -66,7 +69,10 @@ def test_the_layer_scan_finds_what_it_looks_for(tmp_path):
             archive.addfile(info, io.BytesIO(text.encode()))
     image = tmp_path / "image.tar"
     with tarfile.open(image, mode="w") as archive:
-        for name, data in (("manifest.json", json.dumps([{"Layers": ["l/layer.tar"]}]).encode()), ("l/layer.tar", layer.getvalue())):
+        for name, data in (
+            ("manifest.json", json.dumps([{"Layers": ["l/layer.tar"]}]).encode()),
+            ("l/layer.tar", layer.getvalue()),
+        ):
             info = tarfile.TarInfo(name)
             info.size = len(data)
             archive.addfile(info, io.BytesIO(data))
@@ -76,8 +82,12 @@ def test_the_layer_scan_finds_what_it_looks_for(tmp_path):
 def test_token_and_secret_never_appear_in_output_json_or_files_of_a_publish(manage, infra_copy, unique_image):
     name = unique_image()
     env = {"AWS_SECRET_ACCESS_KEY": AWS_SECRET}
-    verbose = manage("publish_ecr", "--repository", name, "-v", "3", ecr_deploy={"TERRAFORM_DIR": str(infra_copy)}, env=env)
-    as_json = manage("publish_ecr", "--repository", name, "--json", ecr_deploy={"TERRAFORM_DIR": str(infra_copy)}, env=env)
+    verbose = manage(
+        "publish_ecr", "--repository", name, "-v", "3", ecr_deploy={"TERRAFORM_DIR": str(infra_copy)}, env=env
+    )
+    as_json = manage(
+        "publish_ecr", "--repository", name, "--json", ecr_deploy={"TERRAFORM_DIR": str(infra_copy)}, env=env
+    )
     assert verbose.returncode == 0 and as_json.returncode == 0, verbose.stderr + as_json.stderr
     assert "Terraform: apply" in verbose.stdout and json.loads(as_json.stdout)["digest"]
     assert_no_secrets(verbose.stdout, verbose.stderr, as_json.stdout, as_json.stderr)

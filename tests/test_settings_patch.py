@@ -1,4 +1,5 @@
 """patch_allowed_hosts: the ALLOWED_HOSTS assignment is rewritten whatever its shape, or refused clearly."""
+
 import io
 from pathlib import Path
 
@@ -13,11 +14,20 @@ PATCHABLE = {
     "course-empty-list": ("DEBUG = True\nALLOWED_HOSTS = []\nX = 1\n", "DEBUG = True\nALLOWED_HOSTS = ['*']\nX = 1\n"),
     "list-with-space": ("ALLOWED_HOSTS = [ ]\n", "ALLOWED_HOSTS = ['*']\n"),
     "no-spaces": ("ALLOWED_HOSTS=[]\n", "ALLOWED_HOSTS=['*']\n"),
-    "multi-line": ("ALLOWED_HOSTS = [\n    'a.example',\n    'b.example',\n]\nZ = 2\n", "ALLOWED_HOSTS = ['*']\nZ = 2\n"),
+    "multi-line": (
+        "ALLOWED_HOSTS = [\n    'a.example',\n    'b.example',\n]\nZ = 2\n",
+        "ALLOWED_HOSTS = ['*']\nZ = 2\n",
+    ),
     "tuple": ("ALLOWED_HOSTS = ()\n", "ALLOWED_HOSTS = ('*',)\n"),
-    "trailing-comment": ("ALLOWED_HOSTS = []  # filled by the build\n", "ALLOWED_HOSTS = ['*']  # filled by the build\n"),
+    "trailing-comment": (
+        "ALLOWED_HOSTS = []  # filled by the build\n",
+        "ALLOWED_HOSTS = ['*']  # filled by the build\n",
+    ),
     "annotated": ("ALLOWED_HOSTS: list[str] = []\n", "ALLOWED_HOSTS: list[str] = ['*']\n"),
-    "crlf-and-accents": ("# configuração\r\nALLOWED_HOSTS = []\r\nNOME = 'João'\r\n", "# configuração\r\nALLOWED_HOSTS = ['*']\r\nNOME = 'João'\r\n"),
+    "crlf-and-accents": (
+        "# configuração\r\nALLOWED_HOSTS = []\r\nNOME = 'João'\r\n",
+        "# configuração\r\nALLOWED_HOSTS = ['*']\r\nNOME = 'João'\r\n",
+    ),
     "other-hosts": ("ALLOWED_HOSTS = ['localhost']\n", "ALLOWED_HOSTS = ['*']\n"),
     "indented-in-parentheses": ("ALLOWED_HOSTS = (\n    []\n)\n", "ALLOWED_HOSTS = (\n    ['*']\n)\n"),
 }
@@ -33,7 +43,10 @@ REFUSED = {
     "from-environment": ("import os\nALLOWED_HOSTS = os.environ['HOSTS'].split(',')\n", "computed at run time"),
     "from-a-function": ("ALLOWED_HOSTS = get_hosts()\n", "computed at run time"),
     "list-with-a-name": ("H = 'x'\nALLOWED_HOSTS = [H]\n", "computed at run time"),
-    "conditional": ("if DEBUG:\n    ALLOWED_HOSTS = []\nelse:\n    ALLOWED_HOSTS = ['x']\n", "more than once, conditionally"),
+    "conditional": (
+        "if DEBUG:\n    ALLOWED_HOSTS = []\nelse:\n    ALLOWED_HOSTS = ['x']\n",
+        "more than once, conditionally",
+    ),
     "assigned-twice": ("ALLOWED_HOSTS = []\nALLOWED_HOSTS = ['a']\n", "more than once"),
     "augmented": ("ALLOWED_HOSTS = []\nALLOWED_HOSTS += ['a']\n", "more than once"),
     "unpacked": ("ALLOWED_HOSTS, X = [], 1\n", "more than once, conditionally or by unpacking"),
@@ -101,7 +114,9 @@ def test_command_default_hosts_and_diff(tmp_path):
 
 def test_command_with_hosts(tmp_path):
     path = write(tmp_path, "ALLOWED_HOSTS = []\n")
-    call_command("patch_allowed_hosts", "--file", str(path), "--host", "a.example", "--host", "b.example", stdout=io.StringIO())
+    call_command(
+        "patch_allowed_hosts", "--file", str(path), "--host", "a.example", "--host", "b.example", stdout=io.StringIO()
+    )
     assert path.read_text() == "ALLOWED_HOSTS = ['a.example', 'b.example']\n"
 
 

@@ -1,4 +1,5 @@
 """Shared behaviour of the ecr_deploy commands (the underscore keeps this from being a command)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -18,7 +19,9 @@ class EcrDeployCommand(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         if self.json_flag:
-            parser.add_argument("--json", action="store_true", help="Print one JSON result on stdout; progress goes to stderr.")
+            parser.add_argument(
+                "--json", action="store_true", help="Print one JSON result on stdout; progress goes to stderr."
+            )
 
     def execute(self, *args, **options):
         self.as_json = options.get("json", False)
@@ -47,4 +50,3 @@ class EcrDeployCommand(BaseCommand):
     def emit_json(self, result: Any) -> None:
         data = dataclasses.asdict(result) if dataclasses.is_dataclass(result) else result
         self.stdout.write(json.dumps(data, indent=2, default=str, sort_keys=True))
-

@@ -22,11 +22,19 @@ class Command(EcrDeployCommand):
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
-        parser.add_argument("--tag", action="append", dest="tags", metavar="NAME:TAG", help="Image name and tag (default from ECR_DEPLOY: producao:V1); repeat for more.")
+        parser.add_argument(
+            "--tag",
+            action="append",
+            dest="tags",
+            metavar="NAME:TAG",
+            help="Image name and tag (default from ECR_DEPLOY: producao:V1); repeat for more.",
+        )
         parser.add_argument("--base-image", help="The Dockerfile's BASE_IMAGE build argument.")
         parser.add_argument("--no-cache", action="store_true", help="Build every step again.")
         parser.add_argument("--pull", action="store_true", help="Pull a newer base image first.")
-        parser.add_argument("--build-arg", action="append", default=[], metavar="K=V", help="A build argument; repeat for more.")
+        parser.add_argument(
+            "--build-arg", action="append", default=[], metavar="K=V", help="A build argument; repeat for more."
+        )
         parser.add_argument("--platform", help="Target platform, e.g. linux/amd64.")
 
     def handle(self, *args, tags, base_image, no_cache, pull, build_arg, platform, **options):

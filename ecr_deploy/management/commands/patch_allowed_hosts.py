@@ -12,7 +12,9 @@ class Command(EcrDeployCommand):
     help = "Set ALLOWED_HOSTS in the active settings file (default ['*'], as the course's sed did), whatever its formatting."
 
     def add_arguments(self, parser):
-        parser.add_argument("--host", action="append", dest="hosts", metavar="H", help="A host to allow; repeat for more.")
+        parser.add_argument(
+            "--host", action="append", dest="hosts", metavar="H", help="A host to allow; repeat for more."
+        )
         parser.add_argument("--check", action="store_true", help="Write nothing; exit 1 when a change is needed.")
         parser.add_argument("--diff", action="store_true", help="Show the change as a unified diff.")
         parser.add_argument("--file", type=Path, help="The settings file (default: the file of the settings module).")

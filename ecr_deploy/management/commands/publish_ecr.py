@@ -10,12 +10,20 @@ class Command(EcrDeployCommand):
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
-        parser.add_argument("--repository", help="ECR repository and local image name (default from ECR_DEPLOY: producao).")
+        parser.add_argument(
+            "--repository", help="ECR repository and local image name (default from ECR_DEPLOY: producao)."
+        )
         parser.add_argument("--tag", help="Image tag (default from ECR_DEPLOY: V1).")
         parser.add_argument("--region", help="AWS region (default: ECR_DEPLOY['REGION'], then the usual AWS chain).")
         parser.add_argument("--profile", help="AWS profile from ~/.aws/config.")
-        parser.add_argument("--plan", action="store_true", help="Show what terraform would change and what would be pushed; change nothing.")
-        parser.add_argument("--skip-terraform", action="store_true", help="Push to an existing repository without running terraform.")
+        parser.add_argument(
+            "--plan",
+            action="store_true",
+            help="Show what terraform would change and what would be pushed; change nothing.",
+        )
+        parser.add_argument(
+            "--skip-terraform", action="store_true", help="Push to an existing repository without running terraform."
+        )
 
     def handle(self, *args, repository, tag, region, profile, plan, skip_terraform, **options):
         from ecr_deploy.publish import Publisher, PublishRequest, Reporter
