@@ -314,13 +314,25 @@ def terraform_apply_pids(directory: Path) -> list[int]:
     return found
 
 
+def children_of(pid: int) -> list[int]:
+    children = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                children.append(int(proc.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return children
+
+
 def test_terraform_killed_mid_apply_keeps_the_state_readable_and_a_rerun_converges(infra_copy, unique_image):
     name = unique_image()
     publish = Publish("--repository", name).start()
     wait_until(lambda: terraform_apply_pids(infra_copy), what="terraform apply to start")
     time.sleep(1.0)
     for pid in terraform_apply_pids(infra_copy):
-        os.kill(pid, signal.SIGKILL)
+        for doomed in [pid, *children_of(pid)]:  # terraform and its provider plugin, as an OOM kill of the group would
+            os.kill(doomed, signal.SIGKILL)
     publish.join()
     assert publish.error is not None and "terraform apply failed (exit -9)" in str(publish.error)
     for state in infra_copy.glob("terraform.tfstate*"):
