@@ -14,13 +14,15 @@ from typing import Any
 
 from ecr_deploy.docker_build import engine, engine_errors, local_image
 from ecr_deploy.ecr import EcrRegistry, aws_error
-from ecr_deploy.errors import AwsError, LockError, RegistryError, TerraformError
+from ecr_deploy.errors import AwsError, LockError, RegistryError
 from ecr_deploy.names import validate_repository, validate_tag
 from ecr_deploy.settings_patch import write_atomically
-from ecr_deploy.terraform import Terraform, check_infra
+from ecr_deploy.terraform import InfraSummary, Terraform, check_infra
 
 Output = Callable[[str], None]
 APPLIED_RECORD = "ecr_deploy-applied.json"
+#: Passed to terraform only where infra/ declares them: the course's two files declare just `nome`.
+OPTIONAL_VARIABLES = frozenset({"regiao"})
 
 
 @dataclass(frozen=True)
@@ -143,11 +145,10 @@ class Publisher:
             backoff_seconds=request.retry_backoff_seconds,
         )
         variables = {"nome": request.repository, "regiao": session.region_name, **request.terraform_vars}
-        terraform = Terraform(
-            request.terraform_dir,
-            request.terraform_bin,
-            env={"AWS_PROFILE": request.profile} if request.profile else None,
-        )
+        aws_env = {"AWS_REGION": session.region_name, "AWS_DEFAULT_REGION": session.region_name}
+        if request.profile:
+            aws_env["AWS_PROFILE"] = request.profile
+        terraform = Terraform(request.terraform_dir, request.terraform_bin, env=aws_env)
         if request.plan:
             self.plan(terraform, variables, registry, image)
             return self.result
@@ -181,7 +182,8 @@ class Publisher:
                 self.result.skipped.append("terraform (unchanged)")
                 self.result.terraform_changes = False
                 return repository
-            address = check_infra(request.terraform_dir, variables).repositories[0]
+            summary = check_infra(request.terraform_dir, variables, optional=OPTIONAL_VARIABLES)
+            address, declared = summary.repositories[0], declared_only(variables, summary)
             if terraform.needs_init():
                 self.report.heading(f"Terraform: init in {request.terraform_dir}")
                 terraform.init(self.report.line)
@@ -189,17 +191,16 @@ class Publisher:
                 self.report.heading(
                     f"Terraform: {request.repository} exists but is not in the state (an interrupted apply, or a lost state); importing it as {address}."
                 )
-                terraform.import_resource(address, request.repository, variables, self.report.line)
+                terraform.import_resource(address, request.repository, declared, self.report.line)
             self.report.heading(f"Terraform: apply -var nome={request.repository}")
-            terraform.apply(variables, self.report.line)
-            outputs = terraform.outputs()
+            terraform.apply(declared, self.report.line)
             self.result.terraform_changes = True
-            if "repository_url" not in outputs:
-                raise TerraformError(f'{request.terraform_dir} has no output "repository_url"; add it to outputs.tf.')
             repository = self.existing_repository(registry)
             write_atomically(
                 record_path,
-                json.dumps({"fingerprint": terraform.fingerprint(variables, target), "outputs": outputs}).encode(),
+                json.dumps(
+                    {"fingerprint": terraform.fingerprint(variables, target), "outputs": terraform.outputs()}
+                ).encode(),
             )
             return repository
 
@@ -258,7 +259,9 @@ class Publisher:
         """What a publish would do, with nothing changed: terraform plan, and whether the image would move."""
         request = self.request
         if not request.skip_terraform:
-            check_infra(request.terraform_dir, variables)
+            variables = declared_only(
+                variables, check_infra(request.terraform_dir, variables, optional=OPTIONAL_VARIABLES)
+            )
             if terraform.needs_init():
                 terraform.init(self.report.line)
             self.report.heading(f"Terraform: plan -var nome={request.repository}")
@@ -277,6 +280,10 @@ class Publisher:
             self.result.digest = remote
         else:
             self.result.planned.append(f"push {request.repository}:{request.tag} ({size} bytes) to {uri}:{request.tag}")
+
+
+def declared_only(variables: dict[str, str], summary: InfraSummary) -> dict[str, str]:
+    return {name: value for name, value in variables.items() if name in summary.variables}
 
 
 def _digests_in(image: Any, uri: str) -> set[str]:

@@ -63,8 +63,9 @@ def read_infra(directory: Path) -> InfraSummary:
     return InfraSummary(repositories=repositories, variables=variables)
 
 
-def check_infra(directory: Path, passed: Mapping[str, str]) -> InfraSummary:
-    """Refuse infra/ without exactly one ECR repository, or whose variables do not match what is passed."""
+def check_infra(directory: Path, passed: Mapping[str, str], optional: frozenset[str] = frozenset()) -> InfraSummary:
+    """Refuse infra/ without exactly one ECR repository, or whose variables do not match what is passed;
+    the optional variables are passed only where infra/ declares them."""
     summary = read_infra(directory)
     if len(summary.repositories) != 1:
         found = ", ".join(summary.repositories) or "none"
@@ -72,7 +73,7 @@ def check_infra(directory: Path, passed: Mapping[str, str]) -> InfraSummary:
             f'{directory} must declare exactly one resource "{REPOSITORY_RESOURCE}" (found: {found}); '
             'the course\'s ecr.tf has `resource "aws_ecr_repository" "repositorio" { name = var.nome }`.'
         )
-    undeclared = sorted(set(passed) - set(summary.variables))
+    undeclared = sorted(set(passed) - set(summary.variables) - optional)
     if undeclared:
         raise InfraError(
             f'{directory}: variable {", ".join(undeclared)} is passed but not declared; add `variable "{undeclared[0]}" {{}}` (e.g. in variaveis.tf).'

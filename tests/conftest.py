@@ -18,6 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.registries import FaultRegistry, remove_system_changes
+from tests.secrets import TOKEN_PASSWORD
+
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_AWS = ROOT / "scripts" / "local-aws"
 
@@ -200,3 +203,25 @@ def running_container(docker_client):
     yield run
     for container in started:
         container.remove(force=True)
+
+
+@pytest.fixture(scope="session")
+def fault_registry_host():
+    """The eu-west-1 ECR host's hosts line, kept for the session (dockerd's resolver is slow to see changes)."""
+    yield
+    remove_system_changes("eu-west-1")
+
+
+@pytest.fixture
+def fault_registry(fault_registry_host, tmp_path_factory):
+    """The eu-west-1 ECR host served by a registry of the test's own (see tests/registries.py)."""
+    made: list[FaultRegistry] = []
+
+    def make(password: str = TOKEN_PASSWORD, read_only: bool = False) -> FaultRegistry:
+        registry = FaultRegistry(tmp_path_factory.mktemp("fault-registry"), "eu-west-1", password, read_only=read_only)
+        made.append(registry.start())
+        return registry
+
+    yield make
+    for registry in made:
+        registry.stop()

@@ -22,7 +22,7 @@ class FaultRegistry:
         self, state: Path, region: str, password: str, address: str = "127.0.0.2", read_only: bool = False
     ) -> None:
         self.state = state
-        self.host = f"123456789012.dkr.ecr.{region}.amazonaws.com"
+        self.host = ecr_host(region)
         self.address = address
         self.password = password
         self.read_only = read_only
@@ -71,6 +71,7 @@ class FaultRegistry:
         if f" {self.host} {HOSTS_MARK}" not in hosts:
             with open("/etc/hosts", "a") as handle:
                 handle.write(f"{self.address} {self.host} {HOSTS_MARK}\n")
+            time.sleep(5.5)  # dockerd's Go resolver keeps /etc/hosts for 5 s before it looks again
         self.process = subprocess.Popen(
             ["docker-registry", "serve", str(self.state / "config.yml")],
             stdout=open(self.state / "registry.log", "a"),
@@ -98,16 +99,17 @@ class FaultRegistry:
             self.process.terminate()
             self.process.wait(10)
 
-    def remove(self) -> None:
-        self.stop()
-        shutil.rmtree(self.certs, ignore_errors=True)
-        kept = [
-            line
-            for line in Path("/etc/hosts").read_text().splitlines(keepends=True)
-            if not line.rstrip().endswith(HOSTS_MARK)
-        ]
-        with open("/etc/hosts", "w") as handle:
-            handle.writelines(kept)
+
+def ecr_host(region: str) -> str:
+    return f"123456789012.dkr.ecr.{region}.amazonaws.com"
+
+
+def remove_system_changes(region: str) -> None:
+    """Undo what start() changed on the machine: the certificate folder and the hosts line."""
+    shutil.rmtree(Path("/etc/docker/certs.d") / ecr_host(region), ignore_errors=True)
+    lines = Path("/etc/hosts").read_text().splitlines(keepends=True)
+    with open("/etc/hosts", "w") as handle:  # in place: /etc/hosts may be a bind mount
+        handle.writelines(line for line in lines if not line.rstrip().endswith(HOSTS_MARK))
 
 
 def _no_hostname(context: ssl.SSLContext) -> ssl.SSLContext:

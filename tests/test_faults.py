@@ -25,8 +25,7 @@ from ecr_deploy.ecr import EcrRegistry
 from ecr_deploy.errors import RegistryError
 from ecr_deploy.terraform import Terraform
 from tests.conftest import LOCAL_AWS, ROOT
-from tests.registries import FaultRegistry
-from tests.secrets import AWS_SECRET, TOKEN_PASSWORD, assert_no_secrets
+from tests.secrets import AWS_SECRET, assert_no_secrets
 
 pytestmark = pytest.mark.engine
 
@@ -92,10 +91,21 @@ def engine_pid() -> int:
     return int(pid_file.read_text())
 
 
-def stop_engine() -> None:
+def stop_engine(crash: bool = False) -> None:
+    """Stop dockerd: politely, or as a crash (SIGKILL to it and its containerd, in-flight requests cut)."""
     pid = engine_pid()
-    os.kill(pid, signal.SIGTERM)
-    wait_until(lambda: not Path(f"/proc/{pid}").exists(), 60, "dockerd to stop")
+    doomed = [pid, *children_of(pid)] if crash else [pid]
+    for each in doomed:
+        os.kill(each, signal.SIGKILL if crash else signal.SIGTERM)
+    for each in doomed:
+        wait_until(lambda: not Path(f"/proc/{each}").exists() or "Z" in _state(each), 60, "dockerd to stop")
+
+
+def _state(pid: int) -> str:
+    try:
+        return (Path(f"/proc/{pid}") / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"
 
 
 def local_aws_up() -> None:
@@ -129,7 +139,7 @@ def test_engine_stopped_during_a_push_fails_clearly_then_a_rerun_converges(infra
     publish = Publish("--repository", name).start()
     try:
         wait_until(lambda: upload_started(MAIN_REGISTRY_DATA, name), what="the push to start")
-        stop_engine()
+        stop_engine(crash=True)
         publish.join()
     finally:
         local_aws_up()
@@ -138,23 +148,6 @@ def test_engine_stopped_during_a_push_fails_clearly_then_a_rerun_converges(infra
     assert again.error is None, again.error
     assert "terraform (unchanged)" in again.result["skipped"]
     assert registry_holds(MAIN_REGISTRY_DATA, name, again.result["digest"])
-
-
-@pytest.fixture
-def fault_registry(tmp_path_factory):
-    """The eu-west-1 ECR host served by a registry of the test's own (see tests/registries.py)."""
-    made: list[FaultRegistry] = []
-
-    def make(password: str = TOKEN_PASSWORD, read_only: bool = False) -> FaultRegistry:
-        registry = FaultRegistry(
-            tmp_path_factory.mktemp("fault-registry"), "eu-west-1", password, read_only=read_only
-        ).start()
-        made.append(registry)
-        return registry
-
-    yield make
-    for registry in made:
-        registry.remove()
 
 
 def test_registry_stopped_mid_push_comes_back_and_the_retry_recovers(

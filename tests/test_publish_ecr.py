@@ -166,3 +166,25 @@ def test_a_repository_missing_from_a_lost_state_is_imported_not_recreated(local_
     assert f"{name} exists but is not in the state" in out.getvalue()
     assert "aws_ecr_repository.repositorio" in Terraform(infra_copy).managed_resources()
     assert out.getvalue().strip().endswith(first["digest"])
+
+
+def test_the_course_infra_alone_is_enough(local_aws, infra_copy, unique_image):
+    for extra in ("provider.tf", "outputs.tf"):
+        (infra_copy / extra).unlink()  # the course had only ecr.tf and variaveis.tf
+    (infra_copy / "ecr.tf").write_text('resource "aws_ecr_repository" "repositorio" {\n  name = var.nome\n}\n')
+    (infra_copy / "variaveis.tf").write_text('variable "nome" {\n  type = string\n}\n')
+    name = unique_image()
+    result = publish("--repository", name)
+    assert result["reference"] == f"123456789012.dkr.ecr.us-east-1.amazonaws.com/{name}:V1@{result['digest']}"
+
+
+def test_region_reaches_terraform_even_without_a_region_variable(local_aws, infra_copy, unique_image, fault_registry):
+    fault_registry()
+    (infra_copy / "provider.tf").unlink()
+    (infra_copy / "outputs.tf").unlink()
+    (infra_copy / "ecr.tf").write_text('resource "aws_ecr_repository" "repositorio" {\n  name = var.nome\n}\n')
+    (infra_copy / "variaveis.tf").write_text('variable "nome" {\n  type = string\n}\n')
+    name = unique_image()
+    result = publish("--repository", name, "--region", "eu-west-1")
+    assert result["repository_uri"] == f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/{name}"
+    assert boto3.client("ecr", region_name="eu-west-1").describe_repositories(repositoryNames=[name])["repositories"]

@@ -1,4 +1,5 @@
 """Pure pieces, tested as functions: docker's JSON streams (recorded), error classification, checks, flags."""
+
 import pytest
 
 from ecr_deploy.docker_build import BuildLog
@@ -23,7 +24,12 @@ RECORDED_PUSH = [
 def test_push_log_reads_digest_bytes_and_layers():
     seen = []
     report = PushLog(lambda layer, status, current, total: seen.append((layer, status))).feed(RECORDED_PUSH)
-    assert (report.digest, report.bytes_pushed, report.layers_pushed, report.layers_existing) == ("sha256:abc", 2048, 1, 1)
+    assert (report.digest, report.bytes_pushed, report.layers_pushed, report.layers_existing) == (
+        "sha256:abc",
+        2048,
+        1,
+        1,
+    )
     assert ("aaa", "Pushed") in seen and ("bbb", "Layer already exists") in seen
 
 
@@ -106,7 +112,12 @@ def test_build_args_parse_and_keep_equals_in_values():
 
 
 def test_terraform_variables_become_sorted_var_flags():
-    assert _var_flags({"regiao": "us-east-1", "nome": "producao"}) == ["-var", "nome=producao", "-var", "regiao=us-east-1"]
+    assert _var_flags({"regiao": "us-east-1", "nome": "producao"}) == [
+        "-var",
+        "nome=producao",
+        "-var",
+        "regiao=us-east-1",
+    ]
 
 
 def test_checks_report_a_missing_fixture_and_dockerfile(settings, tmp_path):
