@@ -43,8 +43,9 @@ class Command(EcrDeployCommand):
             lock_timeout_seconds=conf.get("LOCK_TIMEOUT_SECONDS"),
         )
         self.layers: dict[str, str] = {}
+        self.redrawing = False
         reporter = Reporter(
-            heading=lambda text: self.progress(self.style.MIGRATE_HEADING(text)),
+            heading=self.heading,
             line=lambda text: self.progress(text, level=2, ending=""),
             layer=self.render_layer,
         )
@@ -55,7 +56,18 @@ class Command(EcrDeployCommand):
             for step in result.planned:
                 self.progress(f"Plan: {step}")
         else:
+            self.end_redraw()
             self.progress(self.style.SUCCESS(result.reference))
+
+    def heading(self, text: str) -> None:
+        self.end_redraw()
+        self.progress(self.style.MIGRATE_HEADING(text))
+
+    def end_redraw(self) -> None:
+        """Finish the line that layer progress was redrawing, so that the next output starts on its own."""
+        if self.redrawing:
+            self.progress("")
+            self.redrawing = False
 
     def render_layer(self, layer: str, status: str, current: int, total: int) -> None:
         """Per-layer progress: redrawn in place on a terminal, one line per state change otherwise."""
@@ -63,6 +75,7 @@ class Command(EcrDeployCommand):
             self.layers[layer] = f"{status} {current * 100 // total}%" if total else status
             summary = "  ".join(f"{lid[:12]} {state}" for lid, state in self.layers.items())
             self.progress(f"\r{summary[-160:]}\x1b[K", ending="")
+            self.redrawing = True
         elif self.layers.get(layer) != status:
             self.layers[layer] = status
             self.progress(f"  {layer[:12]}: {status}")
