@@ -104,7 +104,7 @@ def build_context(context_dir: Path, dockerfile: str) -> IO[bytes]:
 
 def _git(context_dir: Path, *args: str) -> str:
     try:
-        done = subprocess.run(["git", *args], cwd=context_dir, capture_output=True, text=True, timeout=10)
+        done = subprocess.run(["git", *args], check=False, cwd=context_dir, capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired):
         return ""
     return done.stdout.strip() if done.returncode == 0 else ""

@@ -48,7 +48,7 @@ def copy_project(destination: Path) -> Path:
 @pytest.fixture(scope="session")
 def local_aws() -> dict[str, str]:
     """scripts/local-aws up (idempotent), then its `env` exported into this process; fails loudly when a piece is missing."""
-    done = subprocess.run([str(LOCAL_AWS), "up"], capture_output=True, text=True)
+    done = subprocess.run([str(LOCAL_AWS), "up"], check=False, capture_output=True, text=True)
     if done.returncode != 0:
         pytest.fail(f"scripts/local-aws up failed; the e2e tests need it:\n{done.stdout}{done.stderr}", pytrace=False)
     exports = subprocess.run([str(LOCAL_AWS), "env"], capture_output=True, text=True, check=True).stdout
@@ -170,7 +170,13 @@ def manage(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess]:
         (tmp_path / f"{module}.py").write_text(f"from setup.settings import *\n{tail}")
         environ = {**os.environ, "PYTHONPATH": f"{tmp_path}:{ROOT}", "DJANGO_SETTINGS_MODULE": module, **(env or {})}
         return subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=timeout
+            [sys.executable, "manage.py", *args],
+            check=False,
+            cwd=ROOT,
+            env=environ,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
 
     return run

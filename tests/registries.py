@@ -29,7 +29,7 @@ class FaultRegistry:
         self.process: subprocess.Popen | None = None
         self.certs = Path("/etc/docker/certs.d") / self.host
 
-    def start(self) -> "FaultRegistry":
+    def start(self) -> FaultRegistry:
         self.state.mkdir(parents=True, exist_ok=True)
         crt, key = self.state / "registry.crt", self.state / "registry.key"
         if not crt.exists():
@@ -72,11 +72,10 @@ class FaultRegistry:
             with open("/etc/hosts", "a") as handle:
                 handle.write(f"{self.address} {self.host} {HOSTS_MARK}\n")
             time.sleep(5.5)  # dockerd's Go resolver keeps /etc/hosts for 5 s before it looks again
-        self.process = subprocess.Popen(
-            ["docker-registry", "serve", str(self.state / "config.yml")],
-            stdout=open(self.state / "registry.log", "a"),
-            stderr=subprocess.STDOUT,
-        )
+        with open(self.state / "registry.log", "a") as log:
+            self.process = subprocess.Popen(
+                ["docker-registry", "serve", str(self.state / "config.yml")], stdout=log, stderr=subprocess.STDOUT
+            )
         self.wait_ready()
         return self
 

@@ -8,6 +8,7 @@ repositories in the ECR API and the local images.
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -270,8 +271,6 @@ def snapshot(infra: Path, docker_client) -> dict:
 def test_bad_input_is_refused_clearly_and_changes_nothing(
     case, manage, tmp_path, local_aws, docker_client, project_image
 ):
-    import re
-
     infra = tmp_path / "infra"
     shutil.copytree(ROOT / "infra", infra, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
     if case.prepare:

@@ -170,7 +170,9 @@ def test_base_image_given_twice_is_refused(monkeypatch):
 
 
 def run_manage(project: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=project, capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], check=False, cwd=project, capture_output=True, text=True
+    )
 
 
 def count_clientes(project: Path) -> int:
@@ -194,8 +196,10 @@ def test_prepare_image_patches_migrates_and_loads(tmp_path):
         ("this is not json", "nothing was loaded"),
         ('[{"model": "clientes.nada", "pk": 1, "fields": {}}]', "nothing was loaded"),
         (
-            '[{"model": "clientes.cliente", "pk": 1, "fields": {"nome": "Ana", "email": "a@b.com"}},'
-            ' {"model": "clientes.cliente", "pk": 2, "fields": {"nome": null, "email": "b@b.com"}}]',
+            (
+                '[{"model": "clientes.cliente", "pk": 1, "fields": {"nome": "Ana", "email": "a@b.com"}},'
+                ' {"model": "clientes.cliente", "pk": 2, "fields": {"nome": null, "email": "b@b.com"}}]'
+            ),
             "nothing was loaded",
         ),
     ],
@@ -221,6 +225,7 @@ def test_commands_that_run_in_the_image_import_only_django():
     )
     done = subprocess.run(
         [sys.executable, "-c", probe],
+        check=False,
         cwd=ROOT,
         capture_output=True,
         text=True,

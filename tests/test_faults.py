@@ -48,7 +48,7 @@ class Publish:
         self.result: dict | None = None
         self.thread = threading.Thread(target=self.run)
 
-    def run(self) -> "Publish":
+    def run(self) -> Publish:
         try:
             call_command("publish_ecr", "--json", *self.flags, stdout=self.out, stderr=self.err)
             self.result = json.loads(self.out.getvalue())
@@ -57,11 +57,11 @@ class Publish:
         assert_no_secrets(self.out.getvalue(), self.err.getvalue(), str(self.error or ""))
         return self
 
-    def start(self) -> "Publish":
+    def start(self) -> Publish:
         self.thread.start()
         return self
 
-    def join(self, timeout: float = 300) -> "Publish":
+    def join(self, timeout: float = 300) -> Publish:
         self.thread.join(timeout)
         assert not self.thread.is_alive(), "publish_ecr did not finish"
         return self
@@ -98,7 +98,7 @@ def stop_engine(crash: bool = False) -> None:
     for each in doomed:
         os.kill(each, signal.SIGKILL if crash else signal.SIGTERM)
     for each in doomed:
-        wait_until(lambda: not Path(f"/proc/{each}").exists() or "Z" in _state(each), 60, "dockerd to stop")
+        wait_until(lambda pid=each: not Path(f"/proc/{pid}").exists() or "Z" in _state(pid), 60, "dockerd to stop")
 
 
 def _state(pid: int) -> str:
@@ -109,7 +109,7 @@ def _state(pid: int) -> str:
 
 
 def local_aws_up() -> None:
-    done = subprocess.run([str(LOCAL_AWS), "up"], capture_output=True, text=True)
+    done = subprocess.run([str(LOCAL_AWS), "up"], check=False, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -247,17 +247,17 @@ def test_an_expired_token_is_fetched_again_and_the_push_goes_on(local_aws, docke
 def second_moto(tmp_path):
     """A moto of the test's own on another port, so that stopping it leaves the session's moto alone."""
     port = 5077
-    log = open(tmp_path / "moto.log", "w")
     processes = []
 
     def start() -> None:
-        processes.append(
-            subprocess.Popen(
-                [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                stdout=log,
-                stderr=log,
+        with open(tmp_path / "moto.log", "a") as log:
+            processes.append(
+                subprocess.Popen(
+                    [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+                    stdout=log,
+                    stderr=log,
+                )
             )
-        )
         wait_until(lambda: _answers(f"http://127.0.0.1:{port}/moto-api/data.json"), 30, "moto to start")
 
     def stop() -> None:

@@ -41,9 +41,12 @@ def layer_findings(image_tar: Path) -> list[str]:
                 for member in layer:
                     if FORBIDDEN_NAMES.search(member.name):
                         findings.append(f"{layer_name}: {member.name}")
-                    elif member.isfile() and member.size < 50_000_000:
-                        if FORBIDDEN_CONTENT.search(layer.extractfile(member).read()):
-                            findings.append(f"{layer_name}: content of {member.name}")
+                    elif (
+                        member.isfile()
+                        and member.size < 50_000_000
+                        and FORBIDDEN_CONTENT.search(layer.extractfile(member).read())
+                    ):
+                        findings.append(f"{layer_name}: content of {member.name}")
     return findings
 
 
