@@ -136,6 +136,17 @@ def test_failing_step_names_the_step_and_shows_its_output(docker_client, tmp_pat
 
 
 @pytest.mark.engine
+def test_a_bad_fixture_fails_the_build_at_prepare_image_and_tags_nothing(docker_client, project_copy):
+    (project_copy / "clientes.json").write_text('[{"model": "clientes.nada", "pk": 1, "fields": {}}]')
+    with pytest.raises(CommandError) as raised:
+        call_command("build_image", "--tag", "bad-fixture:V1", stdout=io.StringIO())
+    message = str(raised.value)
+    assert re.search(r"Step \d+/\d+ : RUN python manage.py prepare_image", message)
+    assert "nothing was loaded" in message and "Traceback" not in message
+    assert not docker_client.images.list(name="bad-fixture")
+
+
+@pytest.mark.engine
 def test_missing_dockerfile_is_reported(docker_client, tmp_path, settings):
     settings.ECR_DEPLOY = {"CONTEXT_DIR": str(tmp_path)}
     with pytest.raises(CommandError, match="No Dockerfile at"):
