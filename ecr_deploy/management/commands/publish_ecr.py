@@ -49,14 +49,16 @@ class Command(EcrDeployCommand):
             line=lambda text: self.progress(text, level=2, ending=""),
             layer=self.render_layer,
         )
-        result = Publisher(request, reporter).run()
+        try:
+            result = Publisher(request, reporter).run()
+        finally:
+            self.end_redraw()
         if self.as_json:
             self.emit_json(result)
         elif plan:
             for step in result.planned:
                 self.progress(f"Plan: {step}")
         else:
-            self.end_redraw()
             self.progress(self.style.SUCCESS(result.reference))
 
     def heading(self, text: str) -> None:
