@@ -21,8 +21,9 @@ up: venv
 down:
 	scripts/local-aws down
 
+# Two workers (tests wait on the engine, terraform and moto more than on the CPU); the 15 slowest are listed.
 test: up
-	$(PY) -m pytest
+	$(PY) -m pytest -n 3 --dist loadgroup --durations=15
 
 demo: up
 	scripts/demo

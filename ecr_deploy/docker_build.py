@@ -6,24 +6,19 @@ import os
 import subprocess
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import urlsplit, urlunsplit
 
 import docker
-import docker.errors
 import docker.utils
-import requests.exceptions
-import urllib3.exceptions
 
-from ecr_deploy.errors import BuildError, DockerEngineError, ImageNotFoundError
-
-Output = Callable[[str], None]
-#: What a call to the engine raises when the engine is gone or breaks the connection mid-stream.
-ENGINE_FAILURES = (docker.errors.DockerException, requests.exceptions.RequestException, urllib3.exceptions.HTTPError)
+from ecr_deploy.common import Output, first_line
+from ecr_deploy.docker_engine import ENGINE_FAILURES, engine_errors
+from ecr_deploy.errors import BuildError, DockerEngineError
 
 
 @dataclass(frozen=True)
@@ -47,43 +42,6 @@ class BuildResult:
     steps: int
     cached_steps: int
     seconds: float
-
-
-def engine(timeout: int = 600) -> docker.DockerClient:
-    """A client of the engine named by DOCKER_HOST (or the local socket), checked to answer."""
-    try:
-        client = docker.from_env(timeout=timeout)
-        client.ping()
-    except ENGINE_FAILURES as err:
-        where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
-        raise DockerEngineError(
-            f"Cannot reach the Docker engine at {where}: {_first_line(err)}. "
-            "Start it (scripts/local-aws up starts one) or set DOCKER_HOST."
-        ) from None
-    return client
-
-
-@contextmanager
-def engine_errors(action: str) -> Iterator[None]:
-    """Turn a failure of the engine during action into DockerEngineError."""
-    try:
-        yield
-    except ENGINE_FAILURES as err:
-        raise DockerEngineError(
-            f"The Docker engine failed to {action}: {_first_line(err)}. Check that it runs (scripts/local-aws up starts one), then re-run."
-        ) from None
-
-
-def local_image(client: docker.DockerClient, reference: str) -> Any:
-    """The local image named reference; says to run build_image when it is missing."""
-    try:
-        return client.images.get(reference)
-    except docker.errors.ImageNotFound:
-        raise ImageNotFoundError(
-            f"No local image {reference}: run `python manage.py build_image --tag {reference}` first."
-        ) from None
-    except ENGINE_FAILURES as err:
-        raise DockerEngineError(f"The Docker engine failed to inspect {reference}: {_first_line(err)}") from None
 
 
 def dockerignore_patterns(context_dir: Path) -> list[str]:
@@ -110,6 +68,20 @@ def _git(context_dir: Path, *args: str) -> str:
     return done.stdout.strip() if done.returncode == 0 else ""
 
 
+def public_source_url(remote: str) -> str:
+    """A git remote without what must not reach an image: userinfo (a CI token), query and fragment."""
+    if not remote:
+        return "unknown"
+    parts = urlsplit(remote)
+    if parts.scheme and parts.hostname:
+        host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+        netloc = host + (f":{parts.port}" if parts.port else "")
+        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    # scp-like `user@host:path`: only the host and path are kept.
+    host, sep, path = remote.rpartition("@")[2].partition(":")
+    return f"{host}:{path.partition('?')[0].partition('#')[0]}" if sep else "unknown"
+
+
 def oci_labels(context_dir: Path, version: str) -> dict[str, str]:
     """OCI labels from git; `created` is the commit time so that an unchanged tree rebuilds from cache."""
     revision = _git(context_dir, "rev-parse", "HEAD")
@@ -118,7 +90,7 @@ def oci_labels(context_dir: Path, version: str) -> dict[str, str]:
     commit_time = _git(context_dir, "log", "-1", "--format=%ct")
     labels = {
         "org.opencontainers.image.revision": revision or "unknown",
-        "org.opencontainers.image.source": _git(context_dir, "config", "--get", "remote.origin.url") or "unknown",
+        "org.opencontainers.image.source": public_source_url(_git(context_dir, "config", "--get", "remote.origin.url")),
         "org.opencontainers.image.version": version,
     }
     if commit_time:
@@ -196,7 +168,7 @@ def build_image(client: docker.DockerClient, request: BuildRequest, output: Outp
                 )
             )
         except ENGINE_FAILURES as err:
-            raise DockerEngineError(f"The Docker engine refused the build: {_first_line(err)}") from None
+            raise DockerEngineError(f"The Docker engine refused the build: {first_line(err)}") from err
     with engine_errors("tag the built image"):
         image = client.images.get(image_id)
         for tag in request.tags[1:]:
@@ -213,8 +185,3 @@ def build_image(client: docker.DockerClient, request: BuildRequest, output: Outp
         cached_steps=log.cached_steps,
         seconds=round(time.monotonic() - started, 2),
     )
-
-
-def _first_line(err: Exception) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__

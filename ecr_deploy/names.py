@@ -8,6 +8,8 @@ from ecr_deploy.errors import ConfigurationError
 _REPOSITORY = re.compile(r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*")
 # Docker and ECR: a word character then up to 127 of word characters, dots and dashes.
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+# botocore's own rule for a region name.
+_REGION = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?")
 
 
 def validate_repository(name: str) -> str:
@@ -35,3 +37,9 @@ def split_image_reference(reference: str) -> tuple[str, str]:
     if not tag:
         raise ConfigurationError(f"Invalid image reference {reference!r}: expected NAME:TAG, e.g. 'producao:V1'.")
     return validate_repository(name), validate_tag(tag)
+
+
+def validate_region(region: str) -> str:
+    if not _REGION.fullmatch(region):
+        raise ConfigurationError(f"Invalid AWS region {region!r}: use a region name such as 'us-east-1'.")
+    return region

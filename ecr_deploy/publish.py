@@ -6,20 +6,19 @@ import fcntl
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ecr_deploy.docker_build import engine, engine_errors, local_image
-from ecr_deploy.ecr import EcrRegistry, aws_error
+from ecr_deploy.common import LayerOutput, Output, write_atomically
+from ecr_deploy.docker_engine import engine_errors, local_image
+from ecr_deploy.ecr import EcrRegistry
 from ecr_deploy.errors import AwsError, LockError, RegistryError
 from ecr_deploy.names import validate_repository, validate_tag
-from ecr_deploy.settings_patch import write_atomically
-from ecr_deploy.terraform import InfraSummary, Terraform, check_infra
+from ecr_deploy.terraform import Terraform, check_infra
 
-Output = Callable[[str], None]
 APPLIED_RECORD = "ecr_deploy-applied.json"
 #: Passed to terraform only where infra/ declares them: the course's two files declare just `nome`.
 OPTIONAL_VARIABLES = frozenset({"regiao"})
@@ -39,6 +38,10 @@ class PublishRequest:
     push_attempts: int = 4
     retry_backoff_seconds: float = 2.0
     lock_timeout_seconds: float = 120.0
+
+    def __post_init__(self) -> None:
+        validate_repository(self.repository)
+        validate_tag(self.tag)
 
 
 @dataclass
@@ -61,11 +64,13 @@ class PublishResult:
 
 @dataclass
 class Reporter:
-    """Where a publish reports: step headings, terraform's and docker's lines, layer progress."""
+    """Where a publish reports: step headings, terraform's summary lines (plan totals, destroys), every other
+    line of terraform's, and layer progress."""
 
     heading: Output
+    summary: Output
     line: Output
-    layer: Callable[[str, str, int, int], None]
+    layer: LayerOutput
 
 
 @contextmanager
@@ -86,7 +91,7 @@ def project_lock(directory: Path, timeout_seconds: float, heading: Output) -> It
                     raise LockError(
                         f"Another publish_ecr holds {path} and did not finish within {timeout_seconds:g}s; "
                         "wait for it, or raise ECR_DEPLOY['LOCK_TIMEOUT_SECONDS']."
-                    ) from None
+                    ) from None  # the BlockingIOError says nothing more
                 if not waited:
                     heading(f"Waiting for another publish_ecr of this project (lock {path})...")
                     waited = True
@@ -106,75 +111,73 @@ def timed(result: PublishResult, step: str) -> Iterator[None]:
         result.timings[step] = round(time.monotonic() - started, 3)
 
 
-def aws_session(region: str | None, profile: str | None) -> Any:
-    """A boto3 session from the usual chain, checked to have a region and credentials."""
-    import boto3
-    import botocore.exceptions
-
-    try:
-        session = boto3.Session(profile_name=profile, region_name=region)
-    except botocore.exceptions.BotoCoreError as err:
-        raise aws_error(err, "start an AWS session") from None
-    if not session.region_name:
-        raise AwsError("No AWS region: pass --region, set AWS_DEFAULT_REGION or ECR_DEPLOY['REGION'].")
-    if session.get_credentials() is None:
-        raise AwsError("No AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use --profile.")
-    return session
+def terraform_for(request: PublishRequest, session: Any) -> Terraform:
+    """The terraform CLI in request's folder, aimed at the session's region (and profile)."""
+    env = {"AWS_REGION": session.region_name, "AWS_DEFAULT_REGION": session.region_name}
+    if request.profile:
+        env["AWS_PROFILE"] = request.profile
+    return Terraform(request.terraform_dir, request.terraform_bin, env=env)
 
 
 class Publisher:
-    """Runs one publish: repository by Terraform, image by the Docker engine, with what is done already skipped."""
+    """Runs one publish with the clients it is handed: repository by Terraform, image by the Docker engine,
+    with what is done already skipped."""
 
-    def __init__(self, request: PublishRequest, report: Reporter) -> None:
+    def __init__(
+        self, request: PublishRequest, report: Reporter, *, session: Any, docker_client: Any, terraform: Terraform
+    ) -> None:
         self.request = request
         self.report = report
-        self.result = PublishResult(tag=request.tag)
-
-    def run(self) -> PublishResult:
-        request = self.request
-        validate_repository(request.repository)
-        validate_tag(request.tag)
-        session = aws_session(request.region, request.profile)
-        docker_client = engine()
-        image = local_image(docker_client, f"{request.repository}:{request.tag}")
-        self.result.image_id = image.id
-        registry = EcrRegistry(
+        self.session = session
+        self.docker = docker_client
+        self.terraform = terraform
+        self.registry = EcrRegistry(
             session.client("ecr"),
             docker_client,
             attempts=request.push_attempts,
             backoff_seconds=request.retry_backoff_seconds,
         )
-        variables = {"nome": request.repository, "regiao": session.region_name, **request.terraform_vars}
-        aws_env = {"AWS_REGION": session.region_name, "AWS_DEFAULT_REGION": session.region_name}
-        if request.profile:
-            aws_env["AWS_PROFILE"] = request.profile
-        terraform = Terraform(request.terraform_dir, request.terraform_bin, env=aws_env)
-        if request.plan:
-            self.plan(terraform, variables, registry, image)
-            return self.result
+        self.variables = {"nome": request.repository, "regiao": session.region_name, **request.terraform_vars}
+        self.result = PublishResult(tag=request.tag)
+
+    def run(self) -> PublishResult:
+        """Publish, or with request.plan only say what a publish would do; one at a time per Terraform folder."""
+        request = self.request
+        image = local_image(self.docker, f"{request.repository}:{request.tag}")
+        self.result.image_id = image.id
         with project_lock(request.terraform_dir, request.lock_timeout_seconds, self.report.heading):
-            repository = self.ensure_repository(terraform, variables, registry, session.region_name)
+            if request.plan:
+                self.plan(image)
+                return self.result
+            repository = self.ensure_repository()
             with engine_errors("publish the image"):
-                self.publish_image(registry, image, repository)
+                self.publish_image(image, repository)
         return self.result
 
-    def ensure_repository(
-        self, terraform: Terraform, variables: dict[str, str], registry: EcrRegistry, region: str
-    ) -> dict[str, Any]:
+    def prepared_variables(self) -> dict[str, str]:
+        """Check infra/ against the variables, init terraform when needed; the variables infra/ declares."""
+        summary = check_infra(self.request.terraform_dir, self.variables, optional=OPTIONAL_VARIABLES)
+        if self.terraform.needs_init():
+            self.report.heading(f"Terraform: init in {self.request.terraform_dir}")
+            self.terraform.init(self.report.line)
+        self.address = summary.repositories[0]
+        return {name: value for name, value in self.variables.items() if name in summary.variables}
+
+    def ensure_repository(self) -> dict[str, Any]:
         """The ECR repository, made or updated by Terraform unless nothing it depends on changed."""
-        request = self.request
+        request, terraform = self.request, self.terraform
         with timed(self.result, "terraform"):
             if request.skip_terraform:
                 self.result.skipped.append("terraform (--skip-terraform)")
-                return self.existing_repository(registry)
+                return self.existing_repository()
             record_path = request.terraform_dir / ".terraform" / APPLIED_RECORD
             target = {
-                "region": region,
+                "region": self.session.region_name,
                 "endpoint": os.environ.get("AWS_ENDPOINT_URL", ""),
                 "profile": request.profile or "",
             }
-            if _read_record(record_path).get("fingerprint") == terraform.fingerprint(variables, target) and (
-                repository := registry.repository(request.repository)
+            if _read_record(record_path).get("fingerprint") == terraform.fingerprint(self.variables, target) and (
+                repository := self.registry.repository(request.repository)
             ):
                 self.report.heading(
                     f"Terraform: nothing changed since the last apply in {request.terraform_dir}; skipped."
@@ -182,45 +185,45 @@ class Publisher:
                 self.result.skipped.append("terraform (unchanged)")
                 self.result.terraform_changes = False
                 return repository
-            summary = check_infra(request.terraform_dir, variables, optional=OPTIONAL_VARIABLES)
-            address, declared = summary.repositories[0], declared_only(variables, summary)
-            if terraform.needs_init():
-                self.report.heading(f"Terraform: init in {request.terraform_dir}")
-                terraform.init(self.report.line)
-            if address not in terraform.managed_resources() and registry.repository(request.repository):
+            declared = self.prepared_variables()
+            if self.address not in terraform.managed_resources() and self.registry.repository(request.repository):
                 self.report.heading(
-                    f"Terraform: {request.repository} exists but is not in the state (an interrupted apply, or a lost state); importing it as {address}."
+                    f"Terraform: {request.repository} exists but is not in the state (an interrupted apply, or a lost state); importing it as {self.address}."
                 )
-                terraform.import_resource(address, request.repository, declared, self.report.line)
+                terraform.import_resource(self.address, request.repository, declared, self.report.line)
             self.report.heading(f"Terraform: apply -var nome={request.repository}")
-            terraform.apply(declared, self.report.line)
+            terraform.apply(declared, self.report.line, self.report.summary)
             self.result.terraform_changes = True
-            repository = self.existing_repository(registry)
+            repository = self.existing_repository()
             write_atomically(
                 record_path,
                 json.dumps(
-                    {"fingerprint": terraform.fingerprint(variables, target), "outputs": terraform.outputs()}
+                    {"fingerprint": terraform.fingerprint(self.variables, target), "outputs": terraform.outputs()}
                 ).encode(),
             )
             return repository
 
-    def existing_repository(self, registry: EcrRegistry) -> dict[str, Any]:
-        repository = registry.repository(self.request.repository)
+    def existing_repository(self) -> dict[str, Any]:
+        repository = self.registry.repository(self.request.repository)
         if repository is None:
             raise AwsError(
                 f"The ECR repository {self.request.repository} does not exist; run publish_ecr without --skip-terraform."
             )
         return repository
 
-    def publish_image(self, registry: EcrRegistry, image: Any, repository: dict[str, Any]) -> None:
+    def held_digest(self, image: Any, uri: str) -> tuple[str | None, bool]:
+        """(the digest the registry holds under the tag, whether it is this image)."""
+        with timed(self.result, "registry_check"):
+            remote = self.registry.remote_digest(uri, self.request.tag, self.report.heading)
+        return remote, bool(remote) and remote in _digests_in(image, uri)
+
+    def publish_image(self, image: Any, repository: dict[str, Any]) -> None:
         """Push the image unless the registry already holds it under the tag; verify the digest."""
         uri, tag = repository["repositoryUri"], self.request.tag
         self.result.repository_uri = uri
         image.reload()  # another publish may have pushed it while this one waited for the lock
-        with timed(self.result, "registry_check"):
-            remote = registry.remote_digest(uri, tag)
-        local_digests = _digests_in(image, uri)
-        if remote and remote in local_digests:
+        remote, already_there = self.held_digest(image, uri)
+        if already_there:
             self.report.heading(f"Image: {uri}:{tag} already holds this image; nothing pushed.")
             self.result.skipped.append("push (registry already holds the image)")
             self.finish(image, uri, remote)
@@ -230,13 +233,13 @@ class Publisher:
                 f"{uri}:{tag} already points at {remote} and the repository is IMMUTABLE; publish under a new --tag."
             )
         with timed(self.result, "login"):
-            registry.login()
+            self.registry.login(self.report.heading)
         image.tag(uri, tag)
         self.report.heading(f"Image: pushing {self.request.repository}:{tag} to {uri}:{tag}")
         with timed(self.result, "push"):
-            pushed = registry.push(uri, tag, self.report.layer, self.report.heading)
+            pushed = self.registry.push(uri, tag, self.report.layer, self.report.heading)
         with timed(self.result, "verify"):
-            held = registry.remote_digest(uri, tag)
+            held = self.registry.remote_digest(uri, tag, self.report.heading)
         if held != pushed.digest:
             raise RegistryError(
                 f"After the push, {uri}:{tag} holds {held or 'nothing'}, not the pushed {pushed.digest}; re-run publish_ecr."
@@ -255,35 +258,27 @@ class Publisher:
         self.result.reference = f"{uri}:{self.request.tag}@{digest}"
         self.result.tags = sorted(t for t in image.tags if t.startswith(f"{uri}:"))
 
-    def plan(self, terraform: Terraform, variables: dict[str, str], registry: EcrRegistry, image: Any) -> None:
+    def plan(self, image: Any) -> None:
         """What a publish would do, with nothing changed: terraform plan, and whether the image would move."""
         request = self.request
         if not request.skip_terraform:
-            variables = declared_only(
-                variables, check_infra(request.terraform_dir, variables, optional=OPTIONAL_VARIABLES)
-            )
-            if terraform.needs_init():
-                terraform.init(self.report.line)
+            declared = self.prepared_variables()
             self.report.heading(f"Terraform: plan -var nome={request.repository}")
-            self.result.terraform_changes = terraform.plan(variables, self.report.line)
+            self.result.terraform_changes = self.terraform.plan(declared, self.report.line, self.report.summary)
             self.result.planned.append("terraform apply" if self.result.terraform_changes else "terraform: no changes")
-        repository = registry.repository(request.repository)
+        repository = self.registry.repository(request.repository)
         size = image.attrs.get("Size", 0)
         if repository is None:
             self.result.planned.append(f"push {request.repository}:{request.tag} ({size} bytes) to the new repository")
             return
         uri = repository["repositoryUri"]
         self.result.repository_uri = uri
-        remote = registry.remote_digest(uri, request.tag)
-        if remote and remote in _digests_in(image, uri):
+        remote, already_there = self.held_digest(image, uri)
+        if already_there:
             self.result.planned.append(f"nothing to push: {uri}:{request.tag} already holds this image")
             self.result.digest = remote
         else:
             self.result.planned.append(f"push {request.repository}:{request.tag} ({size} bytes) to {uri}:{request.tag}")
-
-
-def declared_only(variables: dict[str, str], summary: InfraSummary) -> dict[str, str]:
-    return {name: value for name, value in variables.items() if name in summary.variables}
 
 
 def _digests_in(image: Any, uri: str) -> set[str]:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import ast
 import difflib
 import importlib.util
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ecr_deploy.common import write_atomically
 from ecr_deploy.errors import SettingsPatchError
 
 
@@ -84,7 +83,7 @@ def patched_source(source: bytes, hosts: list[str], path: Path) -> tuple[bytes, 
     try:
         tree = ast.parse(source, filename=str(path))
     except SyntaxError as err:
-        raise SettingsPatchError(f"{path}:{err.lineno}: not valid Python ({err.msg}).") from None
+        raise SettingsPatchError(f"{path}:{err.lineno}: not valid Python ({err.msg}).") from err
     value = _the_assignment(tree, path)
     old_hosts = _literal_hosts(value, path)
     if old_hosts == hosts:
@@ -101,21 +100,6 @@ def patched_source(source: bytes, hosts: list[str], path: Path) -> tuple[bytes, 
     return source[:start] + literal.encode() + source[end:], old_hosts
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace path with data so that a reader never sees a half-written file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def patch_allowed_hosts(path: Path, hosts: list[str], *, write: bool = True) -> PatchResult:
     """Set ALLOWED_HOSTS in path to hosts; idempotent; writes only when something changes."""
     if not hosts or not all(isinstance(h, str) and h and h.strip() == h for h in hosts):
@@ -123,7 +107,7 @@ def patch_allowed_hosts(path: Path, hosts: list[str], *, write: bool = True) -> 
     try:
         source = path.read_bytes()
     except OSError as err:
-        raise SettingsPatchError(f"Cannot read {path}: {err.strerror}.") from None
+        raise SettingsPatchError(f"Cannot read {path}: {err.strerror}.") from err
     new_source, old_hosts = patched_source(source, hosts, path)
     diff = "".join(
         difflib.unified_diff(

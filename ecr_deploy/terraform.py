@@ -5,17 +5,20 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ecr_deploy.common import Output
 from ecr_deploy.errors import InfraError, TerraformError
 
-Output = Callable[[str], None]
 REPOSITORY_RESOURCE = "aws_ecr_repository"
+#: Lines of a plan or apply that a user should see at normal verbosity: the totals, and anything destroyed.
+SUMMARY_LINE = re.compile(r"^(Plan: |Apply complete!|No changes\.|\s*# \S+ (will be destroyed|must be replaced))")
 
 
 def load_hcl(path: Path) -> dict[str, Any]:
@@ -28,9 +31,9 @@ def load_hcl(path: Path) -> dict[str, Any]:
         with path.open() as handle:
             return hcl2.load(handle, serialization_options=options)
     except UnexpectedInput as err:
-        raise InfraError(f"{path}:{err.line}:{err.column}: malformed HCL; fix the syntax there.") from None
+        raise InfraError(f"{path}:{err.line}:{err.column}: malformed HCL; fix the syntax there.") from err
     except (OSError, UnicodeDecodeError) as err:
-        raise InfraError(f"Cannot read {path}: {err}") from None
+        raise InfraError(f"Cannot read {path}: {err}") from err
 
 
 @dataclass(frozen=True)
@@ -111,7 +114,7 @@ def run_terraform(
     except OSError as err:
         raise TerraformError(
             f"Cannot run {binary}: {err.strerror}. Install terraform >= 1.5 or set ECR_DEPLOY['TERRAFORM_BIN']."
-        ) from None
+        ) from err
     errors: list[str] = []
     reader = threading.Thread(target=lambda: errors.extend(_pump(process.stderr, output)), daemon=True)
     reader.start()
@@ -130,6 +133,11 @@ def _pump(stream, output: Output) -> list[str]:
         kept.append(line)
         output(line)
     return kept
+
+
+def split_summary(output: Output, summary: Output) -> Output:
+    """An output that sends terraform's summary lines to summary and the rest to output."""
+    return lambda line: (summary if SUMMARY_LINE.match(line) else output)(line)
 
 
 def _var_flags(variables: Mapping[str, str]) -> list[str]:
@@ -156,14 +164,16 @@ class Terraform:
             or not (self.directory / ".terraform.lock.hcl").is_file()
         )
 
-    def apply(self, variables: Mapping[str, str], output: Output) -> None:
-        self.run(["apply", "-input=false", "-no-color", "-auto-approve", *_var_flags(variables)], output)
+    def apply(self, variables: Mapping[str, str], output: Output, summary: Output) -> None:
+        """Apply; the totals and any destroy go to summary, every other line to output."""
+        args = ["apply", "-input=false", "-no-color", "-auto-approve", *_var_flags(variables)]
+        self.run(args, split_summary(output, summary))
 
-    def plan(self, variables: Mapping[str, str], output: Output) -> bool:
+    def plan(self, variables: Mapping[str, str], output: Output, summary: Output) -> bool:
         """Show the plan without saving anything; True when it has changes."""
         code, _ = self.run(
-            ["plan", "-input=false", "-no-color", "-lock=false", "-detailed-exitcode", *_var_flags(variables)],
-            output,
+            ["plan", "-input=false", "-no-color", "-detailed-exitcode", *_var_flags(variables)],
+            split_summary(output, summary),
             ok_codes=(0, 2),
         )
         return code == 2
@@ -174,7 +184,7 @@ class Terraform:
         try:
             resources = json.loads(text or "{}").get("values", {}).get("root_module", {}).get("resources", [])
         except ValueError as err:
-            raise TerraformError(f"terraform show -json gave unreadable output: {err}") from None
+            raise TerraformError(f"terraform show -json gave unreadable output: {err}") from err
         return {resource["address"] for resource in resources}
 
     def import_resource(self, address: str, resource_id: str, variables: Mapping[str, str], output: Output) -> None:
@@ -186,7 +196,7 @@ class Terraform:
         try:
             return {name: item["value"] for name, item in json.loads(text or "{}").items()}
         except (ValueError, KeyError, TypeError) as err:
-            raise TerraformError(f"terraform output -json gave unreadable output: {err}") from None
+            raise TerraformError(f"terraform output -json gave unreadable output: {err}") from err
 
     def fingerprint(self, variables: Mapping[str, str], context: Mapping[str, str]) -> str:
         """A digest of what an apply depends on: the .tf files, the variables, local state and the AWS target."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import io
 import json
 import os
@@ -18,11 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.registries import FaultRegistry, remove_system_changes
+from tests.registries import FaultRegistry, claim_region, remove_system_changes
 from tests.secrets import TOKEN_PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_AWS = ROOT / "scripts" / "local-aws"
+ECR_PASSWORDS = ROOT / ".local-aws" / "ecr-passwords"
 
 
 def project_files() -> list[str]:
@@ -45,6 +47,34 @@ def copy_project(destination: Path) -> Path:
     return destination
 
 
+SERIAL_LOCK_DIR = Path("/tmp/ecr_deploy-tests")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Serial tests stop or replace what every test shares (the engine, moto, the registry on 127.0.0.2):
+    under xdist they go to one worker, and each runs alone (see pytest_runtest_protocol)."""
+    for item in items:
+        if item.get_closest_marker("serial"):
+            item.add_marker(pytest.mark.xdist_group("serial"))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem):
+    """A readers-writer lock across xdist workers around each test, its fixtures included: a serial test
+    waits for the running tests to end and holds the others off until it is done; the turnstile keeps a
+    waiting serial test from being starved."""
+    SERIAL_LOCK_DIR.mkdir(exist_ok=True)
+    serial = item.get_closest_marker("serial") is not None
+    with open(SERIAL_LOCK_DIR / "turnstile", "a") as turnstile, open(SERIAL_LOCK_DIR / "shared", "a") as shared:
+        fcntl.flock(turnstile, fcntl.LOCK_EX)
+        fcntl.flock(shared, fcntl.LOCK_EX if serial else fcntl.LOCK_SH)
+        fcntl.flock(turnstile, fcntl.LOCK_UN)
+        try:
+            yield
+        finally:
+            fcntl.flock(shared, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session")
 def local_aws() -> dict[str, str]:
     """scripts/local-aws up (idempotent), then its `env` exported into this process; fails loudly when a piece is missing."""
@@ -63,7 +93,7 @@ def local_aws() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def docker_client(local_aws):
-    from ecr_deploy.docker_build import engine
+    from ecr_deploy.docker_engine import engine
 
     return engine()
 
@@ -155,19 +185,17 @@ def infra_copy(tmp_path: Path, settings) -> Path:
 
 @pytest.fixture
 def manage(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess]:
-    """Run `python manage.py ...` in a child process, as a user would, with ECR_DEPLOY (or the whole settings tail) given."""
+    """Run `python manage.py ...` in a child process, as a user would, with ECR_DEPLOY given."""
     counter = iter(range(1_000_000))
 
     def run(
         *args: str,
         ecr_deploy: dict | None = None,
-        settings_tail: str | None = None,
         env: dict | None = None,
         timeout: float = 600,
     ):
         module = f"run_settings_{next(counter)}"
-        tail = settings_tail if settings_tail is not None else f"ECR_DEPLOY = {ecr_deploy or {}!r}\n"
-        (tmp_path / f"{module}.py").write_text(f"from setup.settings import *\n{tail}")
+        (tmp_path / f"{module}.py").write_text(f"from setup.settings import *\nECR_DEPLOY = {ecr_deploy or {}!r}\n")
         environ = {**os.environ, "PYTHONPATH": f"{tmp_path}:{ROOT}", "DJANGO_SETTINGS_MODULE": module, **(env or {})}
         return subprocess.run(
             [sys.executable, "manage.py", *args],
@@ -211,23 +239,35 @@ def running_container(docker_client):
         container.remove(force=True)
 
 
-@pytest.fixture(scope="session")
-def fault_registry_host():
-    """The eu-west-1 ECR host's hosts line, kept for the session (dockerd's resolver is slow to see changes)."""
-    yield
-    remove_system_changes("eu-west-1")
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Once every test has run (on the xdist controller, or in a run without xdist): the fault registries'
+    hosts lines and certificates go; while tests run they stay, since dockerd is slow to see /etc/hosts change."""
+    if not hasattr(session.config, "workerinput"):
+        remove_system_changes()
 
 
 @pytest.fixture
-def fault_registry(fault_registry_host, tmp_path_factory):
-    """The eu-west-1 ECR host served by a registry of the test's own (see tests/registries.py)."""
+def fault_registry(tmp_path_factory):
+    """The ECR host of a region claimed for this test, served by a registry of the test's own (tests/registries.py).
+    moto's tokens for that region carry the registry's password (see scripts/local_moto.py)."""
+    region, claim = claim_region()
     made: list[FaultRegistry] = []
 
     def make(password: str = TOKEN_PASSWORD, read_only: bool = False) -> FaultRegistry:
-        registry = FaultRegistry(tmp_path_factory.mktemp("fault-registry"), "eu-west-1", password, read_only=read_only)
+        registry = FaultRegistry(tmp_path_factory.mktemp("fault-registry"), region, password, read_only=read_only)
         made.append(registry.start())
         return registry
 
-    yield make
-    for registry in made:
-        registry.stop()
+    try:
+        yield make
+    finally:
+        for registry in made:
+            registry.stop()
+        (ECR_PASSWORDS / region).unlink(missing_ok=True)
+        claim.close()
+
+
+def moto_hands_out(region: str, password: str) -> None:
+    """From now on, GetAuthorizationToken in region gives password (scripts/local_moto.py reads this file)."""
+    ECR_PASSWORDS.mkdir(parents=True, exist_ok=True)
+    (ECR_PASSWORDS / region).write_text(password)

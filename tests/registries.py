@@ -1,11 +1,13 @@
-"""A second, real registry for fault tests: the ECR host of another region, with its own password and mode.
+"""Real registries for fault tests: the ECR host of another region, with its own password and mode.
 
-It is the same Debian docker-registry that scripts/local-aws runs, started on 127.0.0.2 so that the main
-one is never disturbed; moto names it in the tokens and repository URIs it hands out for that region.
+It is the same Debian docker-registry that scripts/local-aws runs, started on an address of its own so that
+the main one is never disturbed; moto names it in the tokens and repository URIs it hands out for that region.
+Each test takes a region of FAULT_REGIONS for itself (claim_region), so fault tests run side by side.
 """
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import ssl
 import subprocess
@@ -15,15 +17,38 @@ import urllib.request
 from pathlib import Path
 
 HOSTS_MARK = "# ecr_deploy-tests"
+#: Regions whose ECR host a fault test may serve, each on its own loopback address.
+FAULT_REGIONS = {
+    "eu-west-1": "127.0.0.2",
+    "eu-west-2": "127.0.0.3",
+    "eu-central-1": "127.0.0.4",
+    "ap-south-1": "127.0.0.5",
+    "ap-northeast-1": "127.0.0.6",
+    "sa-east-1": "127.0.0.7",
+}
+CLAIMS = Path("/tmp/ecr_deploy-tests")
+
+
+def claim_region():
+    """A free region of FAULT_REGIONS, held (by a file lock) until the returned handle is closed."""
+    CLAIMS.mkdir(exist_ok=True)
+    for region in FAULT_REGIONS:
+        handle = open(CLAIMS / f"region-{region}.lock", "a")  # noqa: SIM115 - the caller closes it
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            continue
+        return region, handle
+    raise RuntimeError(f"all {len(FAULT_REGIONS)} fault regions are taken")
 
 
 class FaultRegistry:
-    def __init__(
-        self, state: Path, region: str, password: str, address: str = "127.0.0.2", read_only: bool = False
-    ) -> None:
+    def __init__(self, state: Path, region: str, password: str, read_only: bool = False) -> None:
         self.state = state
+        self.region = region
         self.host = ecr_host(region)
-        self.address = address
+        self.address = FAULT_REGIONS[region]
         self.password = password
         self.read_only = read_only
         self.process: subprocess.Popen | None = None
@@ -55,10 +80,7 @@ class FaultRegistry:
                 check=True,
                 capture_output=True,
             )
-        htpasswd = subprocess.run(
-            ["htpasswd", "-iBn", "AWS"], input=self.password, check=True, capture_output=True, text=True
-        )
-        (self.state / "htpasswd").write_text(htpasswd.stdout)
+        self.write_htpasswd()
         readonly = "  maintenance:\n    readonly:\n      enabled: true\n" if self.read_only else ""
         (self.state / "config.yml").write_text(
             f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {self.state}/data\n{readonly}"
@@ -98,14 +120,27 @@ class FaultRegistry:
             self.process.terminate()
             self.process.wait(10)
 
+    def write_htpasswd(self) -> None:
+        htpasswd = subprocess.run(
+            ["htpasswd", "-iBn", "AWS"], input=self.password, check=True, capture_output=True, text=True
+        )
+        (self.state / "htpasswd").write_text(htpasswd.stdout)
+
+    def rotate_password(self, password: str) -> None:
+        """From now on the registry accepts only password: a new htpasswd, and a restart to read it."""
+        self.stop()
+        self.password = password
+        self.start()
+
 
 def ecr_host(region: str) -> str:
     return f"123456789012.dkr.ecr.{region}.amazonaws.com"
 
 
-def remove_system_changes(region: str) -> None:
-    """Undo what start() changed on the machine: the certificate folder and the hosts line."""
-    shutil.rmtree(Path("/etc/docker/certs.d") / ecr_host(region), ignore_errors=True)
+def remove_system_changes() -> None:
+    """Undo what start() changed on the machine: the certificate folders and the hosts lines."""
+    for region in FAULT_REGIONS:
+        shutil.rmtree(Path("/etc/docker/certs.d") / ecr_host(region), ignore_errors=True)
     lines = Path("/etc/hosts").read_text().splitlines(keepends=True)
     with open("/etc/hosts", "w") as handle:  # in place: /etc/hosts may be a bind mount
         handle.writelines(line for line in lines if not line.rstrip().endswith(HOSTS_MARK))

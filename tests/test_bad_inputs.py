@@ -1,13 +1,15 @@
 """A catalogue of bad inputs: each gets its clear message, exit status 1, no traceback, and changes nothing.
 
-Every case runs `python manage.py ...` in a child process, as a user would, then compares a snapshot of
-what a command could change: the project's files, the Terraform folder (.tf files and state), the
-repositories in the ECR API and the local images.
+Every case runs through call_command, in this process: a CommandError is what Django prints as one message
+with exit status 1 and no traceback (test_a_refusal_through_the_real_cli shows that once, in a child process),
+and any other exception fails the case. A snapshot of what a command could change is compared before and
+after: the project's files, the Terraform folder (.tf files and state), the ECR repositories and the local images.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 import shutil
 from collections.abc import Callable
@@ -16,6 +18,8 @@ from pathlib import Path
 
 import boto3
 import pytest
+from django.core.management import call_command, load_command_class
+from django.core.management.base import CommandError
 
 from tests.conftest import ROOT, project_files
 from tests.secrets import AWS_SECRET, assert_no_secrets
@@ -28,8 +32,7 @@ class Case:
     id: str
     args: list[str]
     message: str
-    ecr_deploy: dict = field(default_factory=dict)
-    settings_tail: str | None = None
+    ecr_deploy: dict | list = field(default_factory=dict)
     env: dict = field(default_factory=dict)
     prepare: Callable[[Path], None] | None = None
 
@@ -170,6 +173,17 @@ CASES = [
         "run `python manage.py build_image --tag never-built-image:V1` first",
     ),
     Case("publish-unknown-profile", ["publish_ecr", "--profile", "no-such-profile"], "no-such-profile"),
+    Case("publish-malformed-region", ["publish_ecr", "--region", "us east"], "region", env=CLOSED_PORT),
+    Case(
+        "build-base-image-malformed",
+        ["build_image", "--tag", "bad-base:V1", "--base-image", "NOT A REFERENCE"],
+        "The build failed at",
+    ),
+    Case(
+        "build-platform-unknown",
+        ["build_image", "--tag", "bad-platform:V1", "--platform", "not//valid"],
+        "platform specifier",
+    ),
     Case(
         "publish-no-credentials",
         ["publish_ecr"],
@@ -214,12 +228,7 @@ CASES = [
         r"BUILD_ARGS'\] must be dict, not list",
         ecr_deploy={"BUILD_ARGS": ["A=1"]},
     ),
-    Case(
-        "settings-not-a-dict",
-        ["check"],
-        "ECR_DEPLOY must be a dict, not list",
-        settings_tail="ECR_DEPLOY = ['producao']\n",
-    ),
+    Case("settings-not-a-dict", ["check"], "ECR_DEPLOY must be a dict, not list", ecr_deploy=["producao"]),
     Case(
         "settings-bad-value-reaches-commands",
         ["publish_ecr"],
@@ -252,42 +261,69 @@ CASES = [
 ]
 
 
-def snapshot(infra: Path, docker_client) -> dict:
+#: Every image and repository name a case could touch; other tests, on other workers, change the rest meanwhile.
+TOUCHABLE = {"producao", "producao-test", "never-built-image", "bad-base", "bad-platform", *BAD_REPOSITORIES.values()}
+
+
+def snapshot(infra: Path, docker_client, ecr) -> dict:
     def digest(path: Path) -> str:
         return hashlib.sha256(path.read_bytes()).hexdigest()
+
+    def touchable(reference: str) -> bool:
+        return reference.rpartition(":")[0].rpartition("/")[2] in TOUCHABLE
 
     return {
         "project": {name: digest(ROOT / name) for name in project_files()},
         "infra": {p.name: digest(p) for p in infra.iterdir() if p.suffix in {".tf", ".py"} or ".tfstate" in p.name},
         "repositories": sorted(
-            r["repositoryName"] for r in boto3.client("ecr").describe_repositories()["repositories"]
+            r["repositoryName"] for r in ecr.describe_repositories()["repositories"] if r["repositoryName"] in TOUCHABLE
         ),
-        "images": sorted((i.id, tuple(sorted(i.tags))) for i in docker_client.images.list()),
+        "images": sorted(
+            (i.id, tuple(sorted(i.tags))) for i in docker_client.images.list() if any(map(touchable, i.tags))
+        ),
     }
 
 
 @pytest.mark.engine
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input_is_refused_clearly_and_changes_nothing(
-    case, manage, tmp_path, local_aws, docker_client, project_image
+    case, tmp_path, settings, monkeypatch, local_aws, docker_client, project_image
 ):
     infra = tmp_path / "infra"
     shutil.copytree(ROOT / "infra", infra, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
     if case.prepare:
         case.prepare(infra)
-    before = snapshot(infra, docker_client)
-    args = [arg.replace("INFRA", str(infra)) for arg in case.args]
-    env = {"AWS_SECRET_ACCESS_KEY": AWS_SECRET, **case.env}
-    done = manage(
-        *args, ecr_deploy={"TERRAFORM_DIR": str(infra), **case.ecr_deploy}, settings_tail=case.settings_tail, env=env
+    settings.ECR_DEPLOY = (
+        {"TERRAFORM_DIR": str(infra), **case.ecr_deploy} if isinstance(case.ecr_deploy, dict) else case.ecr_deploy
     )
-    assert done.returncode == 1
-    assert_no_secrets(done.stdout, done.stderr)
-    assert re.search(case.message, done.stderr, re.DOTALL), done.stderr
-    assert "Traceback" not in done.stderr + done.stdout
+    ecr = boto3.client("ecr")  # made before the case's environment, which may hide the local AWS
+    for name, value in {"AWS_SECRET_ACCESS_KEY": AWS_SECRET, **case.env}.items():
+        monkeypatch.setenv(name, value)
+    before = snapshot(infra, docker_client, ecr)
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(CommandError) as refused:
+        call_command(*[arg.replace("INFRA", str(infra)) for arg in case.args], stdout=out, stderr=err)
+    assert refused.value.returncode == 1
+    assert re.search(case.message, str(refused.value), re.DOTALL), str(refused.value)
+    assert_no_secrets(out.getvalue(), err.getvalue(), str(refused.value))
     assert not list(infra.glob("*.tfstate*"))
-    assert snapshot(infra, docker_client) == before
+    assert snapshot(infra, docker_client, ecr) == before
 
 
-def test_the_catalogue_holds_at_least_forty_bad_inputs():
-    assert len(CASES) >= 40
+def test_a_refusal_through_the_real_cli_exits_1_with_one_message_and_no_traceback(manage, tmp_path):
+    done = manage("publish_ecr", "--repository", "Producao", env={"AWS_ENDPOINT_URL": "http://127.0.0.1:9"})
+    assert done.returncode == 1
+    assert done.stderr.startswith("CommandError: Invalid repository name 'Producao'")
+    assert "Traceback" not in done.stderr and done.stdout == ""
+
+
+def value_flags(command: str) -> set[str]:
+    """The flags of one of our commands that take a value (Django's common options left out)."""
+    usage = load_command_class("ecr_deploy", command).create_parser("manage.py", command).format_usage()
+    return set(re.findall(r"\[(--[a-z-]+) [A-Z_:=]+\]", usage)) - {"--settings", "--pythonpath", "--verbosity"}
+
+
+@pytest.mark.parametrize("command", ["build_image", "publish_ecr", "patch_allowed_hosts"])
+def test_the_catalogue_gives_every_flag_of_every_command_a_bad_value(command):
+    tried = {arg.partition("=")[0] for case in CASES if case.args[0] == command for arg in case.args[1:]}
+    assert value_flags(command) <= tried, f"flags of {command} with no bad-input case: {value_flags(command) - tried}"

@@ -8,11 +8,13 @@ import io
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -24,7 +26,7 @@ from django.core.management.base import CommandError
 from ecr_deploy.ecr import EcrRegistry
 from ecr_deploy.errors import RegistryError
 from ecr_deploy.terraform import Terraform
-from tests.conftest import LOCAL_AWS, ROOT
+from tests.conftest import LOCAL_AWS, ROOT, moto_hands_out
 from tests.secrets import AWS_SECRET, assert_no_secrets
 
 pytestmark = pytest.mark.engine
@@ -38,12 +40,28 @@ def distinctive_aws_secret(local_aws, monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", AWS_SECRET)
 
 
-class Publish:
-    """publish_ecr through call_command, optionally in a thread, with everything it printed kept."""
+class Watched(io.StringIO):
+    """A stream that keeps what is written and, the first time a text appears in it, calls that text's hook:
+    a test acts at an exact step of a publish (its progress lines) without waiting on timers."""
 
-    def __init__(self, *flags: str) -> None:
+    def __init__(self, hooks: dict[str, Callable[[], None]]) -> None:
+        super().__init__()
+        self.hooks = dict(hooks)
+
+    def write(self, text: str) -> int:
+        written = super().write(text)
+        for trigger in [t for t in self.hooks if t in text]:
+            self.hooks.pop(trigger)()
+        return written
+
+
+class Publish:
+    """publish_ecr --json through call_command, optionally in a thread, with everything it printed kept;
+    hooks run when their text first appears in the progress (stderr)."""
+
+    def __init__(self, *flags: str, hooks: dict[str, Callable[[], None]] | None = None) -> None:
         self.flags = flags
-        self.out, self.err = io.StringIO(), io.StringIO()
+        self.out, self.err = io.StringIO(), Watched(hooks or {})
         self.error: CommandError | None = None
         self.result: dict | None = None
         self.thread = threading.Thread(target=self.run)
@@ -121,6 +139,7 @@ def registry_holds(data_dir: Path, repository: str, digest: str) -> bool:
     return (revisions / digest.removeprefix("sha256:")).is_dir()
 
 
+@pytest.mark.serial
 def test_engine_stopped_before_a_build_fails_clearly_then_a_rerun_builds(project_copy, docker_client):
     stop_engine()
     try:
@@ -134,6 +153,7 @@ def test_engine_stopped_before_a_build_fails_clearly_then_a_rerun_builds(project
     docker_client.images.remove("fault-engine-build:V1")
 
 
+@pytest.mark.serial
 def test_engine_stopped_during_a_push_fails_clearly_then_a_rerun_converges(infra_copy, unique_image):
     name = unique_image(payload_bytes=150_000_000)
     publish = Publish("--repository", name).start()
@@ -150,13 +170,13 @@ def test_engine_stopped_during_a_push_fails_clearly_then_a_rerun_converges(infra
     assert registry_holds(MAIN_REGISTRY_DATA, name, again.result["digest"])
 
 
-def test_registry_stopped_mid_push_comes_back_and_the_retry_recovers(
+def test_registry_stopped_mid_upload_and_back_at_once_the_push_completes(
     infra_copy, unique_image, fault_registry, settings
 ):
     settings.ECR_DEPLOY = {**settings.ECR_DEPLOY, "PUSH_ATTEMPTS": 5, "RETRY_BACKOFF_SECONDS": 1.0}
     registry = fault_registry()
     name = unique_image(payload_bytes=150_000_000)
-    publish = Publish("--repository", name, "--region", "eu-west-1").start()
+    publish = Publish("--repository", name, "--region", registry.region).start()
     wait_until(lambda: upload_started(registry.state / "data", name), what="the push to start")
     registry.stop()
     time.sleep(1.0)
@@ -166,49 +186,86 @@ def test_registry_stopped_mid_push_comes_back_and_the_retry_recovers(
     assert registry_holds(registry.state / "data", name, publish.result["digest"])
 
 
-def test_registry_stopped_mid_push_for_good_fails_clearly_then_a_rerun_converges(
+def test_registry_down_past_the_engine_retries_and_back_during_our_backoff_the_publish_retries_and_succeeds(
     infra_copy, unique_image, fault_registry, settings
 ):
-    # The engine itself retries an upload for about 50 s before it reports; one attempt of ours keeps this test short.
-    settings.ECR_DEPLOY = {**settings.ECR_DEPLOY, "PUSH_ATTEMPTS": 1}
+    settings.ECR_DEPLOY = {**settings.ECR_DEPLOY, "PUSH_ATTEMPTS": 4, "RETRY_BACKOFF_SECONDS": 1.0}
     registry = fault_registry()
-    name = unique_image(payload_bytes=150_000_000)
-    publish = Publish("--repository", name, "--region", "eu-west-1").start()
-    wait_until(lambda: upload_started(registry.state / "data", name), what="the push to start")
-    registry.stop()
-    publish.join()
+    name = unique_image()
+    publish = Publish(
+        "--repository",
+        name,
+        "--region",
+        registry.region,
+        hooks={
+            "Image: pushing": registry.stop,  # the engine's own request fails: it has nothing left to retry
+            "retrying in": registry.start,  # back while publish_ecr waits before its next attempt
+        },
+    ).run()
+    assert publish.error is None, publish.error
+    assert publish.result["push_attempts"] >= 2
+    assert f"The push of {registry.host}/{name}:V1 failed (" in publish.err.getvalue()
+    assert "connection refused" in publish.err.getvalue()
+    assert registry_holds(registry.state / "data", name, publish.result["digest"])
+
+
+def test_registry_gone_for_good_fails_clearly_after_our_attempts_then_a_rerun_converges(
+    infra_copy, unique_image, fault_registry, settings
+):
+    settings.ECR_DEPLOY = {**settings.ECR_DEPLOY, "PUSH_ATTEMPTS": 3, "RETRY_BACKOFF_SECONDS": 0.2}
+    registry = fault_registry()
+    name = unique_image()
+    publish = Publish("--repository", name, "--region", registry.region, hooks={"Image: pushing": registry.stop}).run()
     assert publish.error is not None
-    assert f"The push of 123456789012.dkr.ecr.eu-west-1.amazonaws.com/{name}:V1 failed: " in str(publish.error)
+    assert f"The push of {registry.host}/{name}:V1 failed after 3 attempts: " in str(publish.error)
     assert "connection refused" in str(publish.error)
     registry.start()
-    again = Publish("--repository", name, "--region", "eu-west-1").run()
+    again = Publish("--repository", name, "--region", registry.region).run()
     assert again.error is None, again.error
-    assert again.result["digest"].startswith("sha256:")
+    assert registry_holds(registry.state / "data", name, again.result["digest"])
+
+
+def test_a_password_rotated_mid_run_is_fetched_again_once_and_the_push_succeeds(
+    infra_copy, unique_image, fault_registry
+):
+    registry = fault_registry()
+    name = unique_image()
+
+    def rotate() -> None:
+        registry.rotate_password("rotated-registry-password")
+        moto_hands_out(registry.region, "rotated-registry-password")
+
+    publish = Publish("--repository", name, "--region", registry.region, hooks={"Image: pushing": rotate}).run()
+    assert publish.error is None, publish.error
+    progress = publish.err.getvalue()
+    assert progress.count("The registry refused the credentials; fetching a new authorization token.") == 1
+    assert "rotated-registry-password" not in progress + publish.out.getvalue()
+    assert registry_holds(registry.state / "data", name, publish.result["digest"])
 
 
 def test_a_wrong_registry_password_is_reported_clearly(infra_copy, unique_image, fault_registry):
-    fault_registry(password="not-what-ecr-hands-out")
+    registry = fault_registry(password="not-what-ecr-hands-out")
     name = unique_image()
-    publish = Publish("--repository", name, "--region", "eu-west-1").run()
+    publish = Publish("--repository", name, "--region", registry.region).run()
     assert publish.error is not None
     assert "refused the credentials from GetAuthorizationToken" in str(publish.error)
 
 
 def test_a_refused_push_is_reported_clearly_and_not_retried(infra_copy, unique_image, fault_registry, settings):
     settings.ECR_DEPLOY = {**settings.ECR_DEPLOY, "PUSH_ATTEMPTS": 4, "RETRY_BACKOFF_SECONDS": 5.0}
-    fault_registry(read_only=True)
+    registry = fault_registry(read_only=True)
     name = unique_image()
     started = time.monotonic()
-    publish = Publish("--repository", name, "--region", "eu-west-1").run()
+    publish = Publish("--repository", name, "--region", registry.region).run()
     assert publish.error is not None
     message = str(publish.error)
-    assert f"The push of 123456789012.dkr.ecr.eu-west-1.amazonaws.com/{name}:V1 failed: " in message
+    assert f"The push of {registry.host}/{name}:V1 failed: " in message
     assert "after" not in message and time.monotonic() - started < 30
 
 
 def test_a_refused_credential_is_refreshed_once_then_reported(local_aws, docker_client, unique_image, fault_registry):
-    fault_registry(password="not-what-ecr-hands-out")
-    ecr = boto3.client("ecr", region_name="eu-west-1")
+    registry = fault_registry(password="not-what-ecr-hands-out")
+    ecr = boto3.client("ecr", region_name=registry.region)
     token_calls = []
     ecr.meta.events.register("after-call.ecr.GetAuthorizationToken", lambda **_: token_calls.append(1))
     uri = ecr.create_repository(repositoryName=unique_image())["repository"]["repositoryUri"]
@@ -232,21 +289,21 @@ def test_an_expired_token_is_fetched_again_and_the_push_goes_on(local_aws, docke
     docker_client.images.get(f"{uri.partition('/')[2]}:V1").tag(uri, "V1")
     registry = EcrRegistry(ecr, docker_client)
     issued = registry.authorization()
-    # A fake clock for a fault that cannot be produced here: the token was fetched 13 hours ago and expired an hour ago.
+    # A fake clock for a fault that cannot be produced here: the token expired an hour ago.
     now = datetime.now(timezone.utc)
-    registry._auth = dataclasses.replace(
-        issued, fetched_at=now - timedelta(hours=13), expires_at=now - timedelta(hours=1)
-    )
+    registry._auth = dataclasses.replace(issued, expires_at=now - timedelta(hours=1))
     report = registry.push(uri, "V1", lambda *_: None, lambda _: None)
     assert len(token_calls) == 2
-    assert registry.authorization().fetched_at > now
+    assert registry.authorization().expires_at > now + timedelta(hours=11)
     assert report.digest == registry.remote_digest(uri, "V1")
 
 
 @pytest.fixture
 def second_moto(tmp_path):
-    """A moto of the test's own on another port, so that stopping it leaves the session's moto alone."""
-    port = 5077
+    """A moto of the test's own on a free port, so that stopping it leaves the session's moto alone."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     processes = []
 
     def start() -> None:

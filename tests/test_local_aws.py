@@ -36,7 +36,7 @@ def test_terraform_with_the_mirror_and_only_the_endpoint_creates_a_repository(lo
     shutil.copytree(ROOT / "infra", infra, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
     terraform = Terraform(infra)
     terraform.init(output=lambda _: None)
-    terraform.apply({"nome": "local-aws-terraform-check"}, output=lambda _: None)
+    terraform.apply({"nome": "local-aws-terraform-check"}, output=lambda _: None, summary=lambda _: None)
     names = [r["repositoryName"] for r in boto3.client("ecr").describe_repositories()["repositories"]]
     assert "local-aws-terraform-check" in names
     assert terraform.outputs()["registry_id"] == "123456789012"
@@ -89,6 +89,7 @@ def test_env_prints_the_exports_a_shell_needs():
         assert f"export {name}=" in exports
 
 
+@pytest.mark.serial
 def test_down_leaves_no_hosts_line_and_up_restores_everything(local_aws):
     try:
         down = local_aws_cli("down")

@@ -3,7 +3,7 @@
 import pytest
 
 from ecr_deploy.docker_build import BuildLog
-from ecr_deploy.ecr import PushLog, PushStreamError, is_auth_failure, is_transient
+from ecr_deploy.ecr import PushLog, PushStreamError
 from ecr_deploy.errors import BuildError
 from ecr_deploy.management.commands.build_image import parse_build_args
 from ecr_deploy.terraform import _var_flags
@@ -42,38 +42,6 @@ def test_push_log_raises_on_an_error_line_even_after_progress():
 def test_push_log_without_a_digest_is_an_error():
     with pytest.raises(PushStreamError, match="without a digest"):
         PushLog(lambda *_: None).feed(RECORDED_PUSH[:7])
-
-
-@pytest.mark.parametrize(
-    "message",
-    [
-        "Put https://h/v2/x/blobs/uploads/: dial tcp 127.0.0.2:443: connect: connection refused",
-        "read tcp 127.0.0.1:5->127.0.0.1:443: read: connection reset by peer",
-        "net/http: TLS handshake timeout",
-        "received unexpected HTTP status: 503 Service Unavailable",
-        "unexpected EOF",
-    ],
-)
-def test_transient_registry_failures_are_retried(message):
-    assert is_transient(message)
-
-
-@pytest.mark.parametrize(
-    "message",
-    [
-        "denied: requested access to the resource is denied",
-        "unauthorized: authentication required",
-        "unsupported: The operation is unsupported.",
-        "tag invalid: The image tag 'V1' already exists and cannot be overwritten because the repository is immutable.",
-        "manifest invalid",
-    ],
-)
-def test_client_errors_are_never_retried(message):
-    assert not is_transient(message)
-
-
-def test_auth_failures_are_recognised():
-    assert is_auth_failure("unauthorized: authentication required") and not is_auth_failure("connection refused")
 
 
 def test_build_log_names_the_failing_step_with_its_output_only():

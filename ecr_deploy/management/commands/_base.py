@@ -12,6 +12,10 @@ from django.core.management.base import BaseCommand, CommandError
 from ecr_deploy.errors import EcrDeployError
 
 
+def _unstyled(text: str) -> str:
+    return text
+
+
 class EcrDeployCommand(BaseCommand):
     """Turns EcrDeployError into CommandError and offers --json and a progress stream."""
 
@@ -26,6 +30,7 @@ class EcrDeployCommand(BaseCommand):
     def execute(self, *args, **options):
         self.as_json = options.get("json", False)
         self.verbosity = options.get("verbosity", 1)
+        self.no_color = options.get("no_color", False)
         try:
             return super().execute(*args, **options)
         except EcrDeployError as err:
@@ -38,13 +43,17 @@ class EcrDeployCommand(BaseCommand):
 
     @property
     def live(self) -> bool:
-        """True when progress may redraw lines in place: a TTY and not CI."""
-        stream = getattr(self.progress_stream, "_out", None)
-        return bool(stream is not None and stream.isatty() and os.environ.get("CI", "").lower() not in {"1", "true"})
+        """True when progress may redraw lines in place: a colour terminal, not CI."""
+        return (
+            self.progress_stream.isatty()
+            and not self.no_color
+            and os.environ.get("CI", "").lower() not in {"1", "true"}
+        )
 
     def progress(self, text: str, *, level: int = 1, ending: str = "\n") -> None:
+        """A progress line at the given verbosity; on stderr it keeps its own style, not Django's error colour."""
         if self.verbosity >= level:
-            self.progress_stream.write(text, ending=ending)
+            self.progress_stream.write(text, style_func=_unstyled, ending=ending)
             self.progress_stream.flush()
 
     def emit_json(self, result: Any) -> None:

@@ -38,7 +38,8 @@ class Command(EcrDeployCommand):
         parser.add_argument("--platform", help="Target platform, e.g. linux/amd64.")
 
     def handle(self, *args, tags, base_image, no_cache, pull, build_arg, platform, **options):
-        from ecr_deploy.docker_build import BuildRequest, build_image, engine
+        from ecr_deploy.docker_build import BuildRequest, build_image
+        from ecr_deploy.docker_engine import engine
 
         tags = tags or [f"{conf.get('REPOSITORY')}:{conf.get('TAG')}"]
         for tag in tags:
@@ -62,7 +63,7 @@ class Command(EcrDeployCommand):
             platform=platform,
         )
         self.progress(self.style.MIGRATE_HEADING(f"Building {', '.join(tags)} from {request.context_dir}"))
-        result = build_image(engine(), request, output=lambda text: self.progress(text, ending=""))
+        result = build_image(engine(), request, output=lambda text: self.progress(text, level=2, ending=""))
         if self.as_json:
             self.emit_json(result)
             return

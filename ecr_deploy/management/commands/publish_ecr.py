@@ -26,7 +26,9 @@ class Command(EcrDeployCommand):
         )
 
     def handle(self, *args, repository, tag, region, profile, plan, skip_terraform, **options):
-        from ecr_deploy.publish import Publisher, PublishRequest, Reporter
+        from ecr_deploy.docker_engine import engine
+        from ecr_deploy.ecr import aws_session
+        from ecr_deploy.publish import Publisher, PublishRequest, Reporter, terraform_for
 
         request = PublishRequest(
             repository=conf.get("REPOSITORY") if repository is None else repository,
@@ -46,11 +48,16 @@ class Command(EcrDeployCommand):
         self.redrawing = False
         reporter = Reporter(
             heading=self.heading,
+            summary=lambda text: self.progress(text, ending=""),
             line=lambda text: self.progress(text, level=2, ending=""),
             layer=self.render_layer,
         )
+        session = aws_session(request.region, request.profile)
+        publisher = Publisher(
+            request, reporter, session=session, docker_client=engine(), terraform=terraform_for(request, session)
+        )
         try:
-            result = Publisher(request, reporter).run()
+            result = publisher.run()
         finally:
             self.end_redraw()
         if self.as_json:

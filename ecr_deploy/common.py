@@ -1,0 +1,34 @@
+"""Small helpers shared by the modules of ecr_deploy: progress callbacks, atomic writes, one-line errors."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+#: A progress callback: receives one line (or chunk) of text meant for the user.
+Output = Callable[[str], None]
+#: A layer-progress callback: (layer id, status, bytes done, bytes in all).
+LayerOutput = Callable[[str, str, int, int], None]
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace path with data so that a reader never sees a half-written file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def first_line(err: BaseException) -> str:
+    """The first line of an exception's text, or its type when it has none."""
+    text = str(getattr(err, "explanation", None) or err).strip()
+    return text.splitlines()[0] if text else type(err).__name__

@@ -1,0 +1,35 @@
+"""moto_server as scripts/local-aws runs it, with ECR authorization tokens shaped like AWS's.
+
+- A token expires 12 hours after it is issued, as on AWS (moto's own carry a fixed date in 2015, which would
+  make every client fetch a new one at every call).
+- The password inside a region's tokens can be rotated by writing it to $LOCAL_AWS_ECR_PASSWORDS/<region>,
+  so that a registry's rotation can be played for real: the registry's htpasswd changes, and so does what
+  GetAuthorizationToken hands out.
+"""
+
+import base64
+import os
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from moto.ecr.responses import ECRResponse
+from moto.server import main
+
+issue_token = ECRResponse.get_authorization_token
+
+
+def get_authorization_token(self):
+    result = issue_token(self)
+    rotated = Path(os.environ.get("LOCAL_AWS_ECR_PASSWORDS", "/nonexistent")) / self.region
+    for data in result.result["authorizationData"]:
+        data["expiresAt"] = datetime.now(timezone.utc) + timedelta(hours=12)
+        if rotated.is_file():
+            data["authorizationToken"] = base64.b64encode(f"AWS:{rotated.read_text().strip()}".encode()).decode()
+    return result
+
+
+ECRResponse.get_authorization_token = get_authorization_token
+
+if __name__ == "__main__":
+    sys.exit(main())
