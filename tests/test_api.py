@@ -1,7 +1,6 @@
 """The clientes API through HTTP, as a client sees it."""
 
 import json
-import re
 from pathlib import Path
 
 import pytest
@@ -130,6 +129,11 @@ def test_fixture_loads_and_every_record_passes_the_serializer():
         assert serializer.is_valid(), (record, serializer.errors)
 
 
-def test_settings_keep_the_course_line_for_the_image_build_to_patch():
-    source = (Path(settings.BASE_DIR) / "setup" / "settings.py").read_text()
-    assert re.search(r"^ALLOWED_HOSTS = \[\]$", source, re.MULTILINE)
+def test_the_settings_file_is_patchable_and_unpatched_it_serves_no_host(tmp_path):
+    from ecr_deploy.settings_patch import patch_allowed_hosts
+
+    copy = tmp_path / "settings.py"
+    copy.write_bytes((Path(settings.BASE_DIR) / "setup" / "settings.py").read_bytes())
+    result = patch_allowed_hosts(copy, ["*"])
+    assert (result.old_hosts, result.new_hosts) == ([], ["*"])
+    assert result.diff.count("\n-") == 1 and "+ALLOWED_HOSTS = ['*']" in result.diff

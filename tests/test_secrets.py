@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from tests.conftest import ROOT
 from tests.secrets import AWS_SECRET, TOKEN_PASSWORD, assert_no_secrets
 
 pytestmark = pytest.mark.engine
@@ -99,11 +100,26 @@ def test_token_and_secret_never_appear_in_output_json_or_files_of_a_publish(mana
             assert_no_secrets(path.read_text(errors="replace"))
 
 
-def test_the_engine_login_is_never_written_to_the_docker_config(manage, infra_copy, unique_image):
-    config = Path.home() / ".docker" / "config.json"
-    before = config.read_bytes() if config.exists() else b""
-    done = manage("publish_ecr", "--repository", unique_image(), ecr_deploy={"TERRAFORM_DIR": str(infra_copy)})
+def test_after_a_publish_the_token_is_in_no_image_metadata_engine_log_or_file_of_ours(
+    manage, infra_copy, unique_image, docker_client
+):
+    engine_log = ROOT / ".local-aws" / "dockerd.log"
+    log_start = engine_log.stat().st_size if engine_log.exists() else 0
+    name = unique_image()
+    done = manage("publish_ecr", "--repository", name, "-v", "3", ecr_deploy={"TERRAFORM_DIR": str(infra_copy)})
     assert done.returncode == 0, done.stderr
-    after = config.read_bytes() if config.exists() else b""
-    assert after == before
-    assert TOKEN_PASSWORD.encode() not in after
+    image = docker_client.images.get(f"{name}:V1")
+    places = {
+        "image attributes": json.dumps(image.attrs),
+        "image history": json.dumps(image.history()),
+        "engine log": engine_log.read_text(errors="replace")[log_start:] if engine_log.exists() else "",
+        **{
+            str(p): p.read_text(errors="replace")
+            for p in infra_copy.rglob("*")
+            if p.is_file() and p.stat().st_size < 10_000_000
+        },
+    }
+    assert any(image.id in text for text in places.values())  # the places searched are the right ones
+    for place, text in places.items():
+        assert TOKEN_PASSWORD not in text, place
+        assert_no_secrets(text)

@@ -1,0 +1,92 @@
+"""Output as Django's commands write it: progress on stderr in its own style, plain lines without colour or
+a terminal, and verbosity that decides how much of the build log and terraform's output is shown."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+
+from ecr_deploy.management.commands.publish_ecr import Command as PublishCommand
+
+ERROR_COLOUR = "\x1b[31;1m"  # Django's style for ERROR
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture
+def tiny_project(tmp_path, settings):
+    (tmp_path / "Dockerfile").write_text("FROM python:3.13-slim\nRUN echo built-step-output\n")
+    settings.ECR_DEPLOY = {"CONTEXT_DIR": str(tmp_path)}
+    return tmp_path
+
+
+@pytest.mark.engine
+def test_progress_on_a_terminal_stderr_is_not_styled_as_an_error(docker_client, tiny_project):
+    out, err = io.StringIO(), Terminal()
+    call_command("build_image", "--tag", "tiny-output:V1", "--json", "-v", "2", "--force-color", stdout=out, stderr=err)
+    assert "Building tiny-output:V1" in err.getvalue() and "built-step-output" in err.getvalue()
+    assert ERROR_COLOUR not in err.getvalue()
+    assert json.loads(out.getvalue())["tags"] == ["tiny-output:V1"]
+    docker_client.images.remove("tiny-output:V1")
+
+
+@pytest.mark.engine
+def test_verbosity_1_shows_the_steps_and_the_result_not_the_build_log(docker_client, tiny_project):
+    normal, detailed = io.StringIO(), io.StringIO()
+    call_command("build_image", "--tag", "tiny-output:V1", stdout=normal)
+    call_command("build_image", "--tag", "tiny-output:V1", "-v", "2", stdout=detailed)
+    assert "Building tiny-output:V1" in normal.getvalue() and "Built sha256:" in normal.getvalue()
+    assert "RUN echo built-step-output" not in normal.getvalue()
+    assert "RUN echo built-step-output" in detailed.getvalue()
+    docker_client.images.remove("tiny-output:V1")
+
+
+def layer_progress(stdout: io.StringIO, **options) -> str:
+    """What publish_ecr's layer renderer writes for a short push, with the given command options."""
+    command = PublishCommand(stdout=stdout, no_color=options.get("no_color", False))
+    command.as_json, command.verbosity, command.no_color = False, 1, options.get("no_color", False)
+    command.layers, command.redrawing = {}, False
+    for status, current in (("Pushing", 10), ("Pushing", 20), ("Pushed", 0)):
+        command.render_layer("abc123", status, current, 20 if current else 0)
+    command.end_redraw()
+    return stdout.getvalue()
+
+
+def test_a_terminal_gets_layer_progress_redrawn_in_place(monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
+    written = layer_progress(Terminal())
+    assert "\r" in written and "\x1b[K" in written
+
+
+@pytest.mark.parametrize(("stream", "options"), [(io.StringIO, {}), (Terminal, {"no_color": True})])
+def test_no_terminal_or_no_color_gives_one_plain_line_per_state(monkeypatch, stream, options):
+    monkeypatch.delenv("CI", raising=False)
+    written = layer_progress(stream(), **options)
+    assert written == "  abc123: Pushing\n  abc123: Pushed\n"
+
+
+def test_terraform_plan_totals_and_destroys_are_summary_lines():
+    from ecr_deploy.terraform import split_summary
+
+    summary, detail = [], []
+    output = split_summary(detail.append, summary.append)
+    for line in (
+        "Terraform will perform the following actions:\n",
+        "  # aws_ecr_repository.repositorio will be destroyed\n",
+        "  # aws_ecr_repository.repositorio must be replaced\n",
+        "  # aws_ecr_repository.repositorio will be created\n",
+        "Plan: 1 to add, 0 to change, 1 to destroy.\n",
+        "Apply complete! Resources: 1 added, 0 changed, 1 destroyed.\n",
+    ):
+        output(line)
+    assert len(summary) == 4 and not any("will be created" in line for line in summary)
+    assert detail == [
+        "Terraform will perform the following actions:\n",
+        "  # aws_ecr_repository.repositorio will be created\n",
+    ]
