@@ -1,24 +1,32 @@
-# The course's image of the clientes API, ordered for the layer cache.
+# The course's image of the clientes API, for production: gunicorn, static files, a non-root user.
 # BASE_IMAGE pins a Python minor that Django 5.2 supports; scripts/local-aws makes a local image of that name.
 ARG BASE_IMAGE=python:3.13-slim
 FROM ${BASE_IMAGE}
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    DJANGO_SETTINGS_MODULE=setup.settings
 
 WORKDIR /home/ubuntu/tcc
 
-RUN useradd --system --home-dir /home/ubuntu/tcc --shell /usr/sbin/nologin app \
-    && chown app:app /home/ubuntu/tcc
+# The runtime user owns nothing but the SQLite folder: the code stays root's and read-only to it.
+RUN useradd --system --no-create-home --home-dir /home/ubuntu/tcc --shell /usr/sbin/nologin app
 
 EXPOSE 8000
-ENTRYPOINT ["python", "manage.py", "runserver", "--noreload", "0.0.0.0:8000"]
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(f\"http://127.0.0.1:{os.environ.get('PORT') or 8000}/health/\", timeout=4)"]
+# A key if none is given, the admin from DJANGO_SUPERUSER_*, then gunicorn (`docker run IMAGE python manage.py migrate` replaces it).
+CMD ["python", "manage.py", "serve"]
 
-# Dependencies first: a code change reuses this layer.
-COPY requirements.txt ./
-RUN pip install --no-cache-dir -r requirements.txt
+# Dependencies first, pinned with hashes: a code change reuses this layer.
+COPY requirements.lock ./
+RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements.lock
 
+COPY . ./
+RUN install -d data \
+    && python manage.py prepare_image \
+    && python manage.py collectstatic --noinput --verbosity 0 \
+    && python -m compileall -q . \
+    && chown -R app:app data
 USER app
-COPY --chown=app:app . ./
-RUN python manage.py prepare_image

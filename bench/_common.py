@@ -37,3 +37,11 @@ def median_seconds(action: Callable[[], object], runs: int) -> float:
         action()
         times.append(time.perf_counter() - started)
     return statistics.median(times)
+
+
+def course_base(client):
+    """The local base image, also tagged python:3 so that the course's `FROM python:3` builds offline."""
+    base = client.images.get("python:3.13-slim")
+    if not any(tag == "python:3" for tag in base.tags):
+        base.tag("python", "3")
+    return base

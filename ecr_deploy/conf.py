@@ -33,6 +33,8 @@ DEFAULTS: dict[str, Any] = {
     "RETRY_BACKOFF_SECONDS": 2.0,
     # Seconds a publish waits for another publish of the same project before it stops.
     "LOCK_TIMEOUT_SECONDS": 120.0,
+    # Inside the image: the path HealthCheckMiddleware answers, and gunicorn's defaults for `manage.py serve`.
+    "HEALTH_PATH": "/health/",
 }
 
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -52,6 +54,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "PUSH_ATTEMPTS": (int,),
     "RETRY_BACKOFF_SECONDS": (int, float),
     "LOCK_TIMEOUT_SECONDS": (int, float),
+    "HEALTH_PATH": (str,),
 }
 
 

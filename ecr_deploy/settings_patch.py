@@ -33,6 +33,8 @@ def settings_file(settings_module: str) -> Path:
 
 
 def _the_assignment(tree: ast.Module, path: Path) -> ast.expr:
+    """The value of the one top-level ALLOWED_HOSTS assignment to patch. Later assignments are allowed only
+    as a run-time override that falls back to it (`ALLOWED_HOSTS = from_environment() or ALLOWED_HOSTS`)."""
     stores = [
         n
         for n in ast.walk(tree)
@@ -53,12 +55,24 @@ def _the_assignment(tree: ast.Module, path: Path) -> ast.expr:
     ]
     if not stores and not augmented:
         raise SettingsPatchError(f"{path} has no ALLOWED_HOSTS assignment; add `ALLOWED_HOSTS = []` at the top level.")
-    if len(top_level) != 1 or len(stores) != 1 or augmented:
+    patched, overrides = top_level[:1], top_level[1:]
+    if len(stores) != len(top_level) or not patched or augmented or not all(map(_falls_back, overrides)):
         raise SettingsPatchError(
             f"{path} assigns ALLOWED_HOSTS more than once, conditionally or by unpacking; "
-            "leave one plain top-level `ALLOWED_HOSTS = [...]` so it can be patched safely."
+            "leave one plain top-level `ALLOWED_HOSTS = [...]` so it can be patched safely "
+            "(a later `ALLOWED_HOSTS = ... or ALLOWED_HOSTS` may override it at run time)."
         )
-    return top_level[0]
+    return patched[0]
+
+
+def _falls_back(value: ast.expr) -> bool:
+    """`... or ALLOWED_HOSTS`: an override that keeps the patched value when it has nothing to say."""
+    return (
+        isinstance(value, ast.BoolOp)
+        and isinstance(value.op, ast.Or)
+        and isinstance(value.values[-1], ast.Name)
+        and value.values[-1].id == "ALLOWED_HOSTS"
+    )
 
 
 def _literal_hosts(value: ast.expr, path: Path) -> list[str]:

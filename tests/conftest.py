@@ -7,6 +7,7 @@ import io
 import json
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -48,6 +49,16 @@ def copy_project(destination: Path) -> Path:
 
 
 SERIAL_LOCK_DIR = Path("/tmp/ecr_deploy-tests")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In-process tests get a random secret key, as `manage.py serve` gives a container (settings.py holds none),
+    and Django's fast password hasher for test users (the image keeps the real one)."""
+    from django.conf import settings
+
+    if not os.environ.get("DJANGO_SECRET_KEY"):
+        settings.SECRET_KEY = secrets.token_urlsafe(50)
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -129,7 +140,7 @@ def unique_image(docker_client, project_image, request) -> Callable[..., str]:
         name = (
             name or re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:50].strip("-") + f"-{uuid.uuid4().hex[:6]}"
         )
-        container = docker_client.containers.create(project_image, entrypoint=["true"])
+        container = docker_client.containers.create(project_image, command=["true"])
         try:
             container.put_archive(
                 "/tmp", _tar_of("note.txt", (note or uuid.uuid4().hex).encode() + os.urandom(payload_bytes))
@@ -137,7 +148,7 @@ def unique_image(docker_client, project_image, request) -> Callable[..., str]:
             container.commit(
                 repository=name,
                 tag=tag,
-                changes=['ENTRYPOINT ["python", "manage.py", "runserver", "--noreload", "0.0.0.0:8000"]'],
+                changes=['CMD ["python", "manage.py", "serve"]'],
             )
         finally:
             container.remove(force=True)

@@ -1,5 +1,6 @@
 """The clientes API through HTTP, as a client sees it."""
 
+import base64
 import json
 from pathlib import Path
 
@@ -16,7 +17,17 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def api() -> APIClient:
+    """An anonymous client: it may read."""
     return APIClient()
+
+
+@pytest.fixture
+def writer(django_user_model) -> APIClient:
+    """A client with a user's HTTP Basic credentials: it may write."""
+    django_user_model.objects.create_user(username="editora", password="s3nha-editora")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Basic " + base64.b64encode(b"editora:s3nha-editora").decode())
+    return client
 
 
 @pytest.fixture
@@ -60,14 +71,14 @@ def test_retrieve_one(api, clientes):
     assert response.json() == {"id": clientes[1].pk, "nome": "Bruno Lima", "email": "bruno@empresa.com.br"}
 
 
-def test_create(api):
-    response = api.post("/clientes/", {"nome": "Daniel Reis", "email": "daniel@uol.com.br"}, format="json")
+def test_create(writer):
+    response = writer.post("/clientes/", {"nome": "Daniel Reis", "email": "daniel@uol.com.br"}, format="json")
     assert response.status_code == 201
     assert Cliente.objects.get(pk=response.json()["id"]).email == "daniel@uol.com.br"
 
 
-def test_create_ignores_unknown_fields(api):
-    response = api.post("/clientes/", {"nome": "Eva", "email": "eva@x.com", "cpf": "123"}, format="json")
+def test_create_ignores_unknown_fields(writer):
+    response = writer.post("/clientes/", {"nome": "Eva", "email": "eva@x.com", "cpf": "123"}, format="json")
     assert response.status_code == 201
     assert "cpf" not in response.json()
 
@@ -83,31 +94,55 @@ def test_create_ignores_unknown_fields(api):
     ],
     ids=["empty-nome", "long-nome", "missing-nome", "invalid-email", "missing-email"],
 )
-def test_invalid_input_gets_400_with_the_field_message(api, body, field, message):
-    response = api.post("/clientes/", body, format="json")
+def test_invalid_input_gets_400_with_the_field_message(writer, body, field, message):
+    response = writer.post("/clientes/", body, format="json")
     assert response.status_code == 400
     messages = response.json()[field]
     assert any(message in m.lower() for m in messages), messages
     assert Cliente.objects.count() == 0
 
 
-def test_update_replaces_the_record(api, clientes):
-    response = api.put(f"/clientes/{clientes[0].pk}/", {"nome": "Ana Maria", "email": "am@x.com"}, format="json")
+def test_update_replaces_the_record(writer, clientes):
+    response = writer.put(f"/clientes/{clientes[0].pk}/", {"nome": "Ana Maria", "email": "am@x.com"}, format="json")
     assert response.status_code == 200
     clientes[0].refresh_from_db()
     assert (clientes[0].nome, clientes[0].email) == ("Ana Maria", "am@x.com")
 
 
-def test_partial_update_changes_one_field(api, clientes):
-    response = api.patch(f"/clientes/{clientes[0].pk}/", {"email": "nova@x.com"}, format="json")
+def test_partial_update_changes_one_field(writer, clientes):
+    response = writer.patch(f"/clientes/{clientes[0].pk}/", {"email": "nova@x.com"}, format="json")
     assert response.status_code == 200
     clientes[0].refresh_from_db()
     assert (clientes[0].nome, clientes[0].email) == ("Ana Souza", "nova@x.com")
 
 
-def test_delete(api, clientes):
-    assert api.delete(f"/clientes/{clientes[2].pk}/").status_code == 204
+def test_delete(writer, clientes):
+    assert writer.delete(f"/clientes/{clientes[2].pk}/").status_code == 204
     assert not Cliente.objects.filter(pk=clientes[2].pk).exists()
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("post", "/clientes/"), ("put", "/clientes/{pk}/"), ("patch", "/clientes/{pk}/"), ("delete", "/clientes/{pk}/")],
+)
+def test_an_anonymous_write_is_refused_with_401_and_changes_nothing(api, clientes, method, path):
+    response = getattr(api, method)(path.format(pk=clientes[0].pk), {"nome": "X", "email": "x@x.com"}, format="json")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Basic")
+    assert sorted(Cliente.objects.values_list("nome", flat=True)) == ["Ana Souza", "Bruno Lima", "Carla Dias"]
+
+
+def test_wrong_credentials_are_refused(clientes):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Basic " + base64.b64encode(b"editora:wrong").decode())
+    assert client.delete(f"/clientes/{clientes[0].pk}/").status_code == 401
+    assert Cliente.objects.count() == 3
+
+
+def test_anonymous_reads_list_detail_search_ordering_and_pages(api, clientes):
+    assert api.get("/clientes/").json()["count"] == 3
+    assert api.get(f"/clientes/{clientes[0].pk}/").status_code == 200
+    assert api.get("/clientes/", {"search": "lima", "ordering": "-nome", "page": 1}).json()["count"] == 1
 
 
 def test_unknown_id_is_404(api):

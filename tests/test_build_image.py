@@ -70,7 +70,7 @@ def test_code_only_change_reuses_the_dependency_layer(docker_client, project_cop
     views.write_text(views.read_text() + "\n# a code-only change\n")
     second = build("--tag", TEST_TAG)
     assert second["image_id"] != first["image_id"]
-    pip_layer = "pip install --no-cache-dir -r requirements.txt"
+    pip_layer = "pip install --no-cache-dir --require-hashes"
     assert layer_of(docker_client, first["image_id"], pip_layer) == layer_of(
         docker_client, second["image_id"], pip_layer
     )
@@ -104,7 +104,7 @@ def test_context_leaves_out_venv_git_state_and_secrets(docker_client, project_co
         .split()
     )
     assert not {".venv", ".env", "infra", ".git", "tests"} & set(listing)
-    assert {"manage.py", "clientes", "setup", "ecr_deploy", "db.sqlite3"} <= set(listing)
+    assert {"manage.py", "clientes", "setup", "ecr_deploy", "data", "staticfiles"} <= set(listing)
 
 
 @pytest.mark.engine
@@ -141,7 +141,7 @@ def test_a_bad_fixture_fails_the_build_at_prepare_image_and_tags_nothing(docker_
     with pytest.raises(CommandError) as raised:
         call_command("build_image", "--tag", "bad-fixture:V1", stdout=io.StringIO())
     message = str(raised.value)
-    assert re.search(r"Step \d+/\d+ : RUN python manage.py prepare_image", message)
+    assert re.search(r"Step \d+/\d+ : RUN install -d data \s+&& python manage.py prepare_image", message)
     assert "nothing was loaded" in message and "Traceback" not in message
     assert not docker_client.images.list(name="bad-fixture")
 
@@ -231,7 +231,7 @@ def test_commands_that_run_in_the_image_import_only_django():
     probe = (
         "import django, sys; django.setup();"
         "from django.core.management import load_command_class as l;"
-        "[l('ecr_deploy', c) for c in ('patch_allowed_hosts', 'prepare_image', 'build_image', 'publish_ecr')];"
+        "[l('ecr_deploy', c) for c in ('patch_allowed_hosts', 'prepare_image', 'build_image', 'publish_ecr', 'serve')];"
         "print(sorted(m for m in ('boto3', 'docker', 'hcl2', 'botocore') if m in sys.modules))"
     )
     done = subprocess.run(

@@ -1,0 +1,85 @@
+"""What the image does when a container starts (`manage.py serve`): a secret key if none was given, the admin
+user from DJANGO_SUPERUSER_*, then gunicorn in the process's place."""
+
+from __future__ import annotations
+
+import math
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import DatabaseError
+
+from ecr_deploy.common import first_line
+
+
+def with_secret_key(environ: Mapping[str, str]) -> tuple[dict[str, str], str | None]:
+    """environ with DJANGO_SECRET_KEY, made for this container when absent (all workers inherit it),
+    and the warning to log when it was made."""
+    if environ.get("DJANGO_SECRET_KEY"):
+        return dict(environ), None
+    warning = (
+        "DJANGO_SECRET_KEY is not set: a random key was made for this container. Sessions and signed data "
+        "will not survive a restart or be shared between containers; set DJANGO_SECRET_KEY in production."
+    )
+    return {**environ, "DJANGO_SECRET_KEY": secrets.token_urlsafe(50)}, warning
+
+
+def available_cpus(cgroup: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
+    """CPUs this container may use: its cgroup quota (`docker run --cpus`), else the CPUs it may run on."""
+    try:
+        quota, period = cgroup.read_text().split()
+        if quota != "max":
+            return max(1, math.ceil(int(quota) / int(period)))
+    except (OSError, ValueError):
+        pass
+    return len(os.sched_getaffinity(0))
+
+
+def gunicorn_argv(wsgi_application: str, environ: Mapping[str, str]) -> list[str]:
+    """gunicorn's command line: WEB_CONCURRENCY workers (default one per CPU plus one: a request here waits on
+    little but the CPU, and more processes than that only trade places on it) of GUNICORN_THREADS threads
+    (default 1) on 0.0.0.0:$PORT (default 8000), access log on stdout, in-flight requests finished on SIGTERM
+    within docker's stop timeout. GUNICORN_CMD_ARGS adds flags (gunicorn reads it itself)."""
+    module, _, attribute = wsgi_application.rpartition(".")
+    workers = environ.get("WEB_CONCURRENCY") or str(available_cpus() + 1)
+    return [
+        "gunicorn",
+        f"{module}:{attribute}",
+        "--bind",
+        f"0.0.0.0:{environ.get('PORT') or 8000}",
+        "--workers",
+        workers,
+        "--threads",
+        environ.get("GUNICORN_THREADS") or "1",
+        "--preload",
+        "--access-logfile",
+        "-",
+        "--graceful-timeout",
+        "8",
+        "--worker-tmp-dir",
+        "/dev/shm",
+        "--no-control-socket",
+    ]
+
+
+def ensure_superuser(environ: Mapping[str, str]) -> str | None:
+    """Create the admin user from DJANGO_SUPERUSER_USERNAME/PASSWORD/EMAIL once (Django's createsuperuser
+    --noinput); what happened, in one line, or None when they are not given."""
+    username = environ.get("DJANGO_SUPERUSER_USERNAME")
+    if not username or not environ.get("DJANGO_SUPERUSER_PASSWORD"):
+        return None
+    users = get_user_model()._default_manager
+    try:
+        if users.filter(**{get_user_model().USERNAME_FIELD: username}).exists():
+            return f"Superuser {username} exists."
+        call_command("createsuperuser", interactive=False, verbosity=0)
+    except DatabaseError as err:
+        return f"Superuser {username} not created: the database is not ready ({first_line(err)}); run migrate, then restart."
+    except CommandError as err:
+        return f"Superuser {username} not created: {first_line(err)}"
+    return f"Superuser {username} created."
