@@ -19,14 +19,14 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
 # A key if none is given, the admin from DJANGO_SUPERUSER_*, then gunicorn (`docker run IMAGE python manage.py migrate` replaces it).
 CMD ["python", "manage.py", "serve"]
 
-# Dependencies first, pinned with hashes: a code change reuses this layer.
+# Dependencies first, pinned with hashes: a code change reuses this layer. Translations' sources (.po) are
+# only read by makemessages; the compiled .mo files stay.
 COPY requirements.lock ./
-RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements.lock
+RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements.lock \
+    && find "$(python -c 'import django, pathlib; print(pathlib.Path(django.__file__).parents[1])')" -name '*.po' -delete
 
+# ALLOWED_HOSTS, migrate, the fixture and the static files, in one process (the system checks run in the tests
+# and at `manage.py check`, not at every rebuild); the runtime user may write data/ only.
 COPY . ./
-RUN install -d data \
-    && python manage.py prepare_image \
-    && python manage.py collectstatic --noinput --verbosity 0 \
-    && python -m compileall -q . \
-    && chown -R app:app data
+RUN install -d data && python manage.py prepare_image --verbosity 0 --skip-checks && chown -R app:app data
 USER app

@@ -95,6 +95,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+WHITENOISE_KEEP_ONLY_HASHED_FILES = True  # pages link the hashed names only; the image keeps half the bytes
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # TLS may end at a load balancer: these switch on HTTPS-only behaviour when the site is served over HTTPS.

@@ -141,7 +141,7 @@ def test_a_bad_fixture_fails_the_build_at_prepare_image_and_tags_nothing(docker_
     with pytest.raises(CommandError) as raised:
         call_command("build_image", "--tag", "bad-fixture:V1", stdout=io.StringIO())
     message = str(raised.value)
-    assert re.search(r"Step \d+/\d+ : RUN install -d data \s+&& python manage.py prepare_image", message)
+    assert re.search(r"Step \d+/\d+ : RUN install -d data\s+&& python manage.py prepare_image", message)
     assert "nothing was loaded" in message and "Traceback" not in message
     assert not docker_client.images.list(name="bad-fixture")
 

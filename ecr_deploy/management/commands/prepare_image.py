@@ -1,3 +1,4 @@
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
@@ -11,7 +12,10 @@ from ecr_deploy.settings_patch import patch_allowed_hosts, settings_file
 
 
 class Command(EcrDeployCommand):
-    help = "What the Dockerfile runs at build time: patch ALLOWED_HOSTS, migrate, load the fixtures (all or nothing)."
+    help = (
+        "What the Dockerfile runs at build time: patch ALLOWED_HOSTS, migrate, load the fixtures (all or nothing), "
+        "collect the static files (when STATIC_ROOT is set)."
+    )
 
     def handle(self, *args, **options):
         path = settings_file(settings.SETTINGS_MODULE)
@@ -21,6 +25,8 @@ class Command(EcrDeployCommand):
         fixtures = list(conf.get("FIXTURES"))
         if fixtures:
             self.load_fixtures(fixtures)
+        if apps.is_installed("django.contrib.staticfiles") and getattr(settings, "STATIC_ROOT", None):
+            call_command("collectstatic", interactive=False, verbosity=self.verbosity, stdout=self.stdout)
 
     def load_fixtures(self, fixtures: list[str]) -> None:
         """Load every fixture in one transaction: any failure leaves none of their rows."""
