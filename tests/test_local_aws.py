@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 
 import boto3
@@ -36,15 +37,17 @@ def test_terraform_with_the_mirror_and_only_the_endpoint_creates_a_repository(lo
     shutil.copytree(ROOT / "infra", infra, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
     terraform = Terraform(infra)
     terraform.init(output=lambda _: None)
-    terraform.apply({"nome": "local-aws-terraform-check"}, output=lambda _: None, summary=lambda _: None)
+    name = f"local-aws-terraform-check-{uuid.uuid4().hex[:8]}"
+    terraform.apply({"nome": name}, output=lambda _: None, summary=lambda _: None)
     names = [r["repositoryName"] for r in boto3.client("ecr").describe_repositories()["repositories"]]
-    assert "local-aws-terraform-check" in names
+    assert name in names
     assert terraform.outputs()["registry_id"] == "123456789012"
 
 
 def test_login_with_the_ecr_token_push_and_pull_by_digest(local_aws, docker_client):
     ecr = boto3.client("ecr")
-    uri = ecr.create_repository(repositoryName="local-aws-push-check")["repository"]["repositoryUri"]
+    name = f"local-aws-push-check-{uuid.uuid4().hex[:8]}"
+    uri = ecr.create_repository(repositoryName=name)["repository"]["repositoryUri"]
     data = ecr.get_authorization_token()["authorizationData"][0]
     user, password = base64.b64decode(data["authorizationToken"]).decode().split(":", 1)
     assert (
