@@ -149,6 +149,22 @@ def test_unknown_id_is_404(api):
     assert api.get("/clientes/999/").status_code == 404
 
 
+def test_the_representation_is_what_drf_would_write_field_by_field(clientes):
+    from rest_framework import serializers
+
+    class Generic(serializers.ModelSerializer):
+        class Meta:
+            model = Cliente
+            fields = ClienteSerializer.Meta.fields
+
+    fixture = [
+        Cliente(**record["fields"], pk=record["pk"])
+        for record in json.loads((Path(settings.BASE_DIR) / "clientes.json").read_text())
+    ]
+    for cliente in [*clientes, *fixture]:
+        assert ClienteSerializer(cliente).data == Generic(cliente).data
+
+
 def test_str_is_the_nome():
     assert str(Cliente(nome="Ana", email="a@b.com")) == "Ana"
 
