@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv up down bench
+.PHONY: demo test venv up down bench lock
 
 venv: $(STAMP)
 
@@ -27,3 +27,8 @@ test: up
 
 demo: up
 	scripts/demo
+
+# requirements.lock from requirements.txt, resolved inside the base image (its Python and platform), with hashes.
+lock: up
+	docker run --rm -v "$(CURDIR):/src" -w /src python:3.13-slim sh -c \
+		"pip install -q --root-user-action=ignore pip-tools && pip-compile -q --generate-hashes --strip-extras --no-header --allow-unsafe -o requirements.lock requirements.txt"
