@@ -9,7 +9,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
-_HOST = re.compile(r"\.?[A-Za-z0-9*]([A-Za-z0-9.*:\[\]-]*[A-Za-z0-9\]])?")
+# What Django matches in ALLOWED_HOSTS: "*", a name (".example.com" for its subdomains too), an IPv4 or [IPv6].
+_HOST = re.compile(r"\*|\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.?|\[[0-9A-Fa-f:.]+\]")
 
 
 def env_bool(name: str, default: bool = False) -> bool:

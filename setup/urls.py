@@ -1,4 +1,4 @@
-"""URL routes: the admin and the clientes API at the root."""
+"""URL routes: the admin, the browsable API's login and logout, and the clientes API at the root."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -11,5 +11,6 @@ router.register("clientes", ClientesViewSet, basename="clientes")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api-auth/", include("rest_framework.urls")),
     path("", include(router.urls)),
 ]

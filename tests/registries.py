@@ -138,12 +138,23 @@ def ecr_host(region: str) -> str:
 
 
 def remove_system_changes() -> None:
-    """Undo what start() changed on the machine: the certificate folders and the hosts lines."""
+    """Undo what start() changed on the machine, the certificate folders and the hosts lines, for every region
+    that no test (of this run or another) holds now."""
+    CLAIMS.mkdir(exist_ok=True)
+    free = []
     for region in FAULT_REGIONS:
-        shutil.rmtree(Path("/etc/docker/certs.d") / ecr_host(region), ignore_errors=True)
+        with open(CLAIMS / f"region-{region}.lock", "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue
+            free.append(ecr_host(region))
+            shutil.rmtree(Path("/etc/docker/certs.d") / ecr_host(region), ignore_errors=True)
     lines = Path("/etc/hosts").read_text().splitlines(keepends=True)
     with open("/etc/hosts", "w") as handle:  # in place: /etc/hosts may be a bind mount
-        handle.writelines(line for line in lines if not line.rstrip().endswith(HOSTS_MARK))
+        handle.writelines(
+            line for line in lines if not (line.rstrip().endswith(HOSTS_MARK) and line.split()[1] in free)
+        )
 
 
 def _no_hostname(context: ssl.SSLContext) -> ssl.SSLContext:

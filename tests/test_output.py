@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 
 import pytest
 from django.core.management import call_command
@@ -20,31 +21,32 @@ class Terminal(io.StringIO):
 
 
 @pytest.fixture
-def tiny_project(tmp_path, settings):
+def tiny_project(tmp_path, settings, docker_client):
+    """A one-step project; its image name is this test's own (tests on other workers build theirs meanwhile)."""
     (tmp_path / "Dockerfile").write_text("FROM python:3.13-slim\nRUN echo built-step-output\n")
     settings.ECR_DEPLOY = {"CONTEXT_DIR": str(tmp_path)}
-    return tmp_path
+    tag = f"tiny-output-{uuid.uuid4().hex[:8]}:V1"
+    yield tag
+    docker_client.images.remove(tag, force=True)
 
 
 @pytest.mark.engine
-def test_progress_on_a_terminal_stderr_is_not_styled_as_an_error(docker_client, tiny_project):
+def test_progress_on_a_terminal_stderr_is_not_styled_as_an_error(tiny_project):
     out, err = io.StringIO(), Terminal()
-    call_command("build_image", "--tag", "tiny-output:V1", "--json", "-v", "2", "--force-color", stdout=out, stderr=err)
-    assert "Building tiny-output:V1" in err.getvalue() and "built-step-output" in err.getvalue()
+    call_command("build_image", "--tag", tiny_project, "--json", "-v", "2", "--force-color", stdout=out, stderr=err)
+    assert f"Building {tiny_project}" in err.getvalue() and "built-step-output" in err.getvalue()
     assert ERROR_COLOUR not in err.getvalue()
-    assert json.loads(out.getvalue())["tags"] == ["tiny-output:V1"]
-    docker_client.images.remove("tiny-output:V1")
+    assert json.loads(out.getvalue())["tags"] == [tiny_project]
 
 
 @pytest.mark.engine
-def test_verbosity_1_shows_the_steps_and_the_result_not_the_build_log(docker_client, tiny_project):
+def test_verbosity_1_shows_the_steps_and_the_result_not_the_build_log(tiny_project):
     normal, detailed = io.StringIO(), io.StringIO()
-    call_command("build_image", "--tag", "tiny-output:V1", stdout=normal)
-    call_command("build_image", "--tag", "tiny-output:V1", "-v", "2", stdout=detailed)
-    assert "Building tiny-output:V1" in normal.getvalue() and "Built sha256:" in normal.getvalue()
+    call_command("build_image", "--tag", tiny_project, stdout=normal)
+    call_command("build_image", "--tag", tiny_project, "-v", "2", stdout=detailed)
+    assert f"Building {tiny_project}" in normal.getvalue() and "Built sha256:" in normal.getvalue()
     assert "RUN echo built-step-output" not in normal.getvalue()
     assert "RUN echo built-step-output" in detailed.getvalue()
-    docker_client.images.remove("tiny-output:V1")
 
 
 def layer_progress(stdout: io.StringIO, **options) -> str:
