@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ DEFAULTS: dict[str, Any] = {
     "BUILD_ARGS": {},
     # prepare_image: the hosts written into ALLOWED_HOSTS and the fixtures loaded at build time.
     "ALLOWED_HOSTS": ["*"],
-    "FIXTURES": ["clientes.json"],
+    "FIXTURES": [],
     # publish_ecr: the Terraform folder, binary, extra variables; AWS region and profile (None: the usual chain).
     "TERRAFORM_DIR": "infra",
     "TERRAFORM_BIN": "terraform",
@@ -88,6 +89,14 @@ def get(key: str) -> Any:
     if found:
         raise ConfigurationError("; ".join(found) + ". Fix ECR_DEPLOY in your settings (see `manage.py check`).")
     return user_settings().get(key, DEFAULTS[key])
+
+
+def settings_module() -> str:
+    """The dotted name of the active settings module (also while tests override settings)."""
+    module = getattr(settings, "SETTINGS_MODULE", None) or os.environ.get("DJANGO_SETTINGS_MODULE")
+    if not module:
+        raise ConfigurationError("No settings module: set DJANGO_SETTINGS_MODULE or pass --settings.")
+    return module
 
 
 def base_dir() -> Path:

@@ -25,11 +25,36 @@ class PatchResult:
 
 
 def settings_file(settings_module: str) -> Path:
-    """The file that defines the given settings module."""
-    spec = importlib.util.find_spec(settings_module)
+    """The file that assigns ALLOWED_HOSTS for a settings module: its own file or, for settings split into
+    modules (`from .base import *`), the star-imported one whose assignment is the one that stays."""
+    return _assigning_file(settings_module) or _module_file(settings_module)
+
+
+def _module_file(module: str) -> Path:
+    spec = importlib.util.find_spec(module)
     if spec is None or not spec.origin or not spec.origin.endswith(".py"):
-        raise SettingsPatchError(f"Cannot find the file of settings module {settings_module!r}.")
+        raise SettingsPatchError(f"Cannot find the file of settings module {module!r}.")
     return Path(spec.origin)
+
+
+def _assigning_file(module: str) -> Path | None:
+    path = _module_file(module)
+    try:
+        tree = ast.parse(path.read_bytes())
+    except (OSError, SyntaxError):
+        return None  # patching it reports the problem with its line
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found = None
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and any(alias.name == "*" for alias in node.names):
+            imported = importlib.util.resolve_name("." * node.level + (node.module or ""), package)
+            found = _assigning_file(imported) or found
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and any(
+            isinstance(target, ast.Name) and target.id == "ALLOWED_HOSTS"
+            for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+        ):
+            found = path
+    return found
 
 
 def _the_assignment(tree: ast.Module, path: Path) -> ast.expr:

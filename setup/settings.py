@@ -148,5 +148,6 @@ ALLOWED_HOSTS = env_hosts("DJANGO_ALLOWED_HOSTS") or ALLOWED_HOSTS
 
 # ecr_deploy: see DEFAULTS in ecr_deploy/conf.py. make demo keeps its Terraform state apart from infra/'s.
 ECR_DEPLOY = {
+    "FIXTURES": ["clientes.json"],
     "TERRAFORM_DIR": os.environ.get("ECR_DEPLOY_TERRAFORM_DIR", "infra"),
 }

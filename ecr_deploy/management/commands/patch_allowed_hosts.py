@@ -1,6 +1,5 @@
 from pathlib import Path
 
-from django.conf import settings
 from django.core.management.base import CommandError
 
 from ecr_deploy import conf
@@ -20,7 +19,7 @@ class Command(EcrDeployCommand):
         parser.add_argument("--file", type=Path, help="The settings file (default: the file of the settings module).")
 
     def handle(self, *args, hosts, check, diff, file, **options):
-        path = file or settings_file(settings.SETTINGS_MODULE)
+        path = file or settings_file(conf.settings_module())
         result = patch_allowed_hosts(path, hosts or list(conf.get("ALLOWED_HOSTS")), write=not check)
         if diff and result.diff:
             self.stdout.write(result.diff, ending="")

@@ -18,7 +18,7 @@ class Command(EcrDeployCommand):
     )
 
     def handle(self, *args, **options):
-        path = settings_file(settings.SETTINGS_MODULE)
+        path = settings_file(conf.settings_module())
         result = patch_allowed_hosts(path, list(conf.get("ALLOWED_HOSTS")))
         self.progress(self.style.MIGRATE_HEADING(f"ALLOWED_HOSTS = {result.new_hosts!r} in {path.name}"))
         call_command("migrate", interactive=False, verbosity=self.verbosity, stdout=self.stdout, stderr=self.stderr)

@@ -1,0 +1,36 @@
+from django.conf import settings
+
+from ecr_deploy import conf
+from ecr_deploy.init_project import plan, write_plan
+from ecr_deploy.management.commands._base import EcrDeployCommand
+
+
+class Command(EcrDeployCommand):
+    help = "Write the Dockerfile, .dockerignore and infra/ this project needs to be built and published to ECR."
+    requires_system_checks = []  # they would warn about the very files this command writes
+
+    def add_arguments(self, parser):
+        parser.add_argument("--force", action="store_true", help="Overwrite files that differ, showing each diff.")
+        parser.add_argument("--dry-run", action="store_true", help="Show what would be written; write nothing.")
+
+    def handle(self, *args, force, dry_run, **options):
+        base_dir = conf.base_dir()
+        planned = plan(base_dir, settings, conf.settings_module(), list(conf.get("FIXTURES")))
+        if dry_run:
+            for item in planned:
+                state = "unchanged" if not item.changed else "new" if item.existing is None else "changed"
+                self.progress(self.style.MIGRATE_HEADING(f"{item.path.relative_to(base_dir)} ({state})"))
+                self.progress(item.diff(base_dir) if item.existing is not None else item.content, ending="")
+            return
+        written = write_plan(planned, base_dir, force=force, output=lambda diff: self.progress(diff, ending=""))
+        for path in written:
+            self.progress(self.style.SUCCESS(f"Wrote {path.relative_to(base_dir)}"))
+        if not written:
+            self.progress("Nothing to write: every file is already as ecr_deploy_init would write it.")
+        if "ecr_deploy.health.HealthCheckMiddleware" not in settings.MIDDLEWARE:
+            self.progress(
+                self.style.WARNING(
+                    "Add 'ecr_deploy.health.HealthCheckMiddleware' first in MIDDLEWARE for /health/ "
+                    "(load balancers, and a HEALTHCHECK in the Dockerfile when you run this again)."
+                )
+            )

@@ -1,0 +1,237 @@
+"""ecr_deploy outside this repository: the wheel, ecr_deploy_init, any settings layout, and a brand-new project
+built, published and served through the local AWS."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import uuid
+import zipfile
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from tests.conftest import ROOT
+from tests.web import request, wait_for
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory) -> Path:
+    """django-ecr-deploy built from this tree, as `pip wheel` (or `python -m build`) makes it."""
+    out = tmp_path_factory.mktemp("dist")
+    build = tmp_path_factory.mktemp("build")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(out), str(ROOT)],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "TMPDIR": str(build)},
+    )
+    shutil.rmtree(ROOT / "build", ignore_errors=True)  # setuptools' scratch folder
+    return next(out.glob("django_ecr_deploy-*.whl"))
+
+
+def test_the_wheel_holds_the_app_and_its_templates_and_nothing_of_this_project(wheel):
+    names = zipfile.ZipFile(wheel).namelist()
+    code = {name.split("/")[0] for name in names if not name.startswith("django_ecr_deploy-")}
+    assert code == {"ecr_deploy"}
+    assert {
+        "ecr_deploy/project_template/Dockerfile",
+        "ecr_deploy/project_template/dockerignore",
+        "ecr_deploy/project_template/infra/ecr.tf",
+        "ecr_deploy/project_template/infra/variaveis.tf",
+    } <= set(names)
+
+
+def fresh_venv(where: Path, wheel: Path) -> Path:
+    """A new venv with the wheel installed; Django, boto3 and docker-py come from this project's venv."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(where)], check=True)
+    site = Path(sysconfig.get_paths(vars={"base": str(where), "platbase": str(where)})["purelib"])
+    (site / "project-dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(where / "bin" / "python"),
+            "install",
+            "-q",
+            "--no-deps",
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return where / "bin" / "python"
+
+
+def run(python: Path, project: Path, *args: str) -> subprocess.CompletedProcess:
+    """`python manage.py ...` of the new project, as its developer runs it (our settings module unset)."""
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
+    done = subprocess.run(
+        [str(python), "manage.py", *args], cwd=project, capture_output=True, text=True, check=False, env=env
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+@pytest.mark.engine
+def test_a_new_project_is_initialised_built_published_and_served(tmp_path, wheel, local_aws, docker_client):
+    python = fresh_venv(tmp_path / "venv", wheel)
+    assert (
+        str(tmp_path / "venv")
+        in subprocess.run(
+            [str(python), "-c", "import ecr_deploy; print(ecr_deploy.__file__)"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    subprocess.run([str(python), "-m", "django", "startproject", "loja"], cwd=tmp_path, check=True)
+    project = tmp_path / "loja"
+    settings = project / "loja" / "settings.py"
+    settings.write_text(
+        settings.read_text().replace(
+            "'django.contrib.staticfiles',", "'django.contrib.staticfiles',\n    'ecr_deploy',"
+        )
+    )
+    (project / "dist").mkdir()
+    (project / "dist" / wheel.name).write_bytes(wheel.read_bytes())
+    (project / "requirements.txt").write_text(f"Django>=5.2,<5.3\ngunicorn>=27,<28\n./dist/{wheel.name}\n")
+
+    run(python, project, "ecr_deploy_init")
+    assert {"Dockerfile", ".dockerignore", "infra"} <= {path.name for path in project.iterdir()}
+    name = f"loja-{uuid.uuid4().hex[:8]}"
+    run(python, project, "build_image", "--tag", f"{name}:V1")
+    published = run(python, project, "publish_ecr", "--repository", name, "--tag", "V1").stdout
+    reference = published.strip().splitlines()[-1]
+    uri, _, digest = reference.partition(":V1@")
+
+    docker_client.images.remove(f"{name}:V1", force=True)
+    docker_client.images.remove(f"{uri}:V1", force=True)
+    auth = {"username": "AWS", "password": registry_password()}
+    docker_client.api.pull(uri, tag=digest, auth_config=auth)
+    container = docker_client.containers.run(f"{uri}@{digest}", detach=True, ports={"8000/tcp": ("127.0.0.1", None)})
+    try:
+        container.reload()
+        url = f"http://127.0.0.1:{container.attrs['NetworkSettings']['Ports']['8000/tcp'][0]['HostPort']}"
+        assert wait_for(url, "/admin/login/", host="loja.example.test") == 200
+        assert b"Django" in request(url, "/admin/login/", host="loja.example.test")[2]
+    finally:
+        container.remove(force=True)
+
+
+def registry_password() -> str:
+    import base64
+
+    import boto3
+
+    token = boto3.client("ecr").get_authorization_token()["authorizationData"][0]["authorizationToken"]
+    return base64.b64decode(token).decode().split(":", 1)[1]
+
+
+@pytest.fixture
+def bare_project(tmp_path, settings):
+    """A folder with manage.py and requirements.txt, made BASE_DIR for this test."""
+    (tmp_path / "manage.py").write_text("# manage.py\n")
+    (tmp_path / "requirements.txt").write_text("Django>=5.2,<5.3\n")
+    settings.BASE_DIR = tmp_path
+    return tmp_path
+
+
+def test_init_writes_the_dockerfile_dockerignore_and_infra(bare_project):
+    out = io.StringIO()
+    call_command("ecr_deploy_init", stdout=out)
+    dockerfile = (bare_project / "Dockerfile").read_text()
+    assert (
+        "DJANGO_SETTINGS_MODULE=setup.settings" in dockerfile and 'CMD ["python", "manage.py", "serve"]' in dockerfile
+    )
+    assert "HEALTHCHECK" in dockerfile  # this project's settings have HealthCheckMiddleware
+    assert (bare_project / ".dockerignore").read_text().startswith("# The build context carries only")
+    assert (bare_project / "infra" / "ecr.tf").read_text() == (ROOT / "infra" / "ecr.tf").read_text()
+    assert "Wrote Dockerfile" in out.getvalue()
+
+
+def test_dry_run_shows_what_it_would_write_and_writes_nothing(bare_project):
+    out = io.StringIO()
+    call_command("ecr_deploy_init", "--dry-run", stdout=out)
+    assert "Dockerfile (new)" in out.getvalue() and "FROM ${BASE_IMAGE}" in out.getvalue()
+    assert sorted(path.name for path in bare_project.iterdir()) == ["manage.py", "requirements.txt"]
+
+
+def test_an_existing_dockerfile_is_never_overwritten_without_force_and_nothing_else_is_written(bare_project):
+    (bare_project / "Dockerfile").write_text("FROM scratch\n")
+    with pytest.raises(CommandError, match="Dockerfile: already there and different; nothing was written"):
+        call_command("ecr_deploy_init", stdout=io.StringIO())
+    assert (bare_project / "Dockerfile").read_text() == "FROM scratch\n"
+    assert not (bare_project / ".dockerignore").exists() and not (bare_project / "infra").exists()
+
+
+def test_force_shows_the_diff_then_overwrites(bare_project):
+    (bare_project / "Dockerfile").write_text("FROM scratch\n")
+    out = io.StringIO()
+    call_command("ecr_deploy_init", "--force", stdout=out)
+    assert "-FROM scratch" in out.getvalue() and "+FROM ${BASE_IMAGE}" in out.getvalue()
+    assert "FROM ${BASE_IMAGE}" in (bare_project / "Dockerfile").read_text()
+
+
+def test_a_folder_that_is_not_a_django_project_is_refused(tmp_path, settings):
+    settings.BASE_DIR = tmp_path
+    with pytest.raises(CommandError, match="is not a Django project: it has no manage.py"):
+        call_command("ecr_deploy_init", stdout=io.StringIO())
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_settings_that_cannot_be_imported_get_one_clear_message(tmp_path):
+    """manage.py stops on such settings before any app's command runs; `python -m ecr_deploy init` says why."""
+    (tmp_path / "manage.py").write_text((ROOT / "manage.py").read_text())
+    done = subprocess.run(
+        [sys.executable, "-m", "ecr_deploy", "init"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "no_such_settings", "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("Cannot import the settings 'no_such_settings' (No module named 'no_such_settings')")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["manage.py"]
+
+
+SPLIT_SETTINGS = {
+    "shop/__init__.py": "",
+    "shop/settings/__init__.py": "from .prod import *  # noqa\n",
+    "shop/settings/prod.py": "from .base import *  # noqa\nDEBUG = False\n",
+    "shop/settings/base.py": (
+        "from pathlib import Path\nBASE_DIR = Path(__file__).resolve().parent.parent.parent\nSECRET_KEY = 'x' * 50\n"
+        "ALLOWED_HOSTS = []\nINSTALLED_APPS = ['django.contrib.contenttypes', 'django.contrib.auth', 'ecr_deploy']\n"
+        "DATABASES = {'default': {'ENGINE': 'django.db.backends.sqlite3', 'NAME': BASE_DIR / 'db.sqlite3'}}\n"
+        "USE_TZ = True\n"
+    ),
+}
+
+
+def test_prepare_image_patches_split_settings_and_runs_without_fixtures(tmp_path):
+    for name, text in SPLIT_SETTINGS.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    (tmp_path / "manage.py").write_text((ROOT / "manage.py").read_text())
+    done = subprocess.run(
+        [sys.executable, "manage.py", "prepare_image"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "shop.settings", "PYTHONPATH": f"{tmp_path}:{ROOT}"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "ALLOWED_HOSTS = ['*']" in (tmp_path / "shop" / "settings" / "base.py").read_text()
+    assert (tmp_path / "shop" / "settings" / "prod.py").read_text() == SPLIT_SETTINGS["shop/settings/prod.py"]
+    assert (tmp_path / "db.sqlite3").stat().st_size > 0
