@@ -29,6 +29,7 @@ ECR_PASSWORDS = ROOT / ".local-aws" / "ecr-passwords"
 
 
 def project_files() -> list[str]:
+    """The project's tracked and untracked-but-not-ignored files (links included), as a clean clone has them."""
     listed = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
         cwd=ROOT,
@@ -36,15 +37,15 @@ def project_files() -> list[str]:
         text=True,
         check=True,
     )
-    return [name for name in listed.stdout.splitlines() if (ROOT / name).is_file()]
+    return [name for name in listed.stdout.splitlines() if (ROOT / name).is_file() or (ROOT / name).is_symlink()]
 
 
 def copy_project(destination: Path) -> Path:
-    """A copy of the project's tracked and untracked-but-not-ignored files, as a clean clone would have."""
+    """A copy of the project's files, as a clean clone would have."""
     for name in project_files():
         target = destination / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, target)
+        shutil.copy2(ROOT / name, target, follow_symlinks=False)
     return destination
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import subprocess
 import sys
 import sysconfig
@@ -17,22 +16,23 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, copy_project
 from tests.web import request, wait_for
 
 
 @pytest.fixture(scope="session")
 def wheel(tmp_path_factory) -> Path:
-    """django-ecr-deploy built from this tree, as `pip wheel` (or `python -m build`) makes it."""
+    """django-ecr-deploy built from a clean copy of this tree (each xdist worker builds its own), as `pip wheel`
+    or `python -m build` makes it."""
+    source = copy_project(tmp_path_factory.mktemp("source") / "tree")
     out = tmp_path_factory.mktemp("dist")
-    build = tmp_path_factory.mktemp("build")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(out), str(ROOT)],
-        check=True,
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(out), str(source)],
+        check=False,
         capture_output=True,
-        env={**os.environ, "TMPDIR": str(build)},
+        text=True,
     )
-    shutil.rmtree(ROOT / "build", ignore_errors=True)  # setuptools' scratch folder
+    assert done.returncode == 0, done.stdout + done.stderr
     return next(out.glob("django_ecr_deploy-*.whl"))
 
 

@@ -267,7 +267,7 @@ TOUCHABLE = {"producao", "producao-test", "never-built-image", "bad-base", "bad-
 
 def snapshot(infra: Path, docker_client, ecr) -> dict:
     def digest(path: Path) -> str:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return f"-> {path.readlink()}" if path.is_symlink() else hashlib.sha256(path.read_bytes()).hexdigest()
 
     def touchable(reference: str) -> bool:
         return reference.rpartition(":")[0].rpartition("/")[2] in TOUCHABLE
