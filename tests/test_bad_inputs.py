@@ -278,8 +278,10 @@ def snapshot(infra: Path, docker_client, ecr) -> dict:
         "repositories": sorted(
             r["repositoryName"] for r in ecr.describe_repositories()["repositories"] if r["repositoryName"] in TOUCHABLE
         ),
-        "images": sorted(
-            (i.id, tuple(sorted(i.tags))) for i in docker_client.images.list() if any(map(touchable, i.tags))
+        "images": sorted(  # one listing call: other workers remove images meanwhile
+            (image["Id"], tuple(sorted(image["RepoTags"] or ())))
+            for image in docker_client.api.images()
+            if any(map(touchable, image["RepoTags"] or ()))
         ),
     }
 
