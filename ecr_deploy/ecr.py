@@ -218,20 +218,11 @@ def aws_session(region: str | None, profile: str | None) -> Any:
 class EcrRegistry:
     """One ECR registry, reached through boto3's ECR client and the Docker engine."""
 
-    def __init__(
-        self,
-        ecr_client: Any,
-        docker_client: Any,
-        *,
-        attempts: int = 4,
-        backoff_seconds: float = 2.0,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
+    def __init__(self, ecr_client: Any, docker_client: Any, *, attempts: int = 4, backoff_seconds: float = 2.0) -> None:
         self.ecr = ecr_client
         self.docker = docker_client
         self.attempts = attempts
         self.backoff_seconds = backoff_seconds
-        self.sleep = sleep
         self._auth: RegistryAuth | None = None
 
     def _call(self, action: str, method: Callable[..., Any], **kwargs: Any) -> Any:
@@ -351,7 +342,7 @@ class EcrRegistry:
             notice(
                 f"The {action} failed ({message}); retrying in {delay:.1f}s (attempt {attempt + 1} of {self.attempts})."
             )
-            self.sleep(delay)
+            time.sleep(delay)
 
 
 class _Refused(Exception):

@@ -154,14 +154,15 @@ class Publisher:
                 self.publish_image(image, repository)
         return self.result
 
-    def prepared_variables(self) -> dict[str, str]:
-        """Check infra/ against the variables, init terraform when needed; the variables infra/ declares."""
+    def prepared_variables(self) -> tuple[str, dict[str, str]]:
+        """Check infra/ against the variables, init terraform when needed; the repository's address and the
+        variables infra/ declares."""
         summary = check_infra(self.request.terraform_dir, self.variables, optional=OPTIONAL_VARIABLES)
         if self.terraform.needs_init():
             self.report.heading(f"Terraform: init in {self.request.terraform_dir}")
             self.terraform.init(self.report.line)
-        self.address = summary.repositories[0]
-        return {name: value for name, value in self.variables.items() if name in summary.variables}
+        declared = {name: value for name, value in self.variables.items() if name in summary.variables}
+        return summary.repositories[0], declared
 
     def ensure_repository(self) -> dict[str, Any]:
         """The ECR repository, made or updated by Terraform unless nothing it depends on changed."""
@@ -185,12 +186,12 @@ class Publisher:
                 self.result.skipped.append("terraform (unchanged)")
                 self.result.terraform_changes = False
                 return repository
-            declared = self.prepared_variables()
-            if self.address not in terraform.managed_resources() and self.registry.repository(request.repository):
+            address, declared = self.prepared_variables()
+            if address not in terraform.managed_resources() and self.registry.repository(request.repository):
                 self.report.heading(
-                    f"Terraform: {request.repository} exists but is not in the state (an interrupted apply, or a lost state); importing it as {self.address}."
+                    f"Terraform: {request.repository} exists but is not in the state (an interrupted apply, or a lost state); importing it as {address}."
                 )
-                terraform.import_resource(self.address, request.repository, declared, self.report.line)
+                terraform.import_resource(address, request.repository, declared, self.report.line)
             self.report.heading(f"Terraform: apply -var nome={request.repository}")
             terraform.apply(declared, self.report.line, self.report.summary)
             self.result.terraform_changes = True
@@ -262,7 +263,7 @@ class Publisher:
         """What a publish would do, with nothing changed: terraform plan, and whether the image would move."""
         request = self.request
         if not request.skip_terraform:
-            declared = self.prepared_variables()
+            _, declared = self.prepared_variables()
             self.report.heading(f"Terraform: plan -var nome={request.repository}")
             self.result.terraform_changes = self.terraform.plan(declared, self.report.line, self.report.summary)
             self.result.planned.append("terraform apply" if self.result.terraform_changes else "terraform: no changes")
