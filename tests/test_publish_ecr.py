@@ -179,12 +179,12 @@ def test_the_course_infra_alone_is_enough(local_aws, infra_copy, unique_image):
 
 
 def test_region_reaches_terraform_even_without_a_region_variable(local_aws, infra_copy, unique_image, fault_registry):
-    fault_registry()
+    region = fault_registry().region  # a registry of this test's own serves that region's ECR host
     (infra_copy / "provider.tf").unlink()
     (infra_copy / "outputs.tf").unlink()
     (infra_copy / "ecr.tf").write_text('resource "aws_ecr_repository" "repositorio" {\n  name = var.nome\n}\n')
     (infra_copy / "variaveis.tf").write_text('variable "nome" {\n  type = string\n}\n')
     name = unique_image()
-    result = publish("--repository", name, "--region", "eu-west-1")
-    assert result["repository_uri"] == f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/{name}"
-    assert boto3.client("ecr", region_name="eu-west-1").describe_repositories(repositoryNames=[name])["repositories"]
+    result = publish("--repository", name, "--region", region)
+    assert result["repository_uri"] == f"123456789012.dkr.ecr.{region}.amazonaws.com/{name}"
+    assert boto3.client("ecr", region_name=region).describe_repositories(repositoryNames=[name])["repositories"]
