@@ -22,10 +22,11 @@ class Terminal(io.StringIO):
 
 @pytest.fixture
 def tiny_project(tmp_path, settings, docker_client):
-    """A one-step project; its image name is this test's own (tests on other workers build theirs meanwhile)."""
-    (tmp_path / "Dockerfile").write_text("FROM python:3.13-slim\nRUN echo built-step-output\n")
-    settings.ECR_DEPLOY = {"CONTEXT_DIR": str(tmp_path)}
+    """A one-step project whose image is this test's own, by name and content: tests on other workers build and
+    remove theirs meanwhile, and an image shared through the build cache could vanish under this one."""
     tag = f"tiny-output-{uuid.uuid4().hex[:8]}:V1"
+    (tmp_path / "Dockerfile").write_text(f"FROM python:3.13-slim\nRUN echo built-step-output for {tag}\n")
+    settings.ECR_DEPLOY = {"CONTEXT_DIR": str(tmp_path)}
     yield tag
     docker_client.images.remove(tag, force=True)
 
