@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import tempfile
 from collections.abc import Callable
@@ -32,3 +33,12 @@ def first_line(err: BaseException) -> str:
     """The first line of an exception's text, or its type when it has none."""
     text = str(getattr(err, "explanation", None) or err).strip()
     return text.splitlines()[0] if text else type(err).__name__
+
+
+def unified_diff(old: str, new: str, name: str) -> str:
+    """A git-style unified diff of one file's text, empty when nothing changes."""
+    return "".join(
+        difflib.unified_diff(
+            old.splitlines(keepends=True), new.splitlines(keepends=True), fromfile=f"a/{name}", tofile=f"b/{name}"
+        )
+    )

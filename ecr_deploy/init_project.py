@@ -3,7 +3,6 @@ in the package, filled from the project's settings. Nothing is written here but 
 
 from __future__ import annotations
 
-import difflib
 import importlib.util
 import re
 from dataclasses import dataclass
@@ -11,7 +10,7 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
-from ecr_deploy.common import Output, write_atomically
+from ecr_deploy.common import Output, unified_diff, write_atomically
 from ecr_deploy.errors import ConfigurationError
 
 TEMPLATES = Path(__file__).parent / "project_template"
@@ -33,15 +32,7 @@ class PlannedFile:
         return self.content != self.existing
 
     def diff(self, base_dir: Path) -> str:
-        name = str(self.path.relative_to(base_dir))
-        return "".join(
-            difflib.unified_diff(
-                (self.existing or "").splitlines(keepends=True),
-                self.content.splitlines(keepends=True),
-                fromfile=f"a/{name}",
-                tofile=f"b/{name}",
-            )
-        )
+        return unified_diff(self.existing or "", self.content, str(self.path.relative_to(base_dir)))
 
 
 def local_packages(base_dir: Path, settings_module: str, installed_apps: list[str]) -> list[str]:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import ast
-import difflib
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
-from ecr_deploy.common import write_atomically
+from ecr_deploy.common import unified_diff, write_atomically
 from ecr_deploy.errors import SettingsPatchError
 
 
@@ -148,14 +147,7 @@ def patch_allowed_hosts(path: Path, hosts: list[str], *, write: bool = True) -> 
     except OSError as err:
         raise SettingsPatchError(f"Cannot read {path}: {err.strerror}.") from err
     new_source, old_hosts = patched_source(source, hosts, path)
-    diff = "".join(
-        difflib.unified_diff(
-            source.decode(errors="replace").splitlines(keepends=True),
-            new_source.decode(errors="replace").splitlines(keepends=True),
-            fromfile=f"a/{path.name}",
-            tofile=f"b/{path.name}",
-        )
-    )
+    diff = unified_diff(source.decode(errors="replace"), new_source.decode(errors="replace"), path.name)
     if diff and write:
         write_atomically(path, new_source)
     return PatchResult(path=path, old_hosts=old_hosts, new_hosts=hosts if diff else old_hosts, diff=diff)
