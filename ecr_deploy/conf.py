@@ -32,8 +32,17 @@ DEFAULTS: dict[str, Any] = {
     # Registry pushes: attempts for transient failures and the first backoff delay in seconds.
     "PUSH_ATTEMPTS": 4,
     "RETRY_BACKOFF_SECONDS": 2.0,
-    # Seconds a publish waits for another publish of the same project before it stops.
+    # Seconds a publish waits for another publish of this checkout, and for terraform's state lock.
     "LOCK_TIMEOUT_SECONDS": 120.0,
+    # Terraform state: "local" (a file per environment and repository under TERRAFORM_DIR) or "s3", with
+    # BUCKET, KEY_PREFIX, REGION (the bucket's; default: the environment's), LOCK_TABLE (DynamoDB, for
+    # terraform < 1.10) and USE_LOCKFILE (S3 native locking, terraform >= 1.10). See environments.py.
+    "STATE": {"BACKEND": "local"},
+    # Named environments ({"prod": {"REPOSITORY": ..., "STATE": {...}}, ...}) and the one used without --env.
+    "ENVIRONMENTS": {},
+    "ENVIRONMENT": None,
+    # The ecr_deploy:project tag on repositories this project creates (None: ROOT_URLCONF's package).
+    "PROJECT": None,
     # Inside the image: the path HealthCheckMiddleware answers, and gunicorn's defaults for `manage.py serve`.
     "HEALTH_PATH": "/health/",
 }
@@ -55,6 +64,10 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "PUSH_ATTEMPTS": (int,),
     "RETRY_BACKOFF_SECONDS": (int, float),
     "LOCK_TIMEOUT_SECONDS": (int, float),
+    "STATE": (dict,),
+    "ENVIRONMENTS": (dict,),
+    "ENVIRONMENT": (str, type(None)),
+    "PROJECT": (str, type(None)),
     "HEALTH_PATH": (str,),
 }
 
@@ -80,6 +93,10 @@ def problems() -> list[str]:
     for key in ("ALLOWED_HOSTS", "FIXTURES"):
         if isinstance(raw.get(key), (list, tuple)) and not all(isinstance(v, str) and v for v in raw[key]):
             found.append(f"ECR_DEPLOY[{key!r}] must hold non-empty strings")
+    if not found:
+        from ecr_deploy.environments import environment_problems
+
+        found += environment_problems(raw)
     return found
 
 
@@ -106,3 +123,8 @@ def base_dir() -> Path:
 def path(key: str) -> Path:
     """A path setting resolved against BASE_DIR."""
     return (base_dir() / get(key)).resolve()
+
+
+def project_default() -> str:
+    """The project's name when ECR_DEPLOY['PROJECT'] is unset: the package of ROOT_URLCONF ('setup')."""
+    return str(getattr(settings, "ROOT_URLCONF", "") or "project").split(".")[0]

@@ -180,7 +180,7 @@ def aws_error(err: Exception, action: str) -> AwsError:
     if isinstance(err, bce.NoRegionError):
         return AwsError("No AWS region: pass --region, set AWS_DEFAULT_REGION or ECR_DEPLOY['REGION'].")
     if isinstance(err, (bce.EndpointConnectionError, bce.ConnectTimeoutError, bce.ReadTimeoutError)):
-        return AwsError(f"Cannot reach the ECR API to {action}: {err}. Check the network or AWS_ENDPOINT_URL.")
+        return AwsError(f"Cannot reach the AWS API to {action}: {err}. Check the network or AWS_ENDPOINT_URL.")
     if isinstance(err, bce.ClientError):
         error = err.response.get("Error", {})
         code, message = error.get("Code", "Error"), error.get("Message", "")
@@ -192,7 +192,7 @@ def aws_error(err: Exception, action: str) -> AwsError:
             "ExpiredTokenException",
         }:
             return AwsError(
-                f"AWS refused to {action} ({code}): {message}. Check the credentials and their ECR permissions."
+                f"AWS refused to {action} ({code}): {message}. Check the credentials and their permissions."
             )
         return AwsError(f"AWS failed to {action} ({code}): {message}")
     return AwsError(f"AWS failed to {action}: {err}")
@@ -245,6 +245,10 @@ class EcrRegistry:
             raise aws_error(err, f"describe repository {name}") from err
         except botocore.exceptions.BotoCoreError as err:
             raise aws_error(err, f"describe repository {name}") from err
+
+    def tags(self, arn: str) -> dict[str, str]:
+        listed = self._call("list the repository's tags", self.ecr.list_tags_for_resource, resourceArn=arn)
+        return {tag["Key"]: tag["Value"] for tag in listed.get("tags", [])}
 
     def authorization(self, *, refresh: bool = False) -> RegistryAuth:
         """Registry credentials from GetAuthorizationToken, fetched again when they expire within 5 minutes."""
@@ -352,3 +356,13 @@ class _Refused(Exception):
         super().__init__(message)
         self.message = message
         self.failure = failure
+
+
+def account_id(session: Any) -> str:
+    """The AWS account the session's credentials act in (one STS GetCallerIdentity call)."""
+    import botocore.exceptions
+
+    try:
+        return session.client("sts").get_caller_identity()["Account"]
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as err:
+        raise aws_error(err, "identify the AWS account") from err

@@ -43,3 +43,7 @@ class RegistryError(EcrDeployError):
 
 class LockError(EcrDeployError):
     """Another publish holds the project's lock."""
+
+
+class StateError(EcrDeployError):
+    """The Terraform state cannot be used as asked: no bucket, a destroy, a repository that another state owns."""

@@ -14,14 +14,21 @@ from typing import Any
 
 from ecr_deploy.common import LayerOutput, Output, write_atomically
 from ecr_deploy.docker_engine import engine_errors, local_image
-from ecr_deploy.ecr import EcrRegistry
-from ecr_deploy.errors import AwsError, LockError, RegistryError
+from ecr_deploy.ecr import EcrRegistry, account_id
+from ecr_deploy.environments import DEFAULT_ENVIRONMENT, Environment, StateConfig
+from ecr_deploy.errors import AwsError, LockError, RegistryError, StateError, TerraformError
 from ecr_deploy.names import validate_repository, validate_tag
-from ecr_deploy.terraform import Terraform, check_infra
+from ecr_deploy.state import StateLocation, StateStore, slug, state_location
+from ecr_deploy.terraform import Backend, StalePlanError, Terraform, check_infra
 
 APPLIED_RECORD = "ecr_deploy-applied.json"
 #: Passed to terraform only where infra/ declares them: the course's two files declare just `nome`.
-OPTIONAL_VARIABLES = frozenset({"regiao"})
+OPTIONAL_VARIABLES = frozenset({"regiao", "etiquetas"})
+#: The tags that mark a repository as this project's, for this environment (set by infra/ on create).
+PROJECT_TAG = "ecr_deploy:project"
+ENVIRONMENT_TAG = "ecr_deploy:environment"
+#: Plans made again when another apply changed the state between a plan and its apply.
+PLAN_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -29,12 +36,18 @@ class PublishRequest:
     repository: str
     tag: str
     terraform_dir: Path
+    environment: str = DEFAULT_ENVIRONMENT
+    state: StateConfig = field(default_factory=StateConfig)
+    project: str = "project"
     terraform_bin: str = "terraform"
-    terraform_vars: dict[str, str] = field(default_factory=dict)
+    terraform_vars: dict[str, Any] = field(default_factory=dict)
     region: str | None = None
     profile: str | None = None
     plan: bool = False
     skip_terraform: bool = False
+    force_terraform: bool = False
+    adopt: bool = False
+    allow_destroy: bool = False
     push_attempts: int = 4
     retry_backoff_seconds: float = 2.0
     lock_timeout_seconds: float = 120.0
@@ -42,6 +55,24 @@ class PublishRequest:
     def __post_init__(self) -> None:
         validate_repository(self.repository)
         validate_tag(self.tag)
+
+    @classmethod
+    def for_environment(cls, environment: Environment, **flags: Any) -> PublishRequest:
+        """A request for environment; flags given as None take the environment's value."""
+        chosen = {name: value for name, value in flags.items() if value is not None}
+        return cls(
+            **{
+                "repository": environment.repository,
+                "tag": environment.tag,
+                "region": environment.region,
+                "profile": environment.profile,
+                **chosen,
+                "environment": environment.name,
+                "state": environment.state,
+                "project": environment.project,
+                "terraform_vars": environment.terraform_vars,
+            }
+        )
 
 
 @dataclass
@@ -56,6 +87,8 @@ class PublishResult:
     layers_pushed: int = 0
     layers_existing: int = 0
     push_attempts: int = 0
+    environment: str = ""
+    state: str = ""
     terraform_changes: bool | None = None
     skipped: list[str] = field(default_factory=list)
     planned: list[str] = field(default_factory=list)
@@ -111,12 +144,25 @@ def timed(result: PublishResult, step: str) -> Iterator[None]:
         result.timings[step] = round(time.monotonic() - started, 3)
 
 
+def location_for(request: PublishRequest, session: Any) -> StateLocation:
+    return state_location(request.state, request.environment, request.repository, session.region_name)
+
+
 def terraform_for(request: PublishRequest, session: Any) -> Terraform:
-    """The terraform CLI in request's folder, aimed at the session's region (and profile)."""
+    """The terraform CLI in request's folder, aimed at the session's region (and profile), with the state of
+    request's environment and repository and a data directory of their own."""
     env = {"AWS_REGION": session.region_name, "AWS_DEFAULT_REGION": session.region_name}
     if request.profile:
         env["AWS_PROFILE"] = request.profile
-    return Terraform(request.terraform_dir, request.terraform_bin, env=env)
+    location = location_for(request, session)
+    return Terraform(
+        request.terraform_dir,
+        request.terraform_bin,
+        env=env,
+        backend=Backend(location.backend, location.config),
+        data_dir=request.terraform_dir / ".terraform" / "ecr_deploy" / request.environment / slug(request.repository),
+        lock_timeout_seconds=request.lock_timeout_seconds,
+    )
 
 
 class Publisher:
@@ -137,14 +183,28 @@ class Publisher:
             attempts=request.push_attempts,
             backoff_seconds=request.retry_backoff_seconds,
         )
-        self.variables = {"nome": request.repository, "regiao": session.region_name, **request.terraform_vars}
-        self.result = PublishResult(tag=request.tag)
+        location = location_for(request, session)
+        self.state = StateStore(location, request.terraform_dir, session, request.environment)
+        ownership = {PROJECT_TAG: request.project, ENVIRONMENT_TAG: request.environment}
+        self.variables = {
+            **request.terraform_vars,
+            "nome": request.repository,
+            "regiao": session.region_name,
+            "etiquetas": {**request.terraform_vars.get("etiquetas", {}), **ownership},
+        }
+        self.result = PublishResult(tag=request.tag, environment=request.environment, state=location.description)
+        self._account: str | None = None
 
     def run(self) -> PublishResult:
         """Publish, or with request.plan only say what a publish would do; one at a time per Terraform folder."""
         request = self.request
         image = local_image(self.docker, f"{request.repository}:{request.tag}")
         self.result.image_id = image.id
+        if request.adopt and self.registry.repository(request.repository) is None:
+            raise StateError(
+                f"--adopt: the repository {request.repository} does not exist in {self.session.region_name}, so "
+                "there is nothing to adopt; publish without --adopt to create it."
+            )
         with project_lock(request.terraform_dir, request.lock_timeout_seconds, self.report.heading):
             if request.plan:
                 self.plan(image)
@@ -154,55 +214,104 @@ class Publisher:
                 self.publish_image(image, repository)
         return self.result
 
-    def prepared_variables(self) -> tuple[str, dict[str, str]]:
-        """Check infra/ against the variables, init terraform when needed; the repository's address and the
-        variables infra/ declares."""
+    def fingerprint(self) -> str:
+        """What the last apply read: the folder, the variables, the AWS target and the state's version."""
+        if self._account is None:
+            self._account = account_id(self.session)
+        context = {
+            "environment": self.request.environment,
+            "account": self._account,
+            "region": self.session.region_name,
+            "endpoint": os.environ.get("AWS_ENDPOINT_URL", ""),
+            "profile": self.request.profile or "",
+            "state": self.state.version(),
+        }
+        return self.terraform.fingerprint(self.variables, context)
+
+    def prepared_variables(self) -> tuple[str, dict[str, Any]]:
+        """Check infra/ against the variables and the state's bucket, init terraform when its inputs changed; the
+        repository's address and the variables infra/ declares."""
         summary = check_infra(self.request.terraform_dir, self.variables, optional=OPTIONAL_VARIABLES)
+        self.state.check_ready()
         if self.terraform.needs_init():
-            self.report.heading(f"Terraform: init in {self.request.terraform_dir}")
+            self.report.heading(f"Terraform: init for environment {self.request.environment} ({self.result.state})")
             self.terraform.init(self.report.line)
         declared = {name: value for name, value in self.variables.items() if name in summary.variables}
         return summary.repositories[0], declared
 
     def ensure_repository(self) -> dict[str, Any]:
         """The ECR repository, made or updated by Terraform unless nothing it depends on changed."""
-        request, terraform = self.request, self.terraform
+        request = self.request
         with timed(self.result, "terraform"):
             if request.skip_terraform:
                 self.result.skipped.append("terraform (--skip-terraform)")
                 return self.existing_repository()
-            record_path = request.terraform_dir / ".terraform" / APPLIED_RECORD
-            target = {
-                "region": self.session.region_name,
-                "endpoint": os.environ.get("AWS_ENDPOINT_URL", ""),
-                "profile": request.profile or "",
-            }
-            if _read_record(record_path).get("fingerprint") == terraform.fingerprint(self.variables, target) and (
-                repository := self.registry.repository(request.repository)
+            record_path = self.terraform.data_dir / APPLIED_RECORD
+            unchanged = _read_record(record_path).get("fingerprint") == self.fingerprint()
+            if (
+                unchanged
+                and not (request.force_terraform or request.adopt)
+                and (repository := self.registry.repository(request.repository))
             ):
-                self.report.heading(
-                    f"Terraform: nothing changed since the last apply in {request.terraform_dir}; skipped."
-                )
+                self.report.heading(f"Terraform: nothing changed since the last apply ({self.result.state}); skipped.")
                 self.result.skipped.append("terraform (unchanged)")
                 self.result.terraform_changes = False
                 return repository
             address, declared = self.prepared_variables()
-            if address not in terraform.managed_resources() and self.registry.repository(request.repository):
-                self.report.heading(
-                    f"Terraform: {request.repository} exists but is not in the state (an interrupted apply, or a lost state); importing it as {address}."
-                )
-                terraform.import_resource(address, request.repository, declared, self.report.line)
-            self.report.heading(f"Terraform: apply -var nome={request.repository}")
-            terraform.apply(declared, self.report.line, self.report.summary)
-            self.result.terraform_changes = True
+            self.adopt_if_needed(address, declared)
+            self.result.terraform_changes = self.plan_and_apply(declared)
             repository = self.existing_repository()
-            write_atomically(
-                record_path,
-                json.dumps(
-                    {"fingerprint": terraform.fingerprint(self.variables, target), "outputs": terraform.outputs()}
-                ).encode(),
-            )
+            record = {"fingerprint": self.fingerprint(), "outputs": self.terraform.outputs()}
+            write_atomically(record_path, json.dumps(record).encode())
             return repository
+
+    def adopt_if_needed(self, address: str, declared: dict[str, Any]) -> None:
+        """Import a repository the state lacks when it carries this project's tags for this environment (an
+        interrupted first apply, a lost state), or when --adopt says it is ours; refuse any other."""
+        request = self.request
+        if address in self.terraform.managed_resources():
+            return
+        repository = self.registry.repository(request.repository)
+        if repository is None:
+            return
+        tags = self.registry.tags(repository["repositoryArn"])
+        owned = tags.get(PROJECT_TAG) == request.project and tags.get(ENVIRONMENT_TAG) == request.environment
+        if not owned and not request.adopt:
+            raise StateError(
+                f"The repository {request.repository} exists, but the state of environment {request.environment} "
+                f"({self.result.state}) does not manage it and it lacks this project's tags ({PROJECT_TAG}="
+                f"{request.project}, {ENVIRONMENT_TAG}={request.environment}): another state may own it. "
+                "If it is this environment's, publish once with --adopt; otherwise choose another --repository."
+            )
+        reason = "--adopt" if not owned else "it carries this environment's tags; an interrupted apply or a lost state"
+        self.report.heading(f"Terraform: importing {request.repository} as {address} ({reason}).")
+        if not self.terraform.import_resource(address, request.repository, declared, self.report.line):
+            self.report.heading(f"Terraform: another run imported {request.repository} meanwhile.")
+
+    def plan_and_apply(self, declared: dict[str, Any]) -> bool:
+        """Plan, refuse a destroyed or replaced repository unless allowed, apply that very plan; True when the
+        plan had changes. A plan made stale by a teammate's apply is made again."""
+        request, terraform = self.request, self.terraform
+        for _ in range(PLAN_ATTEMPTS):
+            self.report.heading(f"Terraform: plan -var nome={request.repository} ({self.result.state})")
+            plan = terraform.plan(declared, self.report.line, self.report.summary)
+            if plan.destroyed and not request.allow_destroy:
+                terraform.discard_plan()
+                raise StateError(
+                    f"The plan would destroy or replace {', '.join(plan.destroyed)} (repository {request.repository}, "
+                    f"environment {request.environment}), and every image in it; nothing was applied. Check "
+                    "infra/ and TERRAFORM_VARS; if that is what you mean, publish again with --allow-destroy."
+                )
+            if not plan.changes:
+                terraform.discard_plan()
+                return False
+            self.report.heading("Terraform: apply")
+            try:
+                terraform.apply_plan(self.report.line, self.report.summary)
+                return True
+            except StalePlanError:
+                self.report.heading("Terraform: another apply changed the state since this plan; planning again.")
+        raise TerraformError(f"The state kept changing under {PLAN_ATTEMPTS} plans; publish again.")
 
     def existing_repository(self) -> dict[str, Any]:
         repository = self.registry.repository(self.request.repository)
@@ -264,9 +373,15 @@ class Publisher:
         request = self.request
         if not request.skip_terraform:
             _, declared = self.prepared_variables()
-            self.report.heading(f"Terraform: plan -var nome={request.repository}")
-            self.result.terraform_changes = self.terraform.plan(declared, self.report.line, self.report.summary)
-            self.result.planned.append("terraform apply" if self.result.terraform_changes else "terraform: no changes")
+            self.report.heading(f"Terraform: plan -var nome={request.repository} ({self.result.state})")
+            planned = self.terraform.plan(declared, self.report.line, self.report.summary)
+            self.terraform.discard_plan()
+            self.result.terraform_changes = planned.changes
+            self.result.planned.append("terraform apply" if planned.changes else "terraform: no changes")
+            if planned.destroyed:
+                self.result.planned.append(
+                    f"terraform would destroy or replace {', '.join(planned.destroyed)}: refused without --allow-destroy"
+                )
         repository = self.registry.repository(request.repository)
         size = image.attrs.get("Size", 0)
         if repository is None:

@@ -8,15 +8,21 @@ import os
 import re
 import subprocess
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ecr_deploy.common import Output
-from ecr_deploy.errors import InfraError, TerraformError
+from ecr_deploy.errors import InfraError, LockError, TerraformError
 
 REPOSITORY_RESOURCE = "aws_ecr_repository"
+#: Written into the Terraform folder for each run that selects a backend, and removed after it.
+OVERRIDE_FILE = "ecr_deploy_override.tf"
+#: What terraform reads from the folder: these files make a no-op skip unsound when they change.
+READ_PATTERNS = ("*.tf", "*.tf.json", "*.tfvars", "*.tfvars.json", ".terraform.lock.hcl")
+_LOCK_INFO = re.compile(r"^\s*(ID|Path|Operation|Who|Created):\s*(.*?)\s*$", re.MULTILINE)
 #: Lines of a plan or apply that a user should see at normal verbosity: the totals, and anything destroyed.
 SUMMARY_LINE = re.compile(r"^(Plan: |Apply complete!|No changes\.|\s*# \S+ (will be destroyed|must be replaced))")
 
@@ -51,7 +57,7 @@ class InfraSummary:
 
 def read_infra(directory: Path) -> InfraSummary:
     """The ECR repositories and variables that the .tf files of directory declare."""
-    files = sorted(directory.glob("*.tf"))
+    files = sorted(path for path in directory.glob("*.tf") if path.name != OVERRIDE_FILE)
     if not files:
         raise InfraError(f"No .tf files in {directory}; set ECR_DEPLOY['TERRAFORM_DIR'] to the folder of ecr.tf.")
     repositories: list[str] = []
@@ -90,6 +96,10 @@ def check_infra(directory: Path, passed: Mapping[str, str], optional: frozenset[
     return summary
 
 
+class StalePlanError(TerraformError):
+    """Another apply changed the state between this run's plan and its apply."""
+
+
 def run_terraform(
     binary: str,
     directory: Path,
@@ -123,8 +133,23 @@ def run_terraform(
     code = process.wait()
     if code not in ok_codes:
         detail = "".join(errors).strip() or "".join(lines[-20:]).strip()
-        raise TerraformError(f"terraform {args[0]} failed (exit {code}) in {directory}:\n{detail}")
+        raise _failure(f"terraform {args[0]}", code, directory, detail)
     return code, "".join(lines)
+
+
+def _failure(what: str, code: int, directory: Path, detail: str) -> TerraformError | LockError:
+    """terraform's failure as our error: a held state lock names its holder; a stale plan can be made again."""
+    if "Error acquiring the state lock" in detail:
+        lock = dict(_LOCK_INFO.findall(detail))
+        return LockError(
+            f"The Terraform state is locked by {lock.get('Who', 'another run')} "
+            f"({lock.get('Operation', 'unknown operation')}, since {lock.get('Created', 'an unknown time')}) "
+            f"and was not released in time. Wait for that run and publish again; if it died, release the lock "
+            f"with `terraform force-unlock {lock.get('ID', 'LOCK_ID')}` (state {lock.get('Path', 'unknown')})."
+        )
+    if "Saved plan is stale" in detail:
+        return StalePlanError(f"{what}: the state changed since the plan was made.")
+    return TerraformError(f"{what} failed (exit {code}) in {directory}:\n{detail}")
 
 
 def _pump(stream, output: Output) -> list[str]:
@@ -140,68 +165,185 @@ def split_summary(output: Output, summary: Output) -> Output:
     return lambda line: (summary if SUMMARY_LINE.match(line) else output)(line)
 
 
-def _var_flags(variables: Mapping[str, str]) -> list[str]:
-    return [flag for name, value in sorted(variables.items()) for flag in ("-var", f"{name}={value}")]
+@dataclass(frozen=True)
+class Backend:
+    """The backend type that a run selects (written as an override file) and its -backend-config pairs."""
+
+    type: str
+    config: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    changes: bool
+    #: Addresses of ECR repositories that the plan destroys or replaces.
+    destroyed: list[str] = field(default_factory=list)
 
 
 class Terraform:
-    """The terraform CLI in one working directory."""
+    """The terraform CLI in one folder, with its own data directory and, when given, its own backend."""
 
-    def __init__(self, directory: Path, binary: str = "terraform", env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        binary: str = "terraform",
+        env: Mapping[str, str] | None = None,
+        *,
+        backend: Backend | None = None,
+        data_dir: Path | None = None,
+        lock_timeout_seconds: float = 0,
+    ) -> None:
         self.directory = directory
         self.binary = binary
-        self.env = dict(env or {})
+        self.backend = backend
+        self.data_dir = data_dir or directory / ".terraform"
+        self.env = {**(env or {}), "TF_DATA_DIR": str(self.data_dir)}
+        self.lock_flag = f"-lock-timeout={max(0, round(lock_timeout_seconds))}s"
 
     def run(self, args: list[str], output: Output, ok_codes: tuple[int, ...] = (0,)) -> tuple[int, str]:
-        return run_terraform(self.binary, self.directory, args, output=output, env=self.env, ok_codes=ok_codes)
+        with self._backend_override():
+            return run_terraform(self.binary, self.directory, args, output=output, env=self.env, ok_codes=ok_codes)
+
+    @contextmanager
+    def _backend_override(self) -> Iterator[None]:
+        if self.backend is None:
+            yield
+            return
+        path = self.directory / OVERRIDE_FILE
+        path.write_text(
+            "# Written by ecr_deploy for one terraform run, then removed.\n"
+            f'terraform {{\n  backend "{self.backend.type}" {{}}\n}}\n'
+        )
+        try:
+            yield
+        finally:
+            path.unlink(missing_ok=True)
+
+    @contextmanager
+    def _var_file(self, variables: Mapping[str, Any]) -> Iterator[str]:
+        """The variables as a JSON var-file, so that booleans, numbers, lists and maps keep their types."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        path = self.data_dir / "ecr_deploy-vars.tfvars.json"
+        path.write_text(json.dumps(dict(variables)))
+        try:
+            yield f"-var-file={path}"
+        finally:
+            path.unlink(missing_ok=True)
 
     def init(self, output: Output) -> None:
-        self.run(["init", "-input=false", "-no-color"], output)
+        """init -reconfigure: a changed backend configuration is taken as given, never migrated silently."""
+        config = [
+            f"-backend-config={key}={value}" for key, value in (self.backend.config if self.backend else {}).items()
+        ]
+        self.run(["init", "-input=false", "-no-color", "-reconfigure", *config], output)
+        (self.data_dir / "ecr_deploy-init.json").write_text(json.dumps({"inputs": self.init_inputs()}))
+
+    def init_inputs(self) -> str:
+        """A digest of what init depends on: the backend, provider requirements, module sources, the lock file."""
+        digest = hashlib.sha256(json.dumps(self.backend.__dict__ if self.backend else {}, sort_keys=True).encode())
+        for path in sorted(self.directory.glob("*.tf")):
+            if path.name != OVERRIDE_FILE:
+                document = load_hcl(path)
+                blocks = {"terraform": document.get("terraform", []), "module": document.get("module", [])}
+                digest.update(json.dumps(blocks, sort_keys=True, default=str).encode())
+        lock_file = self.directory / ".terraform.lock.hcl"
+        digest.update(lock_file.read_bytes() if lock_file.is_file() else b"")
+        return digest.hexdigest()
 
     def needs_init(self) -> bool:
-        return (
-            not (self.directory / ".terraform" / "providers").is_dir()
-            or not (self.directory / ".terraform.lock.hcl").is_file()
-        )
+        try:
+            recorded = json.loads((self.data_dir / "ecr_deploy-init.json").read_text()).get("inputs")
+        except (OSError, ValueError):
+            return True
+        return not (self.data_dir / "providers").is_dir() or recorded != self.init_inputs()
 
-    def apply(self, variables: Mapping[str, str], output: Output, summary: Output) -> None:
-        """Apply; the totals and any destroy go to summary, every other line to output."""
-        args = ["apply", "-input=false", "-no-color", "-auto-approve", *_var_flags(variables)]
-        self.run(args, split_summary(output, summary))
+    def plan(self, variables: Mapping[str, Any], output: Output, summary: Output) -> PlanResult:
+        """Plan into this run's plan file; the totals and any destroy go to summary, every other line to output."""
+        plan_file = self.data_dir / "ecr_deploy.tfplan"
+        with self._var_file(variables) as var_file:
+            code, _ = self.run(
+                [
+                    "plan",
+                    "-input=false",
+                    "-no-color",
+                    "-detailed-exitcode",
+                    self.lock_flag,
+                    var_file,
+                    f"-out={plan_file}",
+                ],
+                split_summary(output, summary),
+                ok_codes=(0, 2),
+            )
+        if code == 0:
+            return PlanResult(changes=False)
+        _, text = self.run(["show", "-json", "-no-color", str(plan_file)], output=lambda _: None)
+        changes = _json(text, "show -json").get("resource_changes", [])
+        destroyed = [
+            change["address"]
+            for change in changes
+            if change.get("type") == REPOSITORY_RESOURCE and "delete" in change.get("change", {}).get("actions", [])
+        ]
+        return PlanResult(changes=True, destroyed=destroyed)
 
-    def plan(self, variables: Mapping[str, str], output: Output, summary: Output) -> bool:
-        """Show the plan without saving anything; True when it has changes."""
-        code, _ = self.run(
-            ["plan", "-input=false", "-no-color", "-detailed-exitcode", *_var_flags(variables)],
-            split_summary(output, summary),
-            ok_codes=(0, 2),
-        )
-        return code == 2
+    def apply_plan(self, output: Output, summary: Output) -> None:
+        """Apply exactly the plan that plan() saved, then remove it."""
+        plan_file = self.data_dir / "ecr_deploy.tfplan"
+        try:
+            self.run(
+                ["apply", "-input=false", "-no-color", self.lock_flag, str(plan_file)], split_summary(output, summary)
+            )
+        finally:
+            plan_file.unlink(missing_ok=True)
+
+    def discard_plan(self) -> None:
+        (self.data_dir / "ecr_deploy.tfplan").unlink(missing_ok=True)
 
     def managed_resources(self) -> set[str]:
         """Addresses of the resources in the state (empty when there is no state yet)."""
         _, text = self.run(["show", "-json", "-no-color"], output=lambda _: None)
-        try:
-            resources = json.loads(text or "{}").get("values", {}).get("root_module", {}).get("resources", [])
-        except ValueError as err:
-            raise TerraformError(f"terraform show -json gave unreadable output: {err}") from err
+        resources = _json(text, "show -json").get("values", {}).get("root_module", {}).get("resources", [])
         return {resource["address"] for resource in resources}
 
-    def import_resource(self, address: str, resource_id: str, variables: Mapping[str, str], output: Output) -> None:
-        self.run(["import", "-input=false", "-no-color", *_var_flags(variables), address, resource_id], output)
+    def import_resource(self, address: str, resource_id: str, variables: Mapping[str, Any], output: Output) -> bool:
+        """Import resource_id as address; False when another run imported or created it meanwhile."""
+        with self._var_file(variables) as var_file:
+            try:
+                self.run(
+                    ["import", "-input=false", "-no-color", self.lock_flag, var_file, address, resource_id], output
+                )
+            except TerraformError as err:
+                if "Resource already managed by Terraform" in str(err):
+                    return False
+                raise
+        return True
 
     def outputs(self) -> dict[str, Any]:
         """`terraform output -json` as {name: value}."""
         _, text = self.run(["output", "-json", "-no-color"], output=lambda _: None)
         try:
-            return {name: item["value"] for name, item in json.loads(text or "{}").items()}
-        except (ValueError, KeyError, TypeError) as err:
+            return {name: item["value"] for name, item in _json(text, "output -json").items()}
+        except (KeyError, TypeError) as err:
             raise TerraformError(f"terraform output -json gave unreadable output: {err}") from err
 
-    def fingerprint(self, variables: Mapping[str, str], context: Mapping[str, str]) -> str:
-        """A digest of what an apply depends on: the .tf files, the variables, local state and the AWS target."""
+    def fingerprint(self, variables: Mapping[str, Any], context: Mapping[str, str]) -> str:
+        """A digest of everything an apply reads: the folder's .tf, .tfvars and lock files, TF_VAR_*, the
+        variables, the backend, and the context (account, region, endpoint, environment, state version)."""
         digest = hashlib.sha256()
-        for path in sorted(self.directory.glob("*.tf")) + sorted(self.directory.glob("*.tfstate")):
-            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-        digest.update(json.dumps({"vars": dict(variables), "context": dict(context)}, sort_keys=True).encode())
+        for pattern in READ_PATTERNS:
+            for path in sorted(self.directory.glob(pattern)):
+                if path.name != OVERRIDE_FILE:
+                    digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        environment = {**os.environ, **self.env}
+        tf_vars = {name: value for name, value in environment.items() if name.startswith("TF_VAR_")}
+        backend = self.backend.__dict__ if self.backend else {}
+        data = {"vars": dict(variables), "tf_vars": tf_vars, "backend": backend, "context": dict(context)}
+        digest.update(json.dumps(data, sort_keys=True, default=str).encode())
         return digest.hexdigest()
+
+
+def _json(text: str, what: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text or "{}")
+    except ValueError as err:
+        raise TerraformError(f"terraform {what} gave unreadable output: {err}") from err
+    return value if isinstance(value, dict) else {}

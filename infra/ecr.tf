@@ -1,7 +1,9 @@
-# The course's repository, with scanning, tag mutability and an optional lifecycle policy.
+# The course's repository, with scanning, tag mutability, an optional lifecycle policy, and the tags that
+# publish_ecr passes (the project and environment that own it; set on create, so a killed apply is recovered).
 resource "aws_ecr_repository" "repositorio" {
   name                 = var.nome
   image_tag_mutability = var.mutabilidade_tags
+  tags                 = var.etiquetas
 
   image_scanning_configuration {
     scan_on_push = var.scan_on_push

@@ -31,3 +31,9 @@ variable "manter_ultimas_imagens" {
   default     = 0
   description = "Keep only the last N images and expire untagged ones after a day; 0 adds no lifecycle policy."
 }
+
+variable "etiquetas" {
+  type        = map(string)
+  default     = {}
+  description = "Tags on the repository; publish_ecr adds ecr_deploy:project and ecr_deploy:environment."
+}

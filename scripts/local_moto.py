@@ -2,6 +2,8 @@
 
 - A token expires 12 hours after it is issued, as on AWS (moto's own carry a fixed date in 2015, which would
   make every client fetch a new one at every call).
+- Every account's token carries the default account's password: one registry, with one htpasswd, serves the
+  ECR host of each account that the tests reach (STS AssumeRole into a second account).
 - The password inside a region's tokens can be rotated by writing it to $LOCAL_AWS_ECR_PASSWORDS/<region>,
   so that a registry's rotation can be played for real: the registry's htpasswd changes, and so does what
   GetAuthorizationToken hands out.
@@ -13,6 +15,7 @@ import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ecr.responses import ECRResponse
 from moto.server import main
 
@@ -22,10 +25,10 @@ issue_token = ECRResponse.get_authorization_token
 def get_authorization_token(self):
     result = issue_token(self)
     rotated = Path(os.environ.get("LOCAL_AWS_ECR_PASSWORDS", "/nonexistent")) / self.region
+    password = rotated.read_text().strip() if rotated.is_file() else f"{DEFAULT_ACCOUNT_ID}-auth-token"
     for data in result.result["authorizationData"]:
         data["expiresAt"] = datetime.now(timezone.utc) + timedelta(hours=12)
-        if rotated.is_file():
-            data["authorizationToken"] = base64.b64encode(f"AWS:{rotated.read_text().strip()}".encode()).decode()
+        data["authorizationToken"] = base64.b64encode(f"AWS:{password}".encode()).decode()
     return result
 
 

@@ -185,7 +185,7 @@ def infra_copy(tmp_path: Path, settings) -> Path:
     """A copy of infra/ (fresh local state) made ECR_DEPLOY's TERRAFORM_DIR for this test."""
     copy = tmp_path / "infra"
     copy.mkdir()
-    for tf in (ROOT / "infra").glob("*.tf"):
+    for tf in [*(ROOT / "infra").glob("*.tf"), ROOT / "infra" / ".terraform.lock.hcl"]:
         shutil.copy2(tf, copy / tf.name)
     settings.ECR_DEPLOY = {
         **getattr(settings, "ECR_DEPLOY", {}),
@@ -193,6 +193,23 @@ def infra_copy(tmp_path: Path, settings) -> Path:
         "RETRY_BACKOFF_SECONDS": 0.5,
     }
     return copy
+
+
+def local_state(infra: Path, repository: str, environment: str = "default") -> Path:
+    """Where publish_ecr keeps the local state of one environment's repository."""
+    return infra / "terraform.tfstate.d" / environment / f"{repository.replace('/', '+')}.tfstate"
+
+
+def terraform_of(infra: Path, repository: str, environment: str = "default", **request: object):
+    """The Terraform that publish_ecr runs for one environment's repository (its state and data directory)."""
+    import boto3
+
+    from ecr_deploy.publish import PublishRequest, terraform_for
+
+    return terraform_for(
+        PublishRequest(repository=repository, tag="V1", terraform_dir=infra, environment=environment, **request),
+        boto3.Session(),
+    )
 
 
 @pytest.fixture

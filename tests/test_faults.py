@@ -25,8 +25,7 @@ from django.core.management.base import CommandError
 
 from ecr_deploy.ecr import EcrRegistry
 from ecr_deploy.errors import RegistryError
-from ecr_deploy.terraform import Terraform
-from tests.conftest import LOCAL_AWS, ROOT, moto_hands_out
+from tests.conftest import LOCAL_AWS, ROOT, local_state, moto_hands_out, terraform_of
 from tests.secrets import AWS_SECRET, assert_no_secrets
 
 pytestmark = pytest.mark.engine
@@ -344,7 +343,7 @@ def test_ecr_api_down_fails_clearly_and_changes_nothing_then_a_rerun_converges(
     stop()
     name = unique_image()
     down = Publish("--repository", name).run()
-    assert down.error is not None and "Cannot reach the ECR API" in str(down.error) and endpoint in str(down.error)
+    assert down.error is not None and "Cannot reach the AWS API" in str(down.error) and endpoint in str(down.error)
     assert not list(infra_copy.glob("*.tfstate*"))
     start()
     again = Publish("--repository", name).run()
@@ -385,12 +384,12 @@ def test_terraform_killed_mid_apply_keeps_the_state_readable_and_a_rerun_converg
             os.kill(doomed, signal.SIGKILL)
     publish.join()
     assert publish.error is not None and "terraform apply failed (exit -9)" in str(publish.error)
-    for state in infra_copy.glob("terraform.tfstate*"):
+    for state in (infra_copy / "terraform.tfstate.d").rglob("*.tfstate*"):
         text = state.read_text()
         assert text == "" or json.loads(text)["version"] == 4  # empty: terraform had only taken its lock
     again = Publish("--repository", name).run()
     assert again.error is None, again.error
-    assert Terraform(infra_copy).managed_resources() >= {"aws_ecr_repository.repositorio"}
+    assert terraform_of(infra_copy, name).managed_resources() >= {"aws_ecr_repository.repositorio"}
     assert boto3.client("ecr").describe_repositories(repositoryNames=[name])["repositories"]
 
 
@@ -407,10 +406,11 @@ def publish_twice_at_once(name: str, infra: Path) -> tuple[Publish, Publish]:
 
 def test_two_publishes_at_once_the_second_stops_with_a_clear_message(infra_copy, unique_image, settings):
     settings.ECR_DEPLOY = {**settings.ECR_DEPLOY, "LOCK_TIMEOUT_SECONDS": 0.5}
-    first, second = publish_twice_at_once(unique_image(), infra_copy)
+    name = unique_image()
+    first, second = publish_twice_at_once(name, infra_copy)
     assert first.error is None, first.error
     assert second.error is not None and "Another publish_ecr holds" in str(second.error)
-    json.loads((infra_copy / "terraform.tfstate").read_text())
+    json.loads(local_state(infra_copy, name).read_text())
 
 
 def test_two_publishes_at_once_the_second_waits_then_has_nothing_to_do(infra_copy, unique_image, settings):

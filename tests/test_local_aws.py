@@ -38,7 +38,8 @@ def test_terraform_with_the_mirror_and_only_the_endpoint_creates_a_repository(lo
     terraform = Terraform(infra)
     terraform.init(output=lambda _: None)
     name = f"local-aws-terraform-check-{uuid.uuid4().hex[:8]}"
-    terraform.apply({"nome": name}, output=lambda _: None, summary=lambda _: None)
+    assert terraform.plan({"nome": name}, output=lambda _: None, summary=lambda _: None).changes
+    terraform.apply_plan(output=lambda _: None, summary=lambda _: None)
     names = [r["repositoryName"] for r in boto3.client("ecr").describe_repositories()["repositories"]]
     assert name in names
     assert terraform.outputs()["registry_id"] == "123456789012"

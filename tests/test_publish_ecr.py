@@ -10,8 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from ecr_deploy.terraform import Terraform
-from tests.conftest import get_json
+from tests.conftest import get_json, local_state, terraform_of
 
 pytestmark = pytest.mark.engine
 
@@ -31,7 +30,7 @@ def test_publish_creates_the_repository_and_pushes(local_aws, infra_copy, unique
     result = publish("--repository", name)
     repository = ecr().describe_repositories(repositoryNames=[name])["repositories"][0]
     assert repository["imageScanningConfiguration"]["scanOnPush"] is True
-    assert Terraform(infra_copy).outputs()["repository_url"] == repository["repositoryUri"] == result["repository_uri"]
+    assert terraform_of(infra_copy, name).outputs()["repository_url"] == repository["repositoryUri"] == result["repository_uri"]
     assert result["reference"] == f"{repository['repositoryUri']}:V1@{result['digest']}"
     assert result["layers_pushed"] >= 1 and result["bytes_pushed"] > 0
     assert result["terraform_changes"] is True and result["skipped"] == []
@@ -70,11 +69,11 @@ def _registry_password() -> str:
 def test_second_publish_changes_nothing_and_says_so(local_aws, infra_copy, unique_image):
     name = unique_image()
     publish("--repository", name)
-    state = (infra_copy / "terraform.tfstate").read_bytes()
+    state = local_state(infra_copy, name).read_bytes()
     out = io.StringIO()
     call_command("publish_ecr", "--repository", name, stdout=out)
     assert "nothing changed since the last apply" in out.getvalue() and "nothing pushed" in out.getvalue()
-    assert (infra_copy / "terraform.tfstate").read_bytes() == state
+    assert local_state(infra_copy, name).read_bytes() == state
     again = publish("--repository", name)
     assert again["skipped"] == ["terraform (unchanged)", "push (registry already holds the image)"]
     assert again["bytes_pushed"] == 0
@@ -107,17 +106,17 @@ def test_plan_changes_nothing(local_aws, infra_copy, unique_image):
     call_command("publish_ecr", "--repository", name, "--plan", stdout=out)
     assert "Plan: terraform apply" in out.getvalue() and f"Plan: push {name}:V1" in out.getvalue()
     assert name not in [r["repositoryName"] for r in ecr().describe_repositories()["repositories"]]
-    assert not (infra_copy / "terraform.tfstate").exists()
+    assert not local_state(infra_copy, name).exists()
 
 
 def test_plan_after_a_publish_says_nothing_would_move(local_aws, infra_copy, unique_image):
     name = unique_image()
     publish("--repository", name)
-    state = (infra_copy / "terraform.tfstate").read_bytes()
+    state = local_state(infra_copy, name).read_bytes()
     result = publish("--repository", name, "--plan")
     assert result["terraform_changes"] is False
     assert result["planned"][-1].startswith("nothing to push")
-    assert (infra_copy / "terraform.tfstate").read_bytes() == state
+    assert local_state(infra_copy, name).read_bytes() == state
 
 
 def test_skip_terraform_pushes_to_an_existing_repository(local_aws, infra_copy, unique_image):
@@ -125,7 +124,7 @@ def test_skip_terraform_pushes_to_an_existing_repository(local_aws, infra_copy, 
     ecr().create_repository(repositoryName=name)
     result = publish("--repository", name, "--skip-terraform")
     assert "terraform (--skip-terraform)" in result["skipped"] and result["digest"].startswith("sha256:")
-    assert not (infra_copy / "terraform.tfstate").exists()
+    assert not local_state(infra_copy, name).exists()
 
 
 def test_skip_terraform_without_the_repository_says_what_to_do(local_aws, infra_copy, unique_image):
@@ -159,12 +158,12 @@ def test_lifecycle_policy_is_optional(local_aws, infra_copy, unique_image, setti
 def test_a_repository_missing_from_a_lost_state_is_imported_not_recreated(local_aws, infra_copy, unique_image):
     name = unique_image()
     first = publish("--repository", name)
-    for path in [*infra_copy.glob("terraform.tfstate*"), infra_copy / ".terraform" / "ecr_deploy-applied.json"]:
-        path.unlink()
+    local_state(infra_copy, name).unlink()
+    (terraform_of(infra_copy, name).data_dir / "ecr_deploy-applied.json").unlink()
     out = io.StringIO()
     call_command("publish_ecr", "--repository", name, stdout=out)
-    assert f"{name} exists but is not in the state" in out.getvalue()
-    assert "aws_ecr_repository.repositorio" in Terraform(infra_copy).managed_resources()
+    assert f"importing {name} as aws_ecr_repository.repositorio (it carries this environment's tags" in out.getvalue()
+    assert "aws_ecr_repository.repositorio" in terraform_of(infra_copy, name).managed_resources()
     assert out.getvalue().strip().endswith(first["digest"])
 
 

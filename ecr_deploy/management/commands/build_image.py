@@ -29,6 +29,9 @@ class Command(EcrDeployCommand):
             metavar="NAME:TAG",
             help="Image name and tag (default from ECR_DEPLOY: producao:V1); repeat for more.",
         )
+        parser.add_argument(
+            "--env", help="Name the image after this environment's REPOSITORY and TAG (ECR_DEPLOY['ENVIRONMENTS'])."
+        )
         parser.add_argument("--base-image", help="The Dockerfile's BASE_IMAGE build argument.")
         parser.add_argument("--no-cache", action="store_true", help="Build every step again.")
         parser.add_argument("--pull", action="store_true", help="Pull a newer base image first.")
@@ -37,11 +40,13 @@ class Command(EcrDeployCommand):
         )
         parser.add_argument("--platform", help="Target platform, e.g. linux/amd64.")
 
-    def handle(self, *args, tags, base_image, no_cache, pull, build_arg, platform, **options):
+    def handle(self, *args, tags, env, base_image, no_cache, pull, build_arg, platform, **options):
         from ecr_deploy.docker_build import BuildRequest, build_image
         from ecr_deploy.docker_engine import engine
+        from ecr_deploy.environments import resolve_environment
 
-        tags = tags or [f"{conf.get('REPOSITORY')}:{conf.get('TAG')}"]
+        environment = resolve_environment(env)
+        tags = tags or [f"{environment.repository}:{environment.tag}"]
         for tag in tags:
             split_image_reference(tag)
         cli_build_args = parse_build_args(build_arg)

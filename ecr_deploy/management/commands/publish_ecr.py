@@ -1,3 +1,5 @@
+from django.core.management.base import CommandError
+
 from ecr_deploy import conf
 from ecr_deploy.management.commands._base import EcrDeployCommand
 
@@ -10,6 +12,9 @@ class Command(EcrDeployCommand):
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
+        parser.add_argument(
+            "--env", help="Environment from ECR_DEPLOY['ENVIRONMENTS'] (default: ECR_DEPLOY['ENVIRONMENT'])."
+        )
         parser.add_argument(
             "--repository", help="ECR repository and local image name (default from ECR_DEPLOY: producao)."
         )
@@ -24,22 +29,41 @@ class Command(EcrDeployCommand):
         parser.add_argument(
             "--skip-terraform", action="store_true", help="Push to an existing repository without running terraform."
         )
+        parser.add_argument(
+            "--force-terraform", action="store_true", help="Plan and apply even when nothing seems to have changed."
+        )
+        parser.add_argument(
+            "--adopt",
+            action="store_true",
+            help="Import an existing repository that this environment's state does not manage and that lacks its tags.",
+        )
+        parser.add_argument(
+            "--allow-destroy", action="store_true", help="Apply a plan that destroys or replaces the repository."
+        )
 
-    def handle(self, *args, repository, tag, region, profile, plan, skip_terraform, **options):
+    def handle(self, *args, env, plan, skip_terraform, force_terraform, adopt, allow_destroy, **options):
         from ecr_deploy.docker_engine import engine
         from ecr_deploy.ecr import aws_session
+        from ecr_deploy.environments import resolve_environment
         from ecr_deploy.publish import Publisher, PublishRequest, Reporter, terraform_for
 
-        request = PublishRequest(
-            repository=conf.get("REPOSITORY") if repository is None else repository,
-            tag=conf.get("TAG") if tag is None else tag,
+        if skip_terraform and (force_terraform or adopt or allow_destroy):
+            raise CommandError(
+                "--skip-terraform runs no terraform: drop --force-terraform, --adopt and --allow-destroy."
+            )
+        request = PublishRequest.for_environment(
+            resolve_environment(env),
+            repository=options["repository"],
+            tag=options["tag"],
+            region=options["region"] or None,
+            profile=options["profile"] or None,
             terraform_dir=conf.path("TERRAFORM_DIR"),
             terraform_bin=conf.get("TERRAFORM_BIN"),
-            terraform_vars={k: str(v) for k, v in conf.get("TERRAFORM_VARS").items()},
-            region=region or conf.get("REGION"),
-            profile=profile or conf.get("PROFILE"),
             plan=plan,
             skip_terraform=skip_terraform,
+            force_terraform=force_terraform,
+            adopt=adopt,
+            allow_destroy=allow_destroy,
             push_attempts=conf.get("PUSH_ATTEMPTS"),
             retry_backoff_seconds=conf.get("RETRY_BACKOFF_SECONDS"),
             lock_timeout_seconds=conf.get("LOCK_TIMEOUT_SECONDS"),
