@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import re
 import shutil
 from collections.abc import Callable
@@ -59,6 +60,55 @@ def settings_file(text: str) -> Callable[[Path], None]:
     return lambda infra: (infra / "settings.py").write_text(text)
 
 
+#: The prefix of the state buckets that catalogue cases make: each case has its own bucket.
+CATALOGUE = "ecr-deploy-catalogue"
+LOCKED_KEY = "ecr_deploy/default/producao-test.tfstate"
+
+
+def state_locked_by_a_teammate(bucket: str, table: str | None) -> Callable[[Path], None]:
+    """The lock that a teammate's running apply holds, as terraform writes it: an S3 lock file, or a DynamoDB item."""
+
+    def prepare(infra: Path) -> None:
+        from ecr_deploy.environments import StateConfig
+        from ecr_deploy.state import bootstrap_state
+
+        bootstrap_state(StateConfig("s3", bucket, lock_table=table), boto3.Session(), lambda _: None)
+        holder = json.dumps(
+            {
+                "ID": "8d1c5e5a-0000-4000-8000-000000000001",
+                "Operation": "OperationTypeApply",
+                "Info": "",
+                "Who": "alice@her-laptop",
+                "Version": "1.11.4",
+                "Created": "2026-11-28T09:00:00Z",
+                "Path": f"{bucket}/{LOCKED_KEY}",
+            }
+        )
+        if table:
+            item = {"LockID": {"S": f"{bucket}/{LOCKED_KEY}"}, "Info": {"S": holder}}
+            boto3.client("dynamodb").put_item(TableName=table, Item=item)
+        else:
+            boto3.client("s3").put_object(Bucket=bucket, Key=f"{LOCKED_KEY}.tflock", Body=holder.encode())
+
+    return prepare
+
+
+def published_then_made_to_replace(infra: Path) -> None:
+    """producao-destroy published, then infra/ changed so that the next plan replaces the repository."""
+    import docker
+
+    docker.from_env().images.get("producao-test:V1").tag("producao-destroy", "V1")
+    call_command("publish_ecr", "--repository", "producao-destroy", stdout=io.StringIO(), stderr=io.StringIO())
+    edit(
+        "ecr.tf",
+        "  image_scanning_configuration {",
+        '  encryption_configuration {\n    encryption_type = "KMS"\n  }\n\n  image_scanning_configuration {',
+    )(infra)
+
+
+S3_STATE = {"BACKEND": "s3", "BUCKET": f"{CATALOGUE}-unused"}
+
+
 BAD_REPOSITORIES = {
     "uppercase": "Producao",
     "one-char": "p",
@@ -104,7 +154,7 @@ CASES = [
     Case(
         "infra-syntax-error",
         ["publish_ecr", "--repository", "producao-test"],
-        r"ecr\.tf:4:\d+: malformed HCL",
+        r"ecr\.tf:5:\d+: malformed HCL",
         prepare=edit(
             "ecr.tf",
             "  name                 = var.nome\n",
@@ -258,14 +308,136 @@ CASES = [
         prepare=settings_file("ALLOWED_HOSTS = []\n"),
     ),
     Case("patch-missing-file", ["patch_allowed_hosts", "--file", "INFRA/nowhere.py"], "Cannot read .*nowhere.py"),
+    Case("publish-unknown-env", ["publish_ecr", "--env", "staging"], "Unknown environment 'staging'", env=CLOSED_PORT),
+    Case("build-unknown-env", ["build_image", "--env", "staging"], "Unknown environment 'staging'", env=CLOSED_PORT),
+    Case(
+        "publish-env-not-defined",
+        ["publish_ecr", "--env", "homolog"],
+        r"Unknown environment 'homolog': ECR_DEPLOY\['ENVIRONMENTS'\] defines prod",
+        ecr_deploy={"ENVIRONMENTS": {"prod": {}}},
+        env=CLOSED_PORT,
+    ),
+    Case(
+        "publish-env-not-chosen",
+        ["publish_ecr"],
+        r"Choose an environment with --env \(homolog, prod\)",
+        ecr_deploy={"ENVIRONMENTS": {"prod": {}, "homolog": {}}},
+        env=CLOSED_PORT,
+    ),
+    Case(
+        "publish-s3-state-without-bucket",
+        ["publish_ecr"],
+        "an S3 state needs a BUCKET",
+        ecr_deploy={"STATE": {"BACKEND": "s3"}},
+        env=CLOSED_PORT,
+    ),
+    Case(
+        "publish-state-bucket-missing",
+        ["publish_ecr", "--repository", "producao-test"],
+        r"The state bucket no-such-state-bucket of environment default does not exist; create it with "
+        r"`python manage.py bootstrap_state --env default`",
+        ecr_deploy={"STATE": {"BACKEND": "s3", "BUCKET": "no-such-state-bucket"}},
+    ),
+    Case(
+        "publish-state-locked-lockfile",
+        ["publish_ecr", "--repository", "producao-test"],
+        r"locked by alice@her-laptop \(OperationTypeApply, since 2026-11-28 09:00:00 .*\).*force-unlock",
+        ecr_deploy={"STATE": {"BACKEND": "s3", "BUCKET": f"{CATALOGUE}-lockfile"}, "LOCK_TIMEOUT_SECONDS": 1},
+        prepare=state_locked_by_a_teammate(f"{CATALOGUE}-lockfile", None),
+    ),
+    Case(
+        "publish-state-locked-dynamodb",
+        ["publish_ecr", "--repository", "producao-test"],
+        r"locked by alice@her-laptop \(OperationTypeApply, since 2026-11-28 09:00:00 .*\).*force-unlock",
+        ecr_deploy={
+            "STATE": {
+                "BACKEND": "s3",
+                "BUCKET": f"{CATALOGUE}-dynamodb",
+                "USE_LOCKFILE": False,
+                "LOCK_TABLE": f"{CATALOGUE}-locks",
+            },
+            "LOCK_TIMEOUT_SECONDS": 1,
+        },
+        prepare=state_locked_by_a_teammate(f"{CATALOGUE}-dynamodb", f"{CATALOGUE}-locks"),
+    ),
+    Case(
+        "publish-plan-replaces-repository",
+        ["publish_ecr", "--repository", "producao-destroy"],
+        r"would destroy or replace aws_ecr_repository\.repositorio.*--allow-destroy",
+        prepare=published_then_made_to_replace,
+    ),
+    Case(
+        "publish-terraform-var-not-a-value",
+        ["publish_ecr"],
+        r"ECR_DEPLOY\['TERRAFORM_VARS'\]\['portas'\]: a set is not a Terraform value",
+        ecr_deploy={"TERRAFORM_VARS": {"portas": {80, 443}}},
+        env=CLOSED_PORT,
+    ),
+    Case(
+        "settings-terraform-var-nan",
+        ["check"],
+        r"\['prod'\]\['TERRAFORM_VARS'\]\['x'\]: nan is not a finite number",
+        ecr_deploy={"ENVIRONMENTS": {"prod": {"TERRAFORM_VARS": {"x": float("nan")}}}},
+    ),
+    Case(
+        "settings-environment-unknown-key",
+        ["check"],
+        r"unknown key ECR_DEPLOY\['ENVIRONMENTS'\]\['prod'\]\['REPO'\]",
+        ecr_deploy={"ENVIRONMENTS": {"prod": {"REPO": "x"}}},
+    ),
+    Case(
+        "settings-default-environment-undefined",
+        ["check"],
+        r"ECR_DEPLOY\['ENVIRONMENT'\] is 'prod', which ECR_DEPLOY\['ENVIRONMENTS'\] does not define",
+        ecr_deploy={"ENVIRONMENT": "prod"},
+    ),
+    Case(
+        "settings-s3-state-without-lock",
+        ["check"],
+        "an S3 state needs a lock",
+        ecr_deploy={"STATE": {**S3_STATE, "USE_LOCKFILE": False}},
+    ),
+    Case(
+        "publish-adopt-missing-repository",
+        ["publish_ecr", "--repository", "producao-test", "--adopt"],
+        "the repository producao-test does not exist .* nothing to adopt",
+    ),
+    Case(
+        "publish-skip-and-force-terraform",
+        ["publish_ecr", "--skip-terraform", "--force-terraform"],
+        "--skip-terraform runs no terraform",
+        env=CLOSED_PORT,
+    ),
+    Case("bootstrap-unknown-env", ["bootstrap_state", "--env", "staging"], "Unknown environment", env=CLOSED_PORT),
+    Case(
+        "bootstrap-malformed-region",
+        ["bootstrap_state", "--region", "us east"],
+        "region",
+        ecr_deploy={"STATE": S3_STATE},
+        env=CLOSED_PORT,
+    ),
+    Case(
+        "bootstrap-unknown-profile",
+        ["bootstrap_state", "--profile", "no-such-profile"],
+        "no-such-profile",
+        ecr_deploy={"STATE": S3_STATE},
+    ),
 ]
 
 
 #: Every image and repository name a case could touch; other tests, on other workers, change the rest meanwhile.
-TOUCHABLE = {"producao", "producao-test", "never-built-image", "bad-base", "bad-platform", *BAD_REPOSITORIES.values()}
+TOUCHABLE = {
+    "producao",
+    "producao-test",
+    "producao-destroy",
+    "never-built-image",
+    "bad-base",
+    "bad-platform",
+    *BAD_REPOSITORIES.values(),
+}
 
 
-def snapshot(infra: Path, docker_client, ecr) -> dict:
+def snapshot(infra: Path, docker_client, ecr, s3) -> dict:
     def digest(path: Path) -> str:
         return f"-> {path.readlink()}" if path.is_symlink() else hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -274,7 +446,17 @@ def snapshot(infra: Path, docker_client, ecr) -> dict:
 
     return {
         "project": {name: digest(ROOT / name) for name in project_files()},
-        "infra": {p.name: digest(p) for p in infra.iterdir() if p.suffix in {".tf", ".py"} or ".tfstate" in p.name},
+        "infra": {  # the .tf files and every state; .terraform holds only what init and this run keep
+            str(p.relative_to(infra)): digest(p)
+            for p in infra.rglob("*")
+            if p.is_file() and ".terraform" not in p.relative_to(infra).parts
+        },
+        "states_in_s3": [  # the catalogue's state buckets: no case may write a state there
+            f"{bucket}/{o['Key']}"
+            for bucket in sorted(b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith(CATALOGUE))
+            for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+            if o["Key"].endswith(".tfstate")
+        ],
         "repositories": sorted(
             r["repositoryName"] for r in ecr.describe_repositories()["repositories"] if r["repositoryName"] in TOUCHABLE
         ),
@@ -292,24 +474,24 @@ def test_bad_input_is_refused_clearly_and_changes_nothing(
     case, tmp_path, settings, monkeypatch, local_aws, docker_client, project_image
 ):
     infra = tmp_path / "infra"
-    shutil.copytree(ROOT / "infra", infra, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
-    if case.prepare:
-        case.prepare(infra)
+    shutil.copytree(ROOT / "infra", infra, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*"))
     settings.ECR_DEPLOY = (
         {"TERRAFORM_DIR": str(infra), **case.ecr_deploy} if isinstance(case.ecr_deploy, dict) else case.ecr_deploy
     )
-    ecr = boto3.client("ecr")  # made before the case's environment, which may hide the local AWS
+    if case.prepare:
+        case.prepare(infra)
+    # The clients are made before the case's environment, which may hide the local AWS.
+    ecr, s3 = boto3.client("ecr"), boto3.client("s3")
     for name, value in {"AWS_SECRET_ACCESS_KEY": AWS_SECRET, **case.env}.items():
         monkeypatch.setenv(name, value)
-    before = snapshot(infra, docker_client, ecr)
+    before = snapshot(infra, docker_client, ecr, s3)
     out, err = io.StringIO(), io.StringIO()
     with pytest.raises(CommandError) as refused:
         call_command(*[arg.replace("INFRA", str(infra)) for arg in case.args], stdout=out, stderr=err)
     assert refused.value.returncode == 1
     assert re.search(case.message, str(refused.value), re.DOTALL), str(refused.value)
     assert_no_secrets(out.getvalue(), err.getvalue(), str(refused.value))
-    assert not list(infra.glob("*.tfstate*"))
-    assert snapshot(infra, docker_client, ecr) == before
+    assert snapshot(infra, docker_client, ecr, s3) == before
 
 
 def test_a_refusal_through_the_real_cli_exits_1_with_one_message_and_no_traceback(manage, tmp_path):
@@ -325,7 +507,7 @@ def value_flags(command: str) -> set[str]:
     return set(re.findall(r"\[(--[a-z-]+) [A-Z_:=]+\]", usage)) - {"--settings", "--pythonpath", "--verbosity"}
 
 
-@pytest.mark.parametrize("command", ["build_image", "publish_ecr", "patch_allowed_hosts"])
+@pytest.mark.parametrize("command", ["build_image", "publish_ecr", "patch_allowed_hosts", "bootstrap_state"])
 def test_the_catalogue_gives_every_flag_of_every_command_a_bad_value(command):
     tried = {arg.partition("=")[0] for case in CASES if case.args[0] == command for arg in case.args[1:]}
     assert value_flags(command) <= tried, f"flags of {command} with no bad-input case: {value_flags(command) - tried}"

@@ -30,7 +30,11 @@ def test_publish_creates_the_repository_and_pushes(local_aws, infra_copy, unique
     result = publish("--repository", name)
     repository = ecr().describe_repositories(repositoryNames=[name])["repositories"][0]
     assert repository["imageScanningConfiguration"]["scanOnPush"] is True
-    assert terraform_of(infra_copy, name).outputs()["repository_url"] == repository["repositoryUri"] == result["repository_uri"]
+    assert (
+        terraform_of(infra_copy, name).outputs()["repository_url"]
+        == repository["repositoryUri"]
+        == result["repository_uri"]
+    )
     assert result["reference"] == f"{repository['repositoryUri']}:V1@{result['digest']}"
     assert result["layers_pushed"] >= 1 and result["bytes_pushed"] > 0
     assert result["terraform_changes"] is True and result["skipped"] == []
