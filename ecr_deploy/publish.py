@@ -18,8 +18,8 @@ from ecr_deploy.ecr import EcrRegistry, account_id
 from ecr_deploy.environments import DEFAULT_ENVIRONMENT, Environment, StateConfig
 from ecr_deploy.errors import AwsError, LockError, RegistryError, StateError, TerraformError
 from ecr_deploy.names import validate_repository, validate_tag
-from ecr_deploy.state import StateLocation, StateStore, slug, state_location
-from ecr_deploy.terraform import Backend, StalePlanError, Terraform, check_infra
+from ecr_deploy.state import DECLARED_BACKEND, StateLocation, StateStore, slug, state_location
+from ecr_deploy.terraform import Backend, StalePlanError, Terraform, check_infra, declares_backend
 
 APPLIED_RECORD = "ecr_deploy-applied.json"
 #: Passed to terraform only where infra/ declares them: the course's two files declare just `nome`.
@@ -145,6 +145,9 @@ def timed(result: PublishResult, step: str) -> Iterator[None]:
 
 
 def location_for(request: PublishRequest, session: Any) -> StateLocation:
+    """The state of request's environment and repository; a backend that infra/ declares itself is used as is."""
+    if request.state.backend == "local" and declares_backend(request.terraform_dir):
+        return StateLocation(DECLARED_BACKEND, {}, f"the backend declared in {request.terraform_dir}")
     return state_location(request.state, request.environment, request.repository, session.region_name)
 
 
@@ -159,7 +162,7 @@ def terraform_for(request: PublishRequest, session: Any) -> Terraform:
         request.terraform_dir,
         request.terraform_bin,
         env=env,
-        backend=Backend(location.backend, location.config),
+        backend=None if location.backend == DECLARED_BACKEND else Backend(location.backend, location.config),
         data_dir=request.terraform_dir / ".terraform" / "ecr_deploy" / request.environment / slug(request.repository),
         lock_timeout_seconds=request.lock_timeout_seconds,
     )
@@ -214,8 +217,12 @@ class Publisher:
                 self.publish_image(image, repository)
         return self.result
 
-    def fingerprint(self) -> str:
-        """What the last apply read: the folder, the variables, the AWS target and the state's version."""
+    def fingerprint(self) -> str | None:
+        """What the last apply read: the folder, the variables, the AWS target and the state's version; None when
+        the state's version cannot be read without terraform (a backend that infra/ declares)."""
+        version = self.state.version()
+        if version is None:
+            return None
         if self._account is None:
             self._account = account_id(self.session)
         context = {
@@ -224,7 +231,7 @@ class Publisher:
             "region": self.session.region_name,
             "endpoint": os.environ.get("AWS_ENDPOINT_URL", ""),
             "profile": self.request.profile or "",
-            "state": self.state.version(),
+            "state": version,
         }
         return self.terraform.fingerprint(self.variables, context)
 
@@ -247,9 +254,10 @@ class Publisher:
                 self.result.skipped.append("terraform (--skip-terraform)")
                 return self.existing_repository()
             record_path = self.terraform.data_dir / APPLIED_RECORD
-            unchanged = _read_record(record_path).get("fingerprint") == self.fingerprint()
+            fingerprint = self.fingerprint()
             if (
-                unchanged
+                fingerprint is not None
+                and _read_record(record_path).get("fingerprint") == fingerprint
                 and not (request.force_terraform or request.adopt)
                 and (repository := self.registry.repository(request.repository))
             ):

@@ -16,6 +16,8 @@ from ecr_deploy.environments import StateConfig
 from ecr_deploy.errors import StateError
 
 LOCAL_STATE_DIR = "terraform.tfstate.d"
+#: The location of a state that infra/ configures with a backend block of its own.
+DECLARED_BACKEND = "declared"
 
 
 def slug(repository: str) -> str:
@@ -56,8 +58,11 @@ class StateStore:
     def s3(self) -> Any:
         return self.session.client("s3", region_name=self.location.config["region"])
 
-    def version(self) -> str:
-        """What changes whenever anyone writes the state: the local file's digest, or the S3 object's ETag."""
+    def version(self) -> str | None:
+        """What changes whenever anyone writes the state: the local file's digest, or the S3 object's ETag; None for
+        a backend that infra/ declares, which only terraform reads."""
+        if self.location.backend == DECLARED_BACKEND:
+            return None
         if self.location.backend == "local":
             path = self.terraform_dir / self.location.config["path"]
             return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "absent"
@@ -73,7 +78,7 @@ class StateStore:
 
     def check_ready(self) -> None:
         """Refuse a missing bucket before terraform init would write anything."""
-        if self.location.backend == "local":
+        if self.location.backend != "s3":
             return
         bucket = self.location.config["bucket"]
         try:

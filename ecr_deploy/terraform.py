@@ -22,6 +22,7 @@ REPOSITORY_RESOURCE = "aws_ecr_repository"
 OVERRIDE_FILE = "ecr_deploy_override.tf"
 #: What terraform reads from the folder: these files make a no-op skip unsound when they change.
 READ_PATTERNS = ("*.tf", "*.tf.json", "*.tfvars", "*.tfvars.json", ".terraform.lock.hcl")
+_BACKEND = re.compile(r'^\s*backend\s+"', re.MULTILINE)
 _LOCK_INFO = re.compile(r"^\s*(ID|Path|Operation|Who|Created):\s*(.*?)\s*$", re.MULTILINE)
 #: Lines of a plan or apply that a user should see at normal verbosity: the totals, and anything destroyed.
 SUMMARY_LINE = re.compile(r"^(Plan: |Apply complete!|No changes\.|\s*# \S+ (will be destroyed|must be replaced))")
@@ -70,6 +71,14 @@ def read_infra(directory: Path) -> InfraSummary:
             for name, body in block.items():
                 variables[name] = Variable(name=name, file=path, has_default="default" in (body or {}))
     return InfraSummary(repositories=repositories, variables=variables)
+
+
+def declares_backend(directory: Path) -> bool:
+    """Whether infra/ declares a backend of its own (then it is used as is)."""
+    for path in directory.glob("*.tf"):
+        if path.name != OVERRIDE_FILE and _BACKEND.search(path.read_text(errors="replace")):
+            return any("backend" in block for block in load_hcl(path).get("terraform", []))
+    return False
 
 
 def check_infra(directory: Path, passed: Mapping[str, str], optional: frozenset[str] = frozenset()) -> InfraSummary:

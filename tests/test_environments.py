@@ -294,3 +294,13 @@ def test_a_run_leaves_no_override_plan_or_var_file_behind(local_aws, infra_copy,
     publish("--repository", unique_image())
     assert not (infra_copy / OVERRIDE_FILE).exists()
     assert not [p for p in infra_copy.rglob("*") if p.suffix == ".tfplan" or p.name.startswith("ecr_deploy-vars")]
+
+
+def test_a_backend_that_infra_declares_is_used_as_is_and_never_skipped(local_aws, infra_copy, unique_image):
+    (infra_copy / "backend.tf").write_text('terraform {\n  backend "local" {\n    path = "ours.tfstate"\n  }\n}\n')
+    name = unique_image()
+    first = publish("--repository", name)
+    assert first["state"] == f"the backend declared in {infra_copy}"
+    assert repositories_in(json.loads((infra_copy / "ours.tfstate").read_text())) == [name]
+    again = publish("--repository", name)
+    assert "terraform (unchanged)" not in again["skipped"] and again["terraform_changes"] is False

@@ -34,7 +34,7 @@ def test_a_container_from_the_base_image_reaches_pypi_with_pip(docker_client):
 
 def test_terraform_with_the_mirror_and_only_the_endpoint_creates_a_repository(local_aws, tmp_path):
     infra = tmp_path / "infra"
-    shutil.copytree(ROOT / "infra", infra, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
+    shutil.copytree(ROOT / "infra", infra, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*"))
     terraform = Terraform(infra)
     terraform.init(output=lambda _: None)
     name = f"local-aws-terraform-check-{uuid.uuid4().hex[:8]}"
