@@ -43,6 +43,11 @@ DEFAULTS: dict[str, Any] = {
     "ENVIRONMENT": None,
     # The ecr_deploy:project tag on repositories this project creates (None: ROOT_URLCONF's package).
     "PROJECT": None,
+    # ECS Fargate (provision_ecs, deploy_ecs), merged key by key with an environment's own "ECS": the Terraform
+    # folder of the service, its name (None: the repository's), the container, plain environment values and
+    # secrets (name: ARN of a Secrets Manager secret or SSM parameter) for the task, extra host names (the ALB's
+    # is always allowed), Terraform variables, how long a deploy waits, and whether it runs migrate first.
+    "ECS": {},
     # Inside the image: the path HealthCheckMiddleware answers, and gunicorn's defaults for `manage.py serve`.
     "HEALTH_PATH": "/health/",
 }
@@ -68,6 +73,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "ENVIRONMENTS": (dict,),
     "ENVIRONMENT": (str, type(None)),
     "PROJECT": (str, type(None)),
+    "ECS": (dict,),
     "HEALTH_PATH": (str,),
 }
 

@@ -272,11 +272,13 @@ class EcrRegistry:
         return self._with_retries(f"login to {self.authorization().host}", login_once, notice)
 
     def remote_digest(self, repository_uri: str, tag: str, notice: Output = lambda _: None) -> str | None:
-        """The digest the registry holds for repository_uri:tag, or None when the tag is absent."""
+        """The digest the registry holds for repository_uri:tag (or @sha256:..., to check a digest is there), or
+        None when it is absent."""
+        reference = f"{repository_uri}@{tag}" if tag.startswith("sha256:") else f"{repository_uri}:{tag}"
 
         def inspect(auth: RegistryAuth) -> str | None:
             try:
-                found = self.docker.api.inspect_distribution(f"{repository_uri}:{tag}", auth_config=auth.auth_config)
+                found = self.docker.api.inspect_distribution(reference, auth_config=auth.auth_config)
             except docker.errors.NotFound:
                 return None
             except docker.errors.APIError as err:
@@ -286,7 +288,7 @@ class EcrRegistry:
                 raise _Refused(first_line(err), failure) from err
             return found["Descriptor"]["digest"]
 
-        return self._with_retries(f"read of {repository_uri}:{tag}", inspect, notice)
+        return self._with_retries(f"read of {reference}", inspect, notice)
 
     def push(self, repository_uri: str, tag: str, render: LayerOutput, notice: Output) -> PushReport:
         """Push repository_uri:tag; report the attempts it took."""

@@ -12,7 +12,19 @@ from ecr_deploy.errors import ConfigurationError
 
 #: The environment of a project that configures none: the course's single repository, local state.
 DEFAULT_ENVIRONMENT = "default"
-ENVIRONMENT_KEYS = frozenset({"REPOSITORY", "TAG", "REGION", "PROFILE", "TERRAFORM_VARS", "STATE"})
+ENVIRONMENT_KEYS = frozenset({"REPOSITORY", "TAG", "REGION", "PROFILE", "TERRAFORM_VARS", "STATE", "ECS"})
+#: ECR_DEPLOY["ECS"] keys and their defaults (see conf.DEFAULTS).
+ECS_DEFAULTS: dict[str, Any] = {
+    "TERRAFORM_DIR": "infra/ecs",
+    "SERVICE": None,
+    "CONTAINER": "app",
+    "ENVIRONMENT": {},
+    "SECRETS": {},
+    "DOMAINS": [],
+    "TERRAFORM_VARS": {},
+    "TIMEOUT_SECONDS": 900,
+    "MIGRATE": True,
+}
 STATE_KEYS = frozenset({"BACKEND", "BUCKET", "KEY_PREFIX", "REGION", "LOCK_TABLE", "USE_LOCKFILE"})
 BACKENDS = ("local", "s3")
 _NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
@@ -31,6 +43,21 @@ class StateConfig:
 
 
 @dataclass(frozen=True)
+class EcsConfig:
+    """Where and how an environment's service runs on ECS Fargate."""
+
+    terraform_dir: str = "infra/ecs"
+    service: str = ""
+    container: str = "app"
+    environment: dict[str, str] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)
+    domains: list[str] = field(default_factory=list)
+    terraform_vars: dict[str, Any] = field(default_factory=dict)
+    timeout_seconds: float = 900
+    migrate: bool = True
+
+
+@dataclass(frozen=True)
 class Environment:
     name: str
     repository: str
@@ -40,6 +67,7 @@ class Environment:
     state: StateConfig
     project: str
     terraform_vars: dict[str, Any] = field(default_factory=dict)
+    ecs: EcsConfig = field(default_factory=EcsConfig)
 
 
 def terraform_value_problem(value: Any) -> str | None:
@@ -78,6 +106,10 @@ def environment_problems(raw: dict[str, Any]) -> list[str]:
             found.append(f"{where}['STATE'] must be a dict")
         else:
             found += _state_problems({**conf.DEFAULTS["STATE"], **raw.get("STATE", {}), **state}, f"{where}['STATE']")
+    found += _ecs_problems(raw.get("ECS", {}), "ECR_DEPLOY['ECS']")
+    for name, overrides in environments.items():
+        if isinstance(overrides, dict) and "ECS" in overrides:
+            found += _ecs_problems(overrides["ECS"], f"ECR_DEPLOY['ENVIRONMENTS'][{name!r}]['ECS']")
     chosen = raw.get("ENVIRONMENT")
     if chosen is not None and chosen not in environments and not (chosen == DEFAULT_ENVIRONMENT and not environments):
         found.append(f"ECR_DEPLOY['ENVIRONMENT'] is {chosen!r}, which ECR_DEPLOY['ENVIRONMENTS'] does not define")
@@ -92,6 +124,27 @@ def _vars_problems(variables: Any, where: str) -> list[str]:
         for name, value in variables.items()
         if (problem := terraform_value_problem(value))
     ]
+
+
+def _ecs_problems(ecs: Any, where: str) -> list[str]:
+    if not isinstance(ecs, dict):
+        return [f"{where} must be a dict"]
+    found = [f"unknown key {where}[{key!r}]" for key in ecs if key not in ECS_DEFAULTS]
+    for key in ("ENVIRONMENT", "SECRETS"):
+        value = ecs.get(key, {})
+        if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            found.append(f"{where}[{key!r}] must map names to strings")
+    if not isinstance(ecs.get("DOMAINS", []), list) or not all(
+        isinstance(d, str) and d for d in ecs.get("DOMAINS", [])
+    ):
+        found.append(f"{where}['DOMAINS'] must be a list of host names")
+    found += _vars_problems(ecs.get("TERRAFORM_VARS", {}), f"{where}['TERRAFORM_VARS']")
+    timeout = ecs.get("TIMEOUT_SECONDS", 900)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        found.append(f"{where}['TIMEOUT_SECONDS'] must be a positive number")
+    if "DJANGO_ALLOWED_HOSTS" in ecs.get("ENVIRONMENT", {}):
+        found.append(f"{where}['ENVIRONMENT']: DJANGO_ALLOWED_HOSTS is set by deploy_ecs; list extra hosts in DOMAINS")
+    return found
 
 
 def _state_problems(state: dict[str, Any], where: str) -> list[str]:
@@ -127,10 +180,12 @@ def resolve_environment(name: str | None = None) -> Environment:
         known = ", ".join(environment_names())
         raise ConfigurationError(f"Unknown environment {name!r}: ECR_DEPLOY['ENVIRONMENTS'] defines {known}.")
     overrides = environments.get(name, {})
+    ecs = {**ECS_DEFAULTS, **conf.get("ECS"), **overrides.get("ECS", {})}
+    repository = overrides.get("REPOSITORY", conf.get("REPOSITORY"))
     state = {**conf.DEFAULTS["STATE"], **conf.get("STATE"), **overrides.get("STATE", {})}
     return Environment(
         name=name,
-        repository=overrides.get("REPOSITORY", conf.get("REPOSITORY")),
+        repository=repository,
         tag=overrides.get("TAG", conf.get("TAG")),
         region=overrides.get("REGION", conf.get("REGION")),
         profile=overrides.get("PROFILE", conf.get("PROFILE")),
@@ -144,4 +199,15 @@ def resolve_environment(name: str | None = None) -> Environment:
             use_lockfile=state.get("USE_LOCKFILE", True),
         ),
         project=conf.get("PROJECT") or conf.project_default(),
+        ecs=EcsConfig(
+            terraform_dir=ecs["TERRAFORM_DIR"],
+            service=ecs["SERVICE"] or repository.replace("/", "-").replace("_", "-").replace(".", "-")[:26],
+            container=ecs["CONTAINER"],
+            environment=dict(ecs["ENVIRONMENT"]),
+            secrets=dict(ecs["SECRETS"]),
+            domains=list(ecs["DOMAINS"]),
+            terraform_vars=dict(ecs["TERRAFORM_VARS"]),
+            timeout_seconds=ecs["TIMEOUT_SECONDS"],
+            migrate=ecs["MIGRATE"],
+        ),
     )

@@ -47,3 +47,7 @@ class LockError(EcrDeployError):
 
 class StateError(EcrDeployError):
     """The Terraform state cannot be used as asked: no bucket, a destroy, a repository that another state owns."""
+
+
+class DeployError(EcrDeployError):
+    """A deploy to ECS stopped: a missing image or service, a failed migrate task, a failed or slow rollout."""

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import fcntl
-import json
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,23 +10,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ecr_deploy.common import LayerOutput, Output, write_atomically
+from ecr_deploy.common import LayerOutput, Output
 from ecr_deploy.docker_engine import engine_errors, local_image
-from ecr_deploy.ecr import EcrRegistry, account_id
+from ecr_deploy.ecr import EcrRegistry
 from ecr_deploy.environments import DEFAULT_ENVIRONMENT, Environment, StateConfig
-from ecr_deploy.errors import AwsError, LockError, RegistryError, StateError, TerraformError
+from ecr_deploy.errors import AwsError, LockError, RegistryError, StateError
 from ecr_deploy.names import validate_repository, validate_tag
-from ecr_deploy.state import DECLARED_BACKEND, StateLocation, StateStore, slug, state_location
-from ecr_deploy.terraform import Backend, StalePlanError, Terraform, check_infra, declares_backend
+from ecr_deploy.stack import Stack
+from ecr_deploy.terraform import REPOSITORY_RESOURCE, check_infra
 
-APPLIED_RECORD = "ecr_deploy-applied.json"
 #: Passed to terraform only where infra/ declares them: the course's two files declare just `nome`.
 OPTIONAL_VARIABLES = frozenset({"regiao", "etiquetas"})
 #: The tags that mark a repository as this project's, for this environment (set by infra/ on create).
 PROJECT_TAG = "ecr_deploy:project"
 ENVIRONMENT_TAG = "ecr_deploy:environment"
-#: Plans made again when another apply changed the state between a plan and its apply.
-PLAN_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -144,26 +139,16 @@ def timed(result: PublishResult, step: str) -> Iterator[None]:
         result.timings[step] = round(time.monotonic() - started, 3)
 
 
-def location_for(request: PublishRequest, session: Any) -> StateLocation:
-    """The state of request's environment and repository; a backend that infra/ declares itself is used as is."""
-    if request.state.backend == "local" and declares_backend(request.terraform_dir):
-        return StateLocation(DECLARED_BACKEND, {}, f"the backend declared in {request.terraform_dir}")
-    return state_location(request.state, request.environment, request.repository, session.region_name)
-
-
-def terraform_for(request: PublishRequest, session: Any) -> Terraform:
-    """The terraform CLI in request's folder, aimed at the session's region (and profile), with the state of
-    request's environment and repository and a data directory of their own."""
-    env = {"AWS_REGION": session.region_name, "AWS_DEFAULT_REGION": session.region_name}
-    if request.profile:
-        env["AWS_PROFILE"] = request.profile
-    location = location_for(request, session)
-    return Terraform(
+def stack_for(request: PublishRequest, session: Any) -> Stack:
+    """The Terraform of request's folder with the state of its environment and repository."""
+    return Stack(
         request.terraform_dir,
-        request.terraform_bin,
-        env=env,
-        backend=None if location.backend == DECLARED_BACKEND else Backend(location.backend, location.config),
-        data_dir=request.terraform_dir / ".terraform" / "ecr_deploy" / request.environment / slug(request.repository),
+        name=request.repository,
+        environment=request.environment,
+        state=request.state,
+        session=session,
+        binary=request.terraform_bin,
+        profile=request.profile,
         lock_timeout_seconds=request.lock_timeout_seconds,
     )
 
@@ -173,21 +158,20 @@ class Publisher:
     with what is done already skipped."""
 
     def __init__(
-        self, request: PublishRequest, report: Reporter, *, session: Any, docker_client: Any, terraform: Terraform
+        self, request: PublishRequest, report: Reporter, *, session: Any, docker_client: Any, stack: Stack
     ) -> None:
         self.request = request
         self.report = report
         self.session = session
         self.docker = docker_client
-        self.terraform = terraform
+        self.stack = stack
+        self.terraform = stack.terraform
         self.registry = EcrRegistry(
             session.client("ecr"),
             docker_client,
             attempts=request.push_attempts,
             backoff_seconds=request.retry_backoff_seconds,
         )
-        location = location_for(request, session)
-        self.state = StateStore(location, request.terraform_dir, session, request.environment)
         ownership = {PROJECT_TAG: request.project, ENVIRONMENT_TAG: request.environment}
         self.variables = {
             **request.terraform_vars,
@@ -195,8 +179,7 @@ class Publisher:
             "regiao": session.region_name,
             "etiquetas": {**request.terraform_vars.get("etiquetas", {}), **ownership},
         }
-        self.result = PublishResult(tag=request.tag, environment=request.environment, state=location.description)
-        self._account: str | None = None
+        self.result = PublishResult(tag=request.tag, environment=request.environment, state=stack.location.description)
 
     def run(self) -> PublishResult:
         """Publish, or with request.plan only say what a publish would do; one at a time per Terraform folder."""
@@ -217,32 +200,11 @@ class Publisher:
                 self.publish_image(image, repository)
         return self.result
 
-    def fingerprint(self) -> str | None:
-        """What the last apply read: the folder, the variables, the AWS target and the state's version; None when
-        the state's version cannot be read without terraform (a backend that infra/ declares)."""
-        version = self.state.version()
-        if version is None:
-            return None
-        if self._account is None:
-            self._account = account_id(self.session)
-        context = {
-            "environment": self.request.environment,
-            "account": self._account,
-            "region": self.session.region_name,
-            "endpoint": os.environ.get("AWS_ENDPOINT_URL", ""),
-            "profile": self.request.profile or "",
-            "state": version,
-        }
-        return self.terraform.fingerprint(self.variables, context)
-
     def prepared_variables(self) -> tuple[str, dict[str, Any]]:
         """Check infra/ against the variables and the state's bucket, init terraform when its inputs changed; the
         repository's address and the variables infra/ declares."""
         summary = check_infra(self.request.terraform_dir, self.variables, optional=OPTIONAL_VARIABLES)
-        self.state.check_ready()
-        if self.terraform.needs_init():
-            self.report.heading(f"Terraform: init for environment {self.request.environment} ({self.result.state})")
-            self.terraform.init(self.report.line)
+        self.stack.prepare(self.report.heading, self.report.line)
         declared = {name: value for name, value in self.variables.items() if name in summary.variables}
         return summary.repositories[0], declared
 
@@ -253,12 +215,9 @@ class Publisher:
             if request.skip_terraform:
                 self.result.skipped.append("terraform (--skip-terraform)")
                 return self.existing_repository()
-            record_path = self.terraform.data_dir / APPLIED_RECORD
-            fingerprint = self.fingerprint()
             if (
-                fingerprint is not None
-                and _read_record(record_path).get("fingerprint") == fingerprint
-                and not (request.force_terraform or request.adopt)
+                not (request.force_terraform or request.adopt)
+                and self.stack.unchanged_since_last_apply(self.variables)
                 and (repository := self.registry.repository(request.repository))
             ):
                 self.report.heading(f"Terraform: nothing changed since the last apply ({self.result.state}); skipped.")
@@ -267,10 +226,17 @@ class Publisher:
                 return repository
             address, declared = self.prepared_variables()
             self.adopt_if_needed(address, declared)
-            self.result.terraform_changes = self.plan_and_apply(declared)
+            self.result.terraform_changes = self.stack.plan_and_apply(
+                declared,
+                guarded=frozenset({REPOSITORY_RESOURCE}),
+                allow_destroy=request.allow_destroy,
+                what=f"-var nome={request.repository}",
+                heading=self.report.heading,
+                line=self.report.line,
+                summary=self.report.summary,
+            )
             repository = self.existing_repository()
-            record = {"fingerprint": self.fingerprint(), "outputs": self.terraform.outputs()}
-            write_atomically(record_path, json.dumps(record).encode())
+            self.stack.record(self.variables)
             return repository
 
     def adopt_if_needed(self, address: str, declared: dict[str, Any]) -> None:
@@ -295,31 +261,6 @@ class Publisher:
         self.report.heading(f"Terraform: importing {request.repository} as {address} ({reason}).")
         if not self.terraform.import_resource(address, request.repository, declared, self.report.line):
             self.report.heading(f"Terraform: another run imported {request.repository} meanwhile.")
-
-    def plan_and_apply(self, declared: dict[str, Any]) -> bool:
-        """Plan, refuse a destroyed or replaced repository unless allowed, apply that very plan; True when the
-        plan had changes. A plan made stale by a teammate's apply is made again."""
-        request, terraform = self.request, self.terraform
-        for _ in range(PLAN_ATTEMPTS):
-            self.report.heading(f"Terraform: plan -var nome={request.repository} ({self.result.state})")
-            plan = terraform.plan(declared, self.report.line, self.report.summary)
-            if plan.destroyed and not request.allow_destroy:
-                terraform.discard_plan()
-                raise StateError(
-                    f"The plan would destroy or replace {', '.join(plan.destroyed)} (repository {request.repository}, "
-                    f"environment {request.environment}), and every image in it; nothing was applied. Check "
-                    "infra/ and TERRAFORM_VARS; if that is what you mean, publish again with --allow-destroy."
-                )
-            if not plan.changes:
-                terraform.discard_plan()
-                return False
-            self.report.heading("Terraform: apply")
-            try:
-                terraform.apply_plan(self.report.line, self.report.summary)
-                return True
-            except StalePlanError:
-                self.report.heading("Terraform: another apply changed the state since this plan; planning again.")
-        raise TerraformError(f"The state kept changing under {PLAN_ATTEMPTS} plans; publish again.")
 
     def existing_repository(self) -> dict[str, Any]:
         repository = self.registry.repository(self.request.repository)
@@ -382,7 +323,9 @@ class Publisher:
         if not request.skip_terraform:
             _, declared = self.prepared_variables()
             self.report.heading(f"Terraform: plan -var nome={request.repository} ({self.result.state})")
-            planned = self.terraform.plan(declared, self.report.line, self.report.summary)
+            planned = self.terraform.plan(
+                declared, self.report.line, self.report.summary, guarded=frozenset({REPOSITORY_RESOURCE})
+            )
             self.terraform.discard_plan()
             self.result.terraform_changes = planned.changes
             self.result.planned.append("terraform apply" if planned.changes else "terraform: no changes")
@@ -407,10 +350,3 @@ class Publisher:
 
 def _digests_in(image: Any, uri: str) -> set[str]:
     return {entry.partition("@")[2] for entry in image.attrs.get("RepoDigests", []) if entry.startswith(f"{uri}@")}
-
-
-def _read_record(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}

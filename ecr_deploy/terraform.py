@@ -117,8 +117,9 @@ def run_terraform(
     output: Output,
     env: Mapping[str, str] | None = None,
     ok_codes: tuple[int, ...] = (0,),
-) -> tuple[int, str]:
-    """Run terraform with a fixed argument list, stream stdout and stderr, return (exit code, stdout)."""
+) -> tuple[int, str, str]:
+    """Run terraform with a fixed argument list, stream stdout and stderr (a -json run's lines as their text),
+    return (exit code, stdout, stderr)."""
     command = [binary, *args]
     try:
         process = subprocess.Popen(
@@ -141,9 +142,9 @@ def run_terraform(
     reader.join()
     code = process.wait()
     if code not in ok_codes:
-        detail = "".join(errors).strip() or "".join(lines[-20:]).strip()
+        detail = "".join(errors).strip() or "".join(map(_text_of, lines[-20:])).strip()
         raise _failure(f"terraform {args[0]}", code, directory, detail)
-    return code, "".join(lines)
+    return code, "".join(lines), "".join(errors)
 
 
 def _failure(what: str, code: int, directory: Path, detail: str) -> TerraformError | LockError:
@@ -165,8 +166,28 @@ def _pump(stream, output: Output) -> list[str]:
     kept = []
     for line in stream:
         kept.append(line)
-        output(line)
+        output(_text_of(line))
     return kept
+
+
+def _text_of(line: str) -> str:
+    """A line as a user reads it: a -json run's message (a diagnostic with its detail, a destroy spelled as in
+    terraform's human plan), any other line as it is."""
+    if not line.startswith("{"):
+        return line
+    try:
+        message = json.loads(line)
+    except ValueError:
+        return line
+    text = message.get("@message", "")
+    if diagnostic := message.get("diagnostic"):
+        text = f"{diagnostic.get('severity', 'error').capitalize()}: {diagnostic.get('summary', '')}\n{diagnostic.get('detail', '')}"
+    if message.get("type") == "planned_change":
+        change = message.get("change", {})
+        ending = {"delete": "will be destroyed", "replace": "must be replaced"}.get(change.get("action", ""))
+        if ending:
+            text = f"  # {change.get('resource', {}).get('addr', '')} {ending}"
+    return text.rstrip("\n") + "\n"
 
 
 def split_summary(output: Output, summary: Output) -> Output:
@@ -209,7 +230,7 @@ class Terraform:
         self.env = {**(env or {}), "TF_DATA_DIR": str(self.data_dir)}
         self.lock_flag = f"-lock-timeout={max(0, round(lock_timeout_seconds))}s"
 
-    def run(self, args: list[str], output: Output, ok_codes: tuple[int, ...] = (0,)) -> tuple[int, str]:
+    def run(self, args: list[str], output: Output, ok_codes: tuple[int, ...] = (0,)) -> tuple[int, str, str]:
         with self._backend_override():
             return run_terraform(self.binary, self.directory, args, output=output, env=self.env, ok_codes=ok_codes)
 
@@ -266,31 +287,29 @@ class Terraform:
             return True
         return not (self.data_dir / "providers").is_dir() or recorded != self.init_inputs()
 
-    def plan(self, variables: Mapping[str, Any], output: Output, summary: Output) -> PlanResult:
-        """Plan into this run's plan file; the totals and any destroy go to summary, every other line to output."""
+    def plan(
+        self,
+        variables: Mapping[str, Any],
+        output: Output,
+        summary: Output,
+        guarded: frozenset[str] = frozenset({REPOSITORY_RESOURCE}),
+    ) -> PlanResult:
+        """Plan into this run's plan file; the totals and any destroy go to summary, every other line to output.
+        The result names the resources of the guarded types that the plan destroys or replaces."""
         plan_file = self.data_dir / "ecr_deploy.tfplan"
         with self._var_file(variables) as var_file:
-            code, _ = self.run(
-                [
-                    "plan",
-                    "-input=false",
-                    "-no-color",
-                    "-detailed-exitcode",
-                    self.lock_flag,
-                    var_file,
-                    f"-out={plan_file}",
-                ],
+            code, text, _ = self.run(
+                ["plan", "-json", "-input=false", "-detailed-exitcode", self.lock_flag, var_file, f"-out={plan_file}"],
                 split_summary(output, summary),
                 ok_codes=(0, 2),
             )
         if code == 0:
             return PlanResult(changes=False)
-        _, text = self.run(["show", "-json", "-no-color", str(plan_file)], output=lambda _: None)
-        changes = _json(text, "show -json").get("resource_changes", [])
+        changes = [json.loads(line)["change"] for line in text.splitlines() if '"type":"planned_change"' in line]
         destroyed = [
-            change["address"]
+            change["resource"]["addr"]
             for change in changes
-            if change.get("type") == REPOSITORY_RESOURCE and "delete" in change.get("change", {}).get("actions", [])
+            if change["resource"].get("resource_type") in guarded and change.get("action") in {"delete", "replace"}
         ]
         return PlanResult(changes=True, destroyed=destroyed)
 
@@ -309,9 +328,12 @@ class Terraform:
 
     def managed_resources(self) -> set[str]:
         """Addresses of the resources in the state (empty when there is no state yet)."""
-        _, text = self.run(["show", "-json", "-no-color"], output=lambda _: None)
-        resources = _json(text, "show -json").get("values", {}).get("root_module", {}).get("resources", [])
-        return {resource["address"] for resource in resources}
+        code, text, errors = self.run(["state", "list", "-no-color"], output=lambda _: None, ok_codes=(0, 1))
+        if code == 1:
+            if "No state file was found" in errors:
+                return set()
+            raise TerraformError(f"terraform state list failed in {self.directory}:\n{errors.strip()}")
+        return set(text.split())
 
     def import_resource(self, address: str, resource_id: str, variables: Mapping[str, Any], output: Output) -> bool:
         """Import resource_id as address; False when another run imported or created it meanwhile."""
@@ -328,7 +350,7 @@ class Terraform:
 
     def outputs(self) -> dict[str, Any]:
         """`terraform output -json` as {name: value}."""
-        _, text = self.run(["output", "-json", "-no-color"], output=lambda _: None)
+        _, text, _ = self.run(["output", "-json", "-no-color"], output=lambda _: None)
         try:
             return {name: item["value"] for name, item in _json(text, "output -json").items()}
         except (KeyError, TypeError) as err:

@@ -204,12 +204,12 @@ def terraform_of(infra: Path, repository: str, environment: str = "default", **r
     """The Terraform that publish_ecr runs for one environment's repository (its state and data directory)."""
     import boto3
 
-    from ecr_deploy.publish import PublishRequest, terraform_for
+    from ecr_deploy.publish import PublishRequest, stack_for
 
-    return terraform_for(
+    return stack_for(
         PublishRequest(repository=repository, tag="V1", terraform_dir=infra, environment=environment, **request),
         boto3.Session(),
-    )
+    ).terraform
 
 
 @pytest.fixture

@@ -36,6 +36,8 @@ class Case:
     ecr_deploy: dict | list = field(default_factory=dict)
     env: dict = field(default_factory=dict)
     prepare: Callable[[Path], None] | None = None
+    #: Names that only this case's prepare makes (images, repositories), watched in this case alone.
+    own_names: tuple[str, ...] = ()
 
 
 def edit(name: str, old: str, new: str) -> Callable[[Path], None]:
@@ -365,6 +367,7 @@ CASES = [
         ["publish_ecr", "--repository", "producao-destroy"],
         r"would destroy or replace aws_ecr_repository\.repositorio.*--allow-destroy",
         prepare=published_then_made_to_replace,
+        own_names=("producao-destroy",),
     ),
     Case(
         "publish-terraform-var-not-a-value",
@@ -429,7 +432,6 @@ CASES = [
 TOUCHABLE = {
     "producao",
     "producao-test",
-    "producao-destroy",
     "never-built-image",
     "bad-base",
     "bad-platform",
@@ -437,12 +439,14 @@ TOUCHABLE = {
 }
 
 
-def snapshot(infra: Path, docker_client, ecr, s3) -> dict:
+def snapshot(infra: Path, docker_client, ecr, s3, own_names: tuple[str, ...] = ()) -> dict:
+    watched = TOUCHABLE | set(own_names)
+
     def digest(path: Path) -> str:
         return f"-> {path.readlink()}" if path.is_symlink() else hashlib.sha256(path.read_bytes()).hexdigest()
 
     def touchable(reference: str) -> bool:
-        return reference.rpartition(":")[0].rpartition("/")[2] in TOUCHABLE
+        return reference.rpartition(":")[0].rpartition("/")[2] in watched
 
     return {
         "project": {name: digest(ROOT / name) for name in project_files()},
@@ -458,10 +462,10 @@ def snapshot(infra: Path, docker_client, ecr, s3) -> dict:
             if o["Key"].endswith(".tfstate")
         ],
         "repositories": sorted(
-            r["repositoryName"] for r in ecr.describe_repositories()["repositories"] if r["repositoryName"] in TOUCHABLE
+            r["repositoryName"] for r in ecr.describe_repositories()["repositories"] if r["repositoryName"] in watched
         ),
         "images": sorted(  # one listing call: other workers remove images meanwhile
-            (image["Id"], tuple(sorted(image["RepoTags"] or ())))
+            (image["Id"], tuple(sorted(tag for tag in image["RepoTags"] or () if touchable(tag))))
             for image in docker_client.api.images()
             if any(map(touchable, image["RepoTags"] or ()))
         ),
@@ -484,14 +488,14 @@ def test_bad_input_is_refused_clearly_and_changes_nothing(
     ecr, s3 = boto3.client("ecr"), boto3.client("s3")
     for name, value in {"AWS_SECRET_ACCESS_KEY": AWS_SECRET, **case.env}.items():
         monkeypatch.setenv(name, value)
-    before = snapshot(infra, docker_client, ecr, s3)
+    before = snapshot(infra, docker_client, ecr, s3, case.own_names)
     out, err = io.StringIO(), io.StringIO()
     with pytest.raises(CommandError) as refused:
         call_command(*[arg.replace("INFRA", str(infra)) for arg in case.args], stdout=out, stderr=err)
     assert refused.value.returncode == 1
     assert re.search(case.message, str(refused.value), re.DOTALL), str(refused.value)
     assert_no_secrets(out.getvalue(), err.getvalue(), str(refused.value))
-    assert snapshot(infra, docker_client, ecr, s3) == before
+    assert snapshot(infra, docker_client, ecr, s3, case.own_names) == before
 
 
 def test_a_refusal_through_the_real_cli_exits_1_with_one_message_and_no_traceback(manage, tmp_path):

@@ -278,7 +278,7 @@ def test_changed_provider_requirements_run_init_again(local_aws, infra_copy, uni
     assert terraform_of(infra_copy, name).needs_init()
     out = io.StringIO()
     call_command("publish_ecr", "--repository", name, stdout=out)
-    assert "Terraform: init for environment default" in out.getvalue()
+    assert f"Terraform: init in {infra_copy} for environment default" in out.getvalue()
     assert not terraform_of(infra_copy, name).needs_init()
 
 

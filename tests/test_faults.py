@@ -314,7 +314,7 @@ def second_moto(tmp_path):
                     stderr=log,
                 )
             )
-        wait_until(lambda: _answers(f"http://127.0.0.1:{port}/moto-api/data.json"), 30, "moto to start")
+        wait_until(lambda: _answers(f"http://127.0.0.1:{port}/moto-api/"), 30, "moto to start")
 
     def stop() -> None:
         processes[-1].terminate()
@@ -384,7 +384,7 @@ def test_terraform_killed_mid_apply_keeps_the_state_readable_and_a_rerun_converg
             os.kill(doomed, signal.SIGKILL)
     publish.join()
     assert publish.error is not None and "terraform apply failed (exit -9)" in str(publish.error)
-    for state in (infra_copy / "terraform.tfstate.d").rglob("*.tfstate*"):
+    for state in (infra_copy / "terraform.tfstate.d").rglob("*.tfstate"):
         text = state.read_text()
         assert text == "" or json.loads(text)["version"] == 4  # empty: terraform had only taken its lock
     again = Publish("--repository", name).run()

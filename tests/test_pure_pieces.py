@@ -6,7 +6,6 @@ from ecr_deploy.docker_build import BuildLog
 from ecr_deploy.ecr import PushLog, PushStreamError
 from ecr_deploy.errors import BuildError
 from ecr_deploy.management.commands.build_image import parse_build_args
-from ecr_deploy.terraform import _var_flags
 
 RECORDED_PUSH = [
     {"status": "The push refers to repository [123456789012.dkr.ecr.us-east-1.amazonaws.com/producao]"},
@@ -77,15 +76,6 @@ def test_build_log_counts_steps_from_cache_and_keeps_the_image_id():
 
 def test_build_args_parse_and_keep_equals_in_values():
     assert parse_build_args(["A=1", "B=x=y", "C="]) == {"A": "1", "B": "x=y", "C": ""}
-
-
-def test_terraform_variables_become_sorted_var_flags():
-    assert _var_flags({"regiao": "us-east-1", "nome": "producao"}) == [
-        "-var",
-        "nome=producao",
-        "-var",
-        "regiao=us-east-1",
-    ]
 
 
 def test_checks_report_a_missing_fixture_and_dockerfile(settings, tmp_path):

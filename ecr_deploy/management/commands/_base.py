@@ -56,6 +56,17 @@ class EcrDeployCommand(BaseCommand):
             self.progress_stream.write(text, style_func=_unstyled, ending=ending)
             self.progress_stream.flush()
 
+    def reporter(self):
+        """Progress for provision_ecs and deploy_ecs: headings at verbosity 1, terraform's summary lines at 1
+        and every other terraform line at 2."""
+        from ecr_deploy.deploy import Progress
+
+        return Progress(
+            heading=lambda text: self.progress(self.style.MIGRATE_HEADING(text)),
+            summary=lambda text: self.progress(text, ending=""),
+            line=lambda text: self.progress(text, level=2, ending=""),
+        )
+
     def emit_json(self, result: Any) -> None:
         data = dataclasses.asdict(result) if dataclasses.is_dataclass(result) else result
         self.stdout.write(json.dumps(data, indent=2, default=str, sort_keys=True))

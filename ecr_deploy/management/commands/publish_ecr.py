@@ -45,7 +45,7 @@ class Command(EcrDeployCommand):
         from ecr_deploy.docker_engine import engine
         from ecr_deploy.ecr import aws_session
         from ecr_deploy.environments import resolve_environment
-        from ecr_deploy.publish import Publisher, PublishRequest, Reporter, terraform_for
+        from ecr_deploy.publish import Publisher, PublishRequest, Reporter, stack_for
 
         if skip_terraform and (force_terraform or adopt or allow_destroy):
             raise CommandError(
@@ -78,7 +78,7 @@ class Command(EcrDeployCommand):
         )
         session = aws_session(request.region, request.profile)
         publisher = Publisher(
-            request, reporter, session=session, docker_client=engine(), terraform=terraform_for(request, session)
+            request, reporter, session=session, docker_client=engine(), stack=stack_for(request, session)
         )
         try:
             result = publisher.run()

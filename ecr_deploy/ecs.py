@@ -1,0 +1,285 @@
+"""The ECS side of a deploy: the service's task definition, a one-off task judged by its exit code, a service update
+waited on by its own deployment's rolloutState, and the tail of a task's CloudWatch log."""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ecr_deploy.common import Output, unified_diff
+from ecr_deploy.ecr import aws_error
+from ecr_deploy.errors import DeployError
+
+#: The fields of describe_task_definition's answer that register_task_definition takes back.
+REGISTERABLE = (
+    "family",
+    "taskRoleArn",
+    "executionRoleArn",
+    "networkMode",
+    "containerDefinitions",
+    "volumes",
+    "placementConstraints",
+    "requiresCompatibilities",
+    "cpu",
+    "memory",
+    "pidMode",
+    "ipcMode",
+    "proxyConfiguration",
+    "inferenceAccelerators",
+    "ephemeralStorage",
+    "runtimePlatform",
+)
+
+
+def registerable(task_definition: dict[str, Any]) -> dict[str, Any]:
+    return {key: task_definition[key] for key in REGISTERABLE if task_definition.get(key) not in (None, [], {})}
+
+
+def with_image(
+    task_definition: dict[str, Any],
+    container: str,
+    image: str,
+    environment: dict[str, str],
+    secrets: dict[str, str],
+) -> dict[str, Any]:
+    """A new revision's fields: the current ones with only container's image, environment and secrets changed."""
+    desired = copy.deepcopy(registerable(task_definition))
+    containers = {definition["name"]: definition for definition in desired["containerDefinitions"]}
+    if container not in containers:
+        raise DeployError(
+            f"The task definition {task_definition.get('family')}:{task_definition.get('revision')} has no container "
+            f"named {container!r} (it has {', '.join(sorted(containers))}); set ECR_DEPLOY['ECS']['CONTAINER']."
+        )
+    target = containers[container]
+    target["image"] = image
+    values = {item["name"]: item["value"] for item in target.get("environment", [])} | environment
+    target["environment"] = [{"name": name, "value": values[name]} for name in sorted(values)]
+    arns = {item["name"]: item["valueFrom"] for item in target.get("secrets", [])} | secrets
+    target["secrets"] = [{"name": name, "valueFrom": arns[name]} for name in sorted(arns)]
+    return desired
+
+
+def normalised(value: Any) -> Any:
+    """value without empty fields, with name-keyed lists sorted: what a diff should compare (ecspresso #894)."""
+    if isinstance(value, dict):
+        return {key: normalised(item) for key, item in value.items() if item not in (None, [], {}, "")}
+    if isinstance(value, list):
+        items = [normalised(item) for item in value]
+        if all(isinstance(item, dict) and "name" in item for item in items):
+            items.sort(key=lambda item: item["name"])
+        return items
+    return value
+
+
+def task_definition_diff(current: dict[str, Any], desired: dict[str, Any]) -> str:
+    """A unified diff of the registerable fields, empty when the two would run the same thing."""
+    before = json.dumps(normalised(registerable(current)), indent=2, sort_keys=True)
+    after = json.dumps(normalised(registerable(desired)), indent=2, sort_keys=True)
+    return unified_diff(before, after, "task-definition.json")
+
+
+@dataclass(frozen=True)
+class TaskOutcome:
+    task_arn: str
+    exit_code: int | None
+    stop_code: str
+    stopped_reason: str
+    log_tail: list[str] = field(default_factory=list)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.exit_code == 0
+
+
+class EcsService:
+    """One ECS service and the clients it needs; every wait polls with a deadline and says what it saw."""
+
+    def __init__(
+        self,
+        ecs_client: Any,
+        logs_client: Any,
+        cluster: str,
+        service: str,
+        *,
+        poll_seconds: float = 3.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.ecs = ecs_client
+        self.logs = logs_client
+        self.cluster = cluster
+        self.service = service
+        self.poll_seconds = poll_seconds
+        self.clock = clock
+        self.sleep = sleep
+
+    def _call(self, action: str, method: Callable[..., Any], **kwargs: Any) -> Any:
+        import botocore.exceptions
+
+        try:
+            return method(**kwargs)
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as err:
+            raise aws_error(err, action) from err
+
+    def describe(self) -> dict[str, Any]:
+        found = self._call(
+            f"describe the service {self.service}",
+            self.ecs.describe_services,
+            cluster=self.cluster,
+            services=[self.service],
+        )
+        active = [service for service in found.get("services", []) if service.get("status") == "ACTIVE"]
+        if not active:
+            raise DeployError(
+                f"The ECS service {self.service} is not running in cluster {self.cluster}; run provision_ecs first."
+            )
+        return active[0]
+
+    def task_definition(self, arn: str) -> dict[str, Any]:
+        described = self._call(
+            f"describe the task definition {arn}", self.ecs.describe_task_definition, taskDefinition=arn
+        )
+        return described["taskDefinition"]
+
+    def register(self, fields: dict[str, Any]) -> str:
+        registered = self._call("register a task definition", self.ecs.register_task_definition, **fields)
+        return registered["taskDefinition"]["taskDefinitionArn"]
+
+    def deregister(self, arn: str) -> None:
+        self._call(f"deregister {arn}", self.ecs.deregister_task_definition, taskDefinition=arn)
+
+    def previous_revision(self, family: str, current_arn: str) -> str | None:
+        """The newest ACTIVE revision of family older than current_arn."""
+        current = int(current_arn.rsplit(":", 1)[1])
+        listed = self._call(
+            f"list the revisions of {family}",
+            self.ecs.list_task_definitions,
+            familyPrefix=family,
+            status="ACTIVE",
+            sort="DESC",
+        )
+        older = [arn for arn in listed.get("taskDefinitionArns", []) if int(arn.rsplit(":", 1)[1]) < current]
+        return max(older, key=lambda arn: int(arn.rsplit(":", 1)[1]), default=None)
+
+    def run_one_off(
+        self,
+        task_definition_arn: str,
+        container: str,
+        command: list[str],
+        network_configuration: dict[str, Any],
+        timeout_seconds: float,
+        log_group: str,
+        progress: Output,
+    ) -> TaskOutcome:
+        """Run command as a Fargate task of the revision and wait until it stops; a task that never started,
+        stopped without an exit code or exited non-zero is a failure the caller reads from the outcome."""
+        started = self._call(
+            "run a one-off task",
+            self.ecs.run_task,
+            cluster=self.cluster,
+            taskDefinition=task_definition_arn,
+            launchType="FARGATE",
+            count=1,
+            startedBy="ecr_deploy",
+            networkConfiguration=network_configuration,
+            overrides={"containerOverrides": [{"name": container, "command": command}]},
+        )
+        if started.get("failures") or not started.get("tasks"):
+            reasons = "; ".join(
+                f"{f.get('arn', '')} {f.get('reason', '')}".strip() for f in started.get("failures", [])
+            )
+            raise DeployError(f"The task `{' '.join(command)}` did not start: {reasons or 'no task was created'}.")
+        task_arn = started["tasks"][0]["taskArn"]
+        progress(f"Task {task_arn.rsplit('/', 1)[1]}: started")
+        deadline = self.clock() + timeout_seconds
+        while True:
+            task = self._call(
+                "describe the one-off task", self.ecs.describe_tasks, cluster=self.cluster, tasks=[task_arn]
+            )
+            task = task["tasks"][0]
+            if task.get("lastStatus") == "STOPPED":
+                break
+            if self.clock() >= deadline:
+                raise DeployError(
+                    f"The task `{' '.join(command)}` ({task_arn}) is still {task.get('lastStatus')} after "
+                    f"{timeout_seconds:g}s; nothing was deployed. Stop it or wait, then deploy again."
+                )
+            self.sleep(self.poll_seconds)
+        containers = {c.get("name"): c for c in task.get("containers", [])}
+        essential = containers.get(container) or next(iter(containers.values()), {})
+        return TaskOutcome(
+            task_arn=task_arn,
+            exit_code=essential.get("exitCode"),
+            stop_code=task.get("stopCode", ""),
+            stopped_reason=task.get("stoppedReason", "") or essential.get("reason", ""),
+            log_tail=self.log_tail(log_group, f"app/{container}/{task_arn.rsplit('/', 1)[1]}"),
+        )
+
+    def log_tail(self, group: str, stream: str, lines: int = 20) -> list[str]:
+        """The last lines of a task's log; empty when the stream was never written (a task that did not start)."""
+        import botocore.exceptions
+
+        try:
+            events = self.logs.get_log_events(
+                logGroupName=group, logStreamName=stream, limit=lines, startFromHead=False
+            )
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError):
+            return []
+        return [event["message"].rstrip() for event in events.get("events", [])]
+
+    def update(self, task_definition_arn: str) -> str:
+        """Point the service at the revision; the id of the deployment this update created."""
+        updated = self._call(
+            f"update the service {self.service}",
+            self.ecs.update_service,
+            cluster=self.cluster,
+            service=self.service,
+            taskDefinition=task_definition_arn,
+        )
+        primary = [d for d in updated["service"].get("deployments", []) if d.get("status") == "PRIMARY"]
+        if not primary:
+            raise DeployError(f"update_service of {self.service} answered without a PRIMARY deployment.")
+        return primary[0]["id"]
+
+    def wait_for_rollout(self, deployment_id: str, timeout_seconds: float, progress: Output) -> dict[str, Any]:
+        """Wait until this deployment's rolloutState is COMPLETED; FAILED, or the deployment replaced by a
+        rollback, is a failure with its reason; a timeout says what still runs and leaves the deployment going."""
+        deadline = self.clock() + timeout_seconds
+        seen = ""
+        while True:
+            service = self.describe()
+            deployments = {d["id"]: d for d in service.get("deployments", [])}
+            deployment = deployments.get(deployment_id)
+            if deployment is None:
+                raise DeployError(
+                    f"The deployment {deployment_id} of {self.service} is gone: it was replaced (a rollback, or "
+                    f"another deploy). Events: {_events(service)}"
+                )
+            state = deployment.get("rolloutState", "")
+            line = f"{state} ({deployment.get('runningCount', 0)}/{deployment.get('desiredCount', 0)} tasks running)"
+            if line != seen:
+                progress(f"Rollout {deployment_id}: {line}")
+                seen = line
+            if state == "COMPLETED":
+                return deployment
+            if state == "FAILED":
+                raise DeployError(
+                    f"The rollout of {self.service} FAILED: {deployment.get('rolloutStateReason', 'no reason given')}; "
+                    f"the circuit breaker rolls the service back to its previous revision. Events: {_events(service)}"
+                )
+            if self.clock() >= deadline:
+                raise DeployError(
+                    f"The rollout {deployment_id} of {self.service} is still {state} after {timeout_seconds:g}s "
+                    f"({deployment.get('runningCount', 0)} of {deployment.get('desiredCount', 0)} tasks running, "
+                    f"{deployment.get('failedTasks', 0)} failed); it goes on. Watch it in the ECS console or with "
+                    f"`aws ecs describe-services --cluster {self.cluster} --services {self.service}`."
+                )
+            self.sleep(self.poll_seconds)
+
+
+def _events(service: dict[str, Any], count: int = 3) -> str:
+    return " | ".join(event.get("message", "") for event in service.get("events", [])[:count]) or "none"

@@ -1,0 +1,65 @@
+from django.core.management.base import CommandError
+
+from ecr_deploy import conf
+from ecr_deploy.management.commands._base import EcrDeployCommand
+
+
+class Command(EcrDeployCommand):
+    help = (
+        "Deploy the published image to the environment's ECS Fargate service: pin it by digest in a new task "
+        "definition revision, run migrate as a one-off task, update the service and wait for its rollout."
+    )
+    json_flag = True
+    requires_system_checks = []
+
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.add_argument(
+            "--env", help="Environment from ECR_DEPLOY['ENVIRONMENTS'] (default: ECR_DEPLOY['ENVIRONMENT'])."
+        )
+        image = parser.add_mutually_exclusive_group()
+        image.add_argument("--tag", help="The published tag to deploy (default: the environment's).")
+        image.add_argument("--digest", help="The published digest to deploy (sha256:..., as publish_ecr prints).")
+        parser.add_argument("--plan", action="store_true", help="Print the task definition's diff; change nothing.")
+        parser.add_argument("--timeout", type=float, help="Seconds to wait for the migrate task and the rollout.")
+        parser.add_argument("--no-migrate", action="store_true", help="Skip the one-off `manage.py migrate` task.")
+        parser.add_argument("--rollback", action="store_true", help="Redeploy the previous task definition revision.")
+
+    def handle(self, *args, env, tag, digest, plan, timeout, no_migrate, rollback, **options):
+        from ecr_deploy.deploy import Deployer, DeployOptions, service_outputs, service_stack
+        from ecr_deploy.docker_engine import engine
+        from ecr_deploy.ecr import EcrRegistry, aws_session
+        from ecr_deploy.ecs import EcsService
+        from ecr_deploy.environments import resolve_environment
+
+        if rollback and (tag or digest):
+            raise CommandError("--rollback redeploys the previous revision: drop --tag and --digest.")
+        if timeout is not None and timeout <= 0:
+            raise CommandError(f"--timeout must be a positive number of seconds, not {timeout:g}.")
+        environment = resolve_environment(env)
+        session = aws_session(environment.region, environment.profile)
+        progress = self.reporter()
+        stack = service_stack(
+            environment, conf.base_dir(), session, conf.get("TERRAFORM_BIN"), conf.get("LOCK_TIMEOUT_SECONDS")
+        )
+        outputs = service_outputs(stack, progress)
+        service = EcsService(session.client("ecs"), session.client("logs"), outputs["cluster"], outputs["servico"])
+        options = DeployOptions(
+            tag=tag,
+            digest=digest,
+            plan=plan,
+            migrate=environment.ecs.migrate and not no_migrate,
+            rollback=rollback,
+            timeout_seconds=timeout or environment.ecs.timeout_seconds,
+        )
+        deployer = Deployer(
+            environment, outputs, service, EcrRegistry(session.client("ecr"), engine()), progress, options
+        )
+        result = deployer.run()
+        if self.as_json:
+            self.emit_json(result)
+            return
+        if plan and result.diff:
+            self.progress(result.diff, ending="")
+        if not plan:
+            self.progress(self.style.SUCCESS(f"{result.service_url} runs {result.image}"))

@@ -1,0 +1,55 @@
+from ecr_deploy import conf
+from ecr_deploy.management.commands._base import EcrDeployCommand
+
+
+class Command(EcrDeployCommand):
+    help = (
+        "Apply the service's Terraform (ECS cluster and Fargate service, load balancer, roles, logs, secrets, "
+        "autoscaling) for one environment, with the first task definition on the published image."
+    )
+    json_flag = True
+    requires_system_checks = []
+
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.add_argument(
+            "--env", help="Environment from ECR_DEPLOY['ENVIRONMENTS'] (default: ECR_DEPLOY['ENVIRONMENT'])."
+        )
+        parser.add_argument(
+            "--tag", help="The published tag of the first task definition (default: the environment's)."
+        )
+        parser.add_argument("--plan", action="store_true", help="Show terraform's plan; change nothing.")
+        parser.add_argument(
+            "--force-terraform", action="store_true", help="Plan and apply even when nothing seems to have changed."
+        )
+        parser.add_argument(
+            "--allow-destroy", action="store_true", help="Apply a plan that destroys or replaces the service's pieces."
+        )
+
+    def handle(self, *args, env, tag, plan, force_terraform, allow_destroy, **options):
+        from ecr_deploy.deploy import ServiceProvisioner, service_stack
+        from ecr_deploy.docker_engine import engine
+        from ecr_deploy.ecr import EcrRegistry, aws_session
+        from ecr_deploy.environments import resolve_environment
+
+        environment = resolve_environment(env)
+        session = aws_session(environment.region, environment.profile)
+        stack = service_stack(
+            environment, conf.base_dir(), session, conf.get("TERRAFORM_BIN"), conf.get("LOCK_TIMEOUT_SECONDS")
+        )
+        provisioner = ServiceProvisioner(
+            environment,
+            stack,
+            session,
+            EcrRegistry(session.client("ecr"), engine()),
+            self.reporter(),
+            tag=tag or environment.tag,
+            plan=plan,
+            force_terraform=force_terraform,
+            allow_destroy=allow_destroy,
+        )
+        result = provisioner.run()
+        if self.as_json:
+            self.emit_json(result)
+        elif not plan:
+            self.progress(self.style.SUCCESS(f"{result.service} ({environment.name}): {result.service_url}"))

@@ -1,0 +1,121 @@
+# The cluster, the first task definition and the Fargate service. deploy_ecs registers later revisions; the
+# service ignores them here, so a later apply never rolls a deployment back.
+resource "aws_secretsmanager_secret" "secret_key" {
+  name                    = "${var.nome}/DJANGO_SECRET_KEY"
+  description             = "Django's SECRET_KEY for ${var.nome}; provision_ecs puts a random value once, outside the state."
+  recovery_window_in_days = 0
+  tags                    = var.etiquetas
+}
+
+locals {
+  segredos = concat(
+    [{ name = "DJANGO_SECRET_KEY", valueFrom = aws_secretsmanager_secret.secret_key.arn }],
+    var.database_url_secret_arn == "" ? [] : [{ name = "DATABASE_URL", valueFrom = var.database_url_secret_arn }],
+  )
+}
+
+resource "aws_ecs_cluster" "app" {
+  name = var.nome
+  tags = var.etiquetas
+}
+
+resource "aws_cloudwatch_log_group" "app" {
+  name              = "/ecs/${var.nome}"
+  retention_in_days = 30
+  tags              = var.etiquetas
+}
+
+resource "aws_ecs_task_definition" "app" {
+  family                   = var.nome
+  requires_compatibilities = ["FARGATE"]
+  network_mode             = "awsvpc"
+  cpu                      = var.cpu
+  memory                   = var.memoria
+  execution_role_arn       = aws_iam_role.execucao.arn
+  task_role_arn            = aws_iam_role.tarefa.arn
+  tags                     = var.etiquetas
+
+  container_definitions = jsonencode([{
+    name         = var.container
+    image        = var.imagem
+    essential    = true
+    memory       = var.memoria
+    portMappings = [{ containerPort = var.porta, protocol = "tcp" }]
+    environment  = [{ name = "DJANGO_ALLOWED_HOSTS", value = aws_lb.app.dns_name }]
+    secrets      = local.segredos
+    healthCheck = {
+      command     = ["CMD", "python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:${var.porta}/health/', timeout=4)"]
+      interval    = 30
+      timeout     = 5
+      retries     = 3
+      startPeriod = 10
+    }
+    logConfiguration = {
+      logDriver = "awslogs"
+      options = {
+        awslogs-group         = aws_cloudwatch_log_group.app.name
+        awslogs-region        = var.regiao
+        awslogs-stream-prefix = "app"
+      }
+    }
+  }])
+}
+
+resource "aws_ecs_service" "app" {
+  name                               = var.nome
+  cluster                            = aws_ecs_cluster.app.id
+  task_definition                    = aws_ecs_task_definition.app.arn
+  desired_count                      = var.tarefas_desejadas
+  launch_type                        = "FARGATE"
+  deployment_minimum_healthy_percent = var.saudavel_min_pct
+  deployment_maximum_percent         = var.saudavel_max_pct
+  health_check_grace_period_seconds  = 30
+  tags                               = var.etiquetas
+
+  deployment_circuit_breaker {
+    enable   = true
+    rollback = true
+  }
+
+  network_configuration {
+    subnets          = local.sub_redes
+    security_groups  = [aws_security_group.servico.id]
+    assign_public_ip = var.ip_publico
+  }
+
+  load_balancer {
+    target_group_arn = aws_lb_target_group.app.arn
+    container_name   = var.container
+    container_port   = var.porta
+  }
+
+  depends_on = [aws_lb_listener.http, aws_iam_role_policy_attachment.execucao]
+
+  lifecycle {
+    ignore_changes = [task_definition, desired_count, availability_zone_rebalancing]
+  }
+}
+
+resource "aws_appautoscaling_target" "app" {
+  service_namespace  = "ecs"
+  resource_id        = "service/${aws_ecs_cluster.app.name}/${aws_ecs_service.app.name}"
+  scalable_dimension = "ecs:service:DesiredCount"
+  min_capacity       = var.tarefas_min
+  max_capacity       = var.tarefas_max
+}
+
+resource "aws_appautoscaling_policy" "cpu" {
+  name               = "${var.nome}-cpu"
+  policy_type        = "TargetTrackingScaling"
+  service_namespace  = aws_appautoscaling_target.app.service_namespace
+  resource_id        = aws_appautoscaling_target.app.resource_id
+  scalable_dimension = aws_appautoscaling_target.app.scalable_dimension
+
+  target_tracking_scaling_policy_configuration {
+    target_value = var.cpu_alvo
+
+    predefined_metric_specification {
+      predefined_metric_type = "ECSServiceAverageCPUUtilization"
+    }
+  }
+}

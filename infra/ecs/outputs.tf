@@ -1,0 +1,48 @@
+# What deploy_ecs reads back: where the service runs, and how to start a one-off task beside it.
+output "cluster" {
+  value = aws_ecs_cluster.app.name
+}
+
+output "servico" {
+  value = aws_ecs_service.app.name
+}
+
+output "familia" {
+  value = aws_ecs_task_definition.app.family
+}
+
+output "container" {
+  value = var.container
+}
+
+output "porta" {
+  value = var.porta
+}
+
+output "alb_dns" {
+  value = aws_lb.app.dns_name
+}
+
+output "sub_redes" {
+  value = local.sub_redes
+}
+
+output "grupo_seguranca" {
+  value = aws_security_group.servico.id
+}
+
+output "ip_publico" {
+  value = var.ip_publico
+}
+
+output "grupo_logs" {
+  value = aws_cloudwatch_log_group.app.name
+}
+
+output "secret_key_arn" {
+  value = aws_secretsmanager_secret.secret_key.arn
+}
+
+output "usa_banco_externo" {
+  value = var.database_url_secret_arn != ""
+}

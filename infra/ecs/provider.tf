@@ -1,0 +1,18 @@
+# The service's long-lived pieces on ECS Fargate behind an Application Load Balancer. `manage.py provision_ecs`
+# applies this folder with its own state per environment; `manage.py deploy_ecs` then owns the image.
+terraform {
+  required_version = ">= 1.5"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = "~> 5.0"
+    }
+  }
+}
+
+# Credentials, profile and AWS_ENDPOINT_URL come from the environment, as for every AWS tool.
+provider "aws" {
+  region      = var.regiao
+  max_retries = var.max_tentativas
+}

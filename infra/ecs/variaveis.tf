@@ -1,0 +1,114 @@
+variable "nome" {
+  type        = string
+  description = "The service's name: cluster, service, task family, load balancer (provision_ecs passes it)."
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9-]{0,25}$", var.nome))
+    error_message = "nome must be 1 to 26 lowercase letters, digits and -, starting with a letter or digit."
+  }
+}
+
+variable "regiao" {
+  type        = string
+  default     = "us-east-1"
+  description = "AWS region (provision_ecs passes the region of its AWS session)."
+}
+
+variable "imagem" {
+  type        = string
+  description = "The first task definition's image, URI@sha256:...; deploy_ecs registers every later one."
+}
+
+variable "container" {
+  type        = string
+  default     = "app"
+  description = "The container's name in the task definition."
+}
+
+variable "porta" {
+  type        = number
+  default     = 8000
+  description = "The port the container serves on (the image's EXPOSE)."
+}
+
+variable "cpu" {
+  type        = number
+  default     = 256
+  description = "Fargate CPU units per task (256 = 0.25 vCPU)."
+}
+
+variable "memoria" {
+  type        = number
+  default     = 512
+  description = "Fargate memory per task, in MiB."
+}
+
+variable "tarefas_desejadas" {
+  type        = number
+  default     = 1
+  description = "Tasks at creation; autoscaling moves it between tarefas_min and tarefas_max afterwards."
+}
+
+variable "tarefas_min" {
+  type    = number
+  default = 1
+}
+
+variable "tarefas_max" {
+  type    = number
+  default = 4
+}
+
+variable "cpu_alvo" {
+  type        = number
+  default     = 60
+  description = "Average CPU % that autoscaling keeps the service at."
+}
+
+variable "saudavel_min_pct" {
+  type        = number
+  default     = 100
+  description = "Minimum healthy percent during a deployment."
+}
+
+variable "saudavel_max_pct" {
+  type        = number
+  default     = 200
+  description = "Maximum percent during a deployment."
+}
+
+variable "vpc_id" {
+  type        = string
+  default     = ""
+  description = "The VPC; empty: the account's default VPC."
+}
+
+variable "sub_redes" {
+  type        = list(string)
+  default     = []
+  description = "Subnets of the load balancer and the tasks; empty: every subnet of the VPC."
+}
+
+variable "ip_publico" {
+  type        = bool
+  default     = true
+  description = "Give tasks a public IP (needed to pull from ECR in default-VPC public subnets without a NAT)."
+}
+
+variable "database_url_secret_arn" {
+  type        = string
+  default     = ""
+  description = "ARN of a Secrets Manager secret or SSM parameter holding DATABASE_URL; empty: the image's SQLite."
+}
+
+variable "etiquetas" {
+  type        = map(string)
+  default     = {}
+  description = "Tags on every resource; provision_ecs adds ecr_deploy:project and ecr_deploy:environment."
+}
+
+variable "max_tentativas" {
+  type        = number
+  default     = 25
+  description = "How often the AWS provider retries a failed call."
+}
