@@ -252,7 +252,9 @@ class Deployer:
             live = self.service.describe()
             current = self.service.task_definition(live["taskDefinition"])
             result.previous_task_definition = live["taskDefinition"]
-            desired = with_image(current, self.outputs["container"], image, self.environment_values(), self.secrets())
+            desired = with_image(
+                current, self.environment.ecs.container, image, self.environment_values(), self.secrets()
+            )
             result.diff = task_definition_diff(current, desired)
         if not result.diff and _settled_on(live, live["taskDefinition"]):
             heading(f"Service {result.service} already runs {image} ({live['taskDefinition']}); nothing to deploy.")
@@ -292,7 +294,7 @@ class Deployer:
         self.progress.heading(f"Migrate: `{' '.join(MIGRATE_COMMAND)}` as a one-off task")
         outcome = self.service.run_one_off(
             self.result.task_definition,
-            self.outputs["container"],
+            self.environment.ecs.container,
             MIGRATE_COMMAND,
             {"awsvpcConfiguration": live["networkConfiguration"]["awsvpcConfiguration"]},
             self.options.timeout_seconds,
@@ -336,7 +338,7 @@ class Deployer:
         self.result.previous_task_definition = live["taskDefinition"]
         self.result.task_definition = previous
         containers = self.service.task_definition(previous)["containerDefinitions"]
-        self.result.image = next((c["image"] for c in containers if c["name"] == self.outputs["container"]), "")
+        self.result.image = next((c["image"] for c in containers if c["name"] == self.environment.ecs.container), "")
         if self.options.plan:
             self.progress.heading(f"Plan: roll {self.result.service} back to {previous}.")
             return self.result

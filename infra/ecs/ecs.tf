@@ -69,7 +69,6 @@ resource "aws_ecs_service" "app" {
   launch_type                        = "FARGATE"
   deployment_minimum_healthy_percent = var.saudavel_min_pct
   deployment_maximum_percent         = var.saudavel_max_pct
-  health_check_grace_period_seconds  = 30
   tags                               = var.etiquetas
 
   deployment_circuit_breaker {

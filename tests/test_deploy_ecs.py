@@ -1,0 +1,493 @@
+"""provision_ecs and deploy_ecs against moto (ECS, ELBv2, EC2, IAM, Logs, Secrets Manager, Application Auto
+Scaling), real terraform, the registry and the local engine. The stack is applied once for the module (its load
+balancer alone takes a minute), on one worker; the tests then follow one service through its life, in order.
+
+moto runs no containers: every task it runs exits 0, and every rollout completes. The two signals it cannot
+give, a migrate task that exits non-zero and a FAILED rollout, are played with botocore's Stubber, on recorded
+ECS answers; those tests say so."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import override_settings
+
+from tests.conftest import ROOT
+
+pytestmark = [pytest.mark.engine, pytest.mark.xdist_group("ecs")]
+
+#: The image's own SQLite, named as a DATABASE_URL: a database "outside" the image for deploy_ecs (so migrate runs
+#: as a one-off task), that the local run of the task definition can serve from.
+IMAGE_SQLITE_URL = "sqlite:////home/ubuntu/tcc/data/db.sqlite3"
+
+
+def run(command: str, *flags: str) -> tuple[dict, str]:
+    out, err = io.StringIO(), io.StringIO()
+    call_command(command, "--json", *flags, stdout=out, stderr=err)
+    return json.loads(out.getvalue()), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def service(local_aws, docker_client, project_image, tmp_path_factory) -> dict:
+    """An environment published and provisioned once: its repository, image, state and ECS stack."""
+    root = tmp_path_factory.mktemp("ecs")
+    infra = root / "infra"
+    shutil.copytree(ROOT / "infra", infra, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*"))
+    name = f"ecs-{uuid.uuid4().hex[:8]}"
+    docker_client.images.get(project_image).tag(name, "V1")
+    database = boto3.client("secretsmanager").create_secret(Name=f"{name}/DATABASE_URL", SecretString=IMAGE_SQLITE_URL)
+    ecr_deploy = {
+        "TERRAFORM_DIR": str(infra),
+        "REPOSITORY": name,
+        "ECS": {
+            "TERRAFORM_DIR": str(infra / "ecs"),
+            "TIMEOUT_SECONDS": 60,
+            "SECRETS": {"DATABASE_URL": database["ARN"]},
+            "DOMAINS": ["clientes.example.com"],
+            "TERRAFORM_VARS": {"max_tentativas": 2},
+        },
+    }
+    with override_settings(ECR_DEPLOY=ecr_deploy):
+        published, _ = run("publish_ecr")
+        provisioned, provision_log = run("provision_ecs")
+    yield {
+        "name": name,
+        "ecr_deploy": ecr_deploy,
+        "published": published,
+        "provisioned": provisioned,
+        "provision_log": provision_log,
+        "database_arn": database["ARN"],
+    }
+    for tag in docker_client.images.get(project_image).tags:
+        if tag.startswith(name) or f"/{name}:" in tag:
+            docker_client.images.remove(tag)
+
+
+@pytest.fixture(autouse=True)
+def service_settings(service, settings):
+    settings.ECR_DEPLOY = service["ecr_deploy"]
+
+
+def ecs():
+    return boto3.client("ecs")
+
+
+def live(name: str) -> dict:
+    return ecs().describe_services(cluster=name, services=[name])["services"][0]
+
+
+def revisions(name: str) -> list[str]:
+    return ecs().list_task_definitions(familyPrefix=name, status="ACTIVE")["taskDefinitionArns"]
+
+
+def snapshot(name: str) -> tuple[str, list[str]]:
+    """What a refused deploy must leave as it was: the revision the service runs, and the active revisions."""
+    return live(name)["taskDefinition"], revisions(name)
+
+
+def applied_service(service: dict) -> dict:
+    """The aws_ecs_service that the environment's state holds, as terraform applied it."""
+    infra = Path(service["ecr_deploy"]["ECS"]["TERRAFORM_DIR"])
+    state = json.loads((infra / "terraform.tfstate.d" / "default" / f"_ecs+{service['name']}.tfstate").read_text())
+    return next(r["instances"][0]["attributes"] for r in state["resources"] if r["type"] == "aws_ecs_service")
+
+
+def publish_new_image(docker_client, service: dict, tag: str) -> str:
+    """A new image under tag (one more layer), published; its digest."""
+    container = docker_client.containers.create(f"{service['name']}:V1", command=["true"])
+    try:
+        container.commit(repository=service["name"], tag=tag, changes=[f"LABEL revision={uuid.uuid4().hex}"])
+    finally:
+        container.remove(force=True)
+    published, _ = run("publish_ecr", "--tag", tag)
+    return published["digest"]
+
+
+def test_provision_makes_the_service_behind_a_load_balancer_with_its_guards(service):
+    name, provisioned = service["name"], service["provisioned"]
+    applied = applied_service(service)  # moto's describe_services leaves the deployment configuration out
+    assert applied["deployment_circuit_breaker"] == [{"enable": True, "rollback": True}]
+    assert (applied["deployment_minimum_healthy_percent"], applied["deployment_maximum_percent"]) == (100, 200)
+    described = live(name)
+    assert described["loadBalancers"][0]["containerName"] == "app"
+    assert described["loadBalancers"][0]["containerPort"] == 8000
+    group = boto3.client("elbv2").describe_target_groups(Names=[name])["TargetGroups"][0]
+    assert (group["HealthCheckPath"], group["TargetType"]) == ("/health/", "ip")
+    target = boto3.client("application-autoscaling").describe_scalable_targets(
+        ServiceNamespace="ecs", ResourceIds=[f"service/{name}/{name}"]
+    )["ScalableTargets"][0]
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (1, 4)
+    secret_key = boto3.client("secretsmanager").get_secret_value(SecretId=f"{name}/DJANGO_SECRET_KEY")["SecretString"]
+    assert len(secret_key) >= 50 and secret_key not in service["provision_log"] + json.dumps(provisioned)
+    assert provisioned["service_url"].startswith("http://") and provisioned["terraform_changes"] is True
+    again, _ = run("provision_ecs")
+    assert again["skipped"] == ["terraform (unchanged)"] and again["service_url"] == provisioned["service_url"]
+
+
+def test_a_full_deploy_pins_the_digest_runs_migrate_and_completes_its_rollout(service):
+    name = service["name"]
+    before = revisions(name)
+    result, log = run("deploy_ecs")
+    uri = service["published"]["repository_uri"]
+    assert result["image"] == f"{uri}@{service['published']['digest']}"
+    assert result["rollout_state"] == "COMPLETED" and result["migrated"] is True
+    assert live(name)["taskDefinition"] == result["task_definition"] not in before
+    definition = ecs().describe_task_definition(taskDefinition=result["task_definition"])["taskDefinition"]
+    container = definition["containerDefinitions"][0]
+    assert container["image"] == result["image"]
+    alb = result["service_url"].removeprefix("http://").rstrip("/")
+    environment = {item["name"]: item["value"] for item in container["environment"]}
+    assert environment == {"DJANGO_ALLOWED_HOSTS": f"{alb},clientes.example.com"}
+    secrets = {item["name"]: item["valueFrom"] for item in container["secrets"]}
+    assert secrets["DATABASE_URL"] == service["database_arn"]
+    assert secrets["DJANGO_SECRET_KEY"].startswith(f"arn:aws:secretsmanager:us-east-1:123456789012:secret:{name}/")
+    migrate = ecs().list_tasks(cluster=name, startedBy="ecr_deploy")["taskArns"]
+    assert migrate and "Migrate: `python manage.py migrate --noinput` as a one-off task" in log
+
+
+def test_deploying_what_already_runs_changes_nothing(service):
+    before = snapshot(service["name"])
+    result, log = run("deploy_ecs")
+    assert result["skipped"] == ["deploy (already running)"] and "nothing to deploy" in log
+    assert snapshot(service["name"]) == before
+
+
+def test_plan_prints_the_task_definition_diff_and_changes_nothing(service, docker_client):
+    digest = publish_new_image(docker_client, service, "V2")
+    before = snapshot(service["name"])
+    out = io.StringIO()
+    call_command("deploy_ecs", "--tag", "V2", "--plan", stdout=out)
+    assert (
+        f'@{digest}"' in out.getvalue()
+        and f'-      "image": "{service["published"]["repository_uri"]}@' in out.getvalue()
+    )
+    assert snapshot(service["name"]) == before
+
+
+def test_rollback_redeploys_the_previous_revision(service):
+    running = live(service["name"])["taskDefinition"]
+    deployed, _ = run("deploy_ecs", "--tag", "V2")
+    assert live(service["name"])["taskDefinition"] == deployed["task_definition"] != running
+    rolled, _ = run("deploy_ecs", "--rollback")
+    assert rolled["task_definition"] == running == live(service["name"])["taskDefinition"]
+    assert rolled["rollout_state"] == "COMPLETED"
+
+
+def test_the_deployed_task_definition_runs_locally_and_answers_the_load_balancer(service, docker_client):
+    name = service["name"]
+    definition = ecs().describe_task_definition(taskDefinition=live(name)["taskDefinition"])["taskDefinition"]
+    from ecr_deploy.local_task import run_task_definition_locally
+
+    container = run_task_definition_locally(docker_client, boto3.Session(), definition, "app")
+    try:
+        container.reload()
+        port = container.attrs["NetworkSettings"]["Ports"]["8000/tcp"][0]["HostPort"]
+        assert wait_for_health(container) == "healthy"
+        alb = service["provisioned"]["service_url"].removeprefix("http://").rstrip("/")
+        assert status(f"http://127.0.0.1:{port}/health/", "10.0.1.17") == 200  # the ALB's checks use the task IP
+        assert status(f"http://127.0.0.1:{port}/clientes/", alb) == 200
+        assert status(f"http://127.0.0.1:{port}/clientes/", "attacker.example") == 400
+    finally:
+        container.remove(force=True)
+
+
+def wait_for_health(container, seconds: float = 90) -> str:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        container.reload()
+        state = container.attrs["State"].get("Health", {}).get("Status", "none")
+        if state in {"healthy", "unhealthy"}:
+            return state
+        time.sleep(1)
+    return "starting"
+
+
+def status(url: str, host: str) -> int:
+    request = urllib.request.Request(url, headers={"Host": host})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+@pytest.mark.parametrize(
+    ("flags", "ecs_settings", "message"),
+    [
+        (["--tag", "never-published"], {}, "No published image .*:never-published; run `python manage.py publish_ecr"),
+        (["--digest", "sha256:" + "0" * 64], {}, "@sha256:0+ is not in the registry"),
+        (["--digest", "sha256:abc"], {}, "Invalid digest 'sha256:abc'"),
+        ([], {"CONTAINER": "web"}, "has no container named 'web' \\(it has app\\)"),
+        (
+            [],
+            {"SERVICE": "never-provisioned"},
+            "was never applied .* run `python manage.py provision_ecs --env default`",
+        ),
+        (["--timeout", "0"], {}, "--timeout must be a positive number"),
+        (["--rollback", "--tag", "V2"], {}, "--rollback redeploys the previous revision"),
+    ],
+    ids=[
+        "tag-not-published",
+        "digest-absent",
+        "digest-malformed",
+        "container-mismatch",
+        "never-provisioned",
+        "timeout-zero",
+        "rollback-with-tag",
+    ],
+)
+def test_a_bad_deploy_is_refused_clearly_and_changes_nothing(service, settings, flags, ecs_settings, message):
+    settings.ECR_DEPLOY = {**service["ecr_deploy"], "ECS": {**service["ecr_deploy"]["ECS"], **ecs_settings}}
+    before = snapshot(service["name"])
+    with pytest.raises(CommandError, match=message) as refused:
+        call_command("deploy_ecs", *flags, stdout=io.StringIO(), stderr=io.StringIO())
+    assert refused.value.returncode == 1
+    assert snapshot(service["name"]) == before
+
+
+def test_rollback_without_an_earlier_revision_is_refused(service):
+    name = service["name"]
+    running = live(name)["taskDefinition"]
+    for arn in revisions(name):
+        if int(arn.rsplit(":", 1)[1]) < int(running.rsplit(":", 1)[1]):
+            ecs().deregister_task_definition(taskDefinition=arn)
+    with pytest.raises(CommandError, match="has no earlier active revision to roll back to"):
+        call_command("deploy_ecs", "--rollback", stdout=io.StringIO(), stderr=io.StringIO())
+    assert live(name)["taskDefinition"] == running
+
+
+# The failures moto cannot produce, on recorded ECS answers (botocore's Stubber): the deploy must read them.
+
+
+def stubbed_service(name: str, cluster: str = "c"):
+    from ecr_deploy.ecs import EcsService
+
+    client, logs = boto3.client("ecs"), boto3.client("logs")
+    stubber, logs_stubber = Stubber(client), Stubber(logs)
+    ticks = iter(range(1_000_000))
+    service = EcsService(client, logs, cluster, name, poll_seconds=0, clock=lambda: next(ticks), sleep=lambda _: None)
+    return service, stubber, logs_stubber
+
+
+SERVICE_ARN = "arn:aws:ecs:us-east-1:123456789012:service/c/web"
+
+
+def described(
+    deployments: list[dict], task_definition: str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:7"
+):
+    return {
+        "services": [
+            {
+                "serviceArn": SERVICE_ARN,
+                "serviceName": "web",
+                "status": "ACTIVE",
+                "taskDefinition": task_definition,
+                "deployments": deployments,
+                "events": [{"id": "e1", "message": "(service web) deployment failed: tasks failed to start."}],
+            }
+        ]
+    }
+
+
+def test_a_failed_rollout_is_a_failure_with_its_reason_recorded_answers():
+    service, stubber, _ = stubbed_service("web")
+    stubber.add_response(
+        "describe_services",
+        described(
+            [
+                {
+                    "id": "ecs-svc/1",
+                    "status": "PRIMARY",
+                    "rolloutState": "IN_PROGRESS",
+                    "runningCount": 0,
+                    "desiredCount": 1,
+                }
+            ]
+        ),
+    )
+    stubber.add_response(
+        "describe_services",
+        described(
+            [
+                {
+                    "id": "ecs-svc/1",
+                    "status": "PRIMARY",
+                    "rolloutState": "FAILED",
+                    "rolloutStateReason": "ECS deployment circuit breaker: tasks failed to start.",
+                    "runningCount": 0,
+                    "desiredCount": 1,
+                }
+            ]
+        ),
+    )
+    seen: list[str] = []
+    with stubber, pytest.raises(Exception, match="FAILED: ECS deployment circuit breaker: tasks failed to start"):
+        service.wait_for_rollout("ecs-svc/1", 60, seen.append)
+    assert seen == [
+        "Rollout ecs-svc/1: IN_PROGRESS (0/1 tasks running)",
+        "Rollout ecs-svc/1: FAILED (0/1 tasks running)",
+    ]
+
+
+def test_a_deployment_replaced_by_a_rollback_is_a_failure_recorded_answers():
+    service, stubber, _ = stubbed_service("web")
+    stubber.add_response(
+        "describe_services",
+        described(
+            [
+                {
+                    "id": "ecs-svc/0",
+                    "status": "PRIMARY",
+                    "rolloutState": "IN_PROGRESS",
+                    "runningCount": 1,
+                    "desiredCount": 1,
+                }
+            ]
+        ),
+    )
+    with stubber, pytest.raises(Exception, match="ecs-svc/1 of web is gone: it was replaced"):
+        service.wait_for_rollout("ecs-svc/1", 60, lambda _: None)
+
+
+def test_a_rollout_past_the_timeout_says_what_runs_and_leaves_it_going_recorded_answers():
+    service, stubber, _ = stubbed_service("web")
+    for _ in range(3):
+        stubber.add_response(
+            "describe_services",
+            described(
+                [
+                    {
+                        "id": "ecs-svc/1",
+                        "status": "PRIMARY",
+                        "rolloutState": "IN_PROGRESS",
+                        "runningCount": 1,
+                        "desiredCount": 2,
+                        "failedTasks": 1,
+                    }
+                ]
+            ),
+        )
+    with (
+        stubber,
+        pytest.raises(Exception, match=r"still IN_PROGRESS after 2s \(1 of 2 tasks running, 1 failed\); it goes on"),
+    ):
+        service.wait_for_rollout("ecs-svc/1", 2, lambda _: None)
+
+
+def test_a_migrate_task_that_exits_non_zero_gives_its_code_reason_and_log_recorded_answers():
+    service, stubber, logs_stubber = stubbed_service("web")
+    task_arn = "arn:aws:ecs:us-east-1:123456789012:task/c/0123456789abcdef"
+    stubber.add_response("run_task", {"tasks": [{"taskArn": task_arn, "lastStatus": "PROVISIONING"}], "failures": []})
+    stubber.add_response("describe_tasks", {"tasks": [{"taskArn": task_arn, "lastStatus": "RUNNING"}], "failures": []})
+    stubber.add_response(
+        "describe_tasks",
+        {
+            "tasks": [
+                {
+                    "taskArn": task_arn,
+                    "lastStatus": "STOPPED",
+                    "stopCode": "EssentialContainerExited",
+                    "stoppedReason": "Essential container in task exited",
+                    "containers": [{"name": "app", "exitCode": 1}],
+                }
+            ],
+            "failures": [],
+        },
+    )
+    logs_stubber.add_response(
+        "get_log_events",
+        {"events": [{"message": "django.db.utils.OperationalError: could not connect to server"}]},
+        {"logGroupName": "/ecs/web", "logStreamName": "app/app/0123456789abcdef", "limit": 20, "startFromHead": False},
+    )
+    network = {"awsvpcConfiguration": {"subnets": ["subnet-1"], "securityGroups": ["sg-1"]}}
+    with stubber, logs_stubber:
+        outcome = service.run_one_off(
+            "arn:td:8", "app", ["python", "manage.py", "migrate"], network, 60, "/ecs/web", lambda _: None
+        )
+    assert not outcome.succeeded and outcome.exit_code == 1
+    assert outcome.stop_code == "EssentialContainerExited"
+    assert outcome.log_tail == ["django.db.utils.OperationalError: could not connect to server"]
+
+
+def test_a_failed_migrate_stops_the_deploy_before_the_service_changes_recorded_answers(service, settings):
+    """The ECS answers are recorded (moto's tasks always exit 0); the image is the real published one."""
+    from ecr_deploy.deploy import Deployer, DeployOptions, Progress
+    from ecr_deploy.docker_engine import engine
+    from ecr_deploy.ecr import EcrRegistry
+    from ecr_deploy.environments import resolve_environment
+
+    ecs_service, stubber, logs_stubber = stubbed_service("web")
+    current = {
+        "taskDefinitionArn": "arn:aws:ecs:us-east-1:123456789012:task-definition/web:7",
+        "family": "web",
+        "revision": 7,
+        "networkMode": "awsvpc",
+        "requiresCompatibilities": ["FARGATE"],
+        "cpu": "256",
+        "memory": "512",
+        "containerDefinitions": [{"name": "app", "image": "old@sha256:" + "1" * 64, "memory": 512}],
+    }
+    task_arn = "arn:aws:ecs:us-east-1:123456789012:task/c/fedcba9876543210"
+    network = {"awsvpcConfiguration": {"subnets": ["subnet-1"], "securityGroups": ["sg-1"]}}
+    live_service = described([{"id": "ecs-svc/0", "status": "PRIMARY", "rolloutState": "COMPLETED"}])
+    live_service["services"][0]["networkConfiguration"] = network
+    stubber.add_response("describe_services", live_service)
+    stubber.add_response("describe_task_definition", {"taskDefinition": current})
+    stubber.add_response(
+        "register_task_definition",
+        {"taskDefinition": {**current, "revision": 8, "taskDefinitionArn": current["taskDefinitionArn"][:-1] + "8"}},
+    )
+    stubber.add_response("run_task", {"tasks": [{"taskArn": task_arn}], "failures": []})
+    stubber.add_response(
+        "describe_tasks",
+        {
+            "tasks": [
+                {
+                    "taskArn": task_arn,
+                    "lastStatus": "STOPPED",
+                    "stopCode": "EssentialContainerExited",
+                    "containers": [{"name": "app", "exitCode": 3}],
+                }
+            ],
+            "failures": [],
+        },
+    )
+    logs_stubber.add_response("get_log_events", {"events": [{"message": "migrate: boom"}]})
+    stubber.add_response(
+        "deregister_task_definition",
+        {"taskDefinition": current},
+        {"taskDefinition": current["taskDefinitionArn"][:-1] + "8"},
+    )
+    outputs = {
+        "servico": "web",
+        "alb_dns": "web-1.elb.amazonaws.com",
+        "container": "app",
+        "grupo_logs": "/ecs/web",
+        "usa_banco_externo": True,
+    }
+    progress = Progress(heading=lambda _: None, summary=lambda _: None, line=lambda _: None)
+    deployer = Deployer(
+        resolve_environment(),
+        outputs,
+        ecs_service,
+        EcrRegistry(boto3.client("ecr"), engine()),
+        progress,
+        DeployOptions(timeout_seconds=60),
+    )
+    with stubber, logs_stubber, pytest.raises(Exception) as failed:
+        deployer.run()
+    assert "exit code 3" in str(failed.value) and "migrate: boom" in str(failed.value)
+    assert "the service was not updated and the new revision was deregistered" in str(failed.value)
+    stubber.assert_no_pending_responses()  # no update_service was answered: none was made
