@@ -16,7 +16,7 @@ from ecr_deploy.ecr import EcrRegistry, aws_error
 from ecr_deploy.ecs import EcsService, task_definition_diff, with_image
 from ecr_deploy.environments import Environment
 from ecr_deploy.errors import DeployError
-from ecr_deploy.names import validate_tag
+from ecr_deploy.names import validate_digest, validate_tag
 from ecr_deploy.stack import Stack
 
 #: What provision_ecs never destroys or replaces without --allow-destroy.
@@ -24,7 +24,6 @@ SERVICE_RESOURCES = frozenset(
     {"aws_ecs_cluster", "aws_ecs_service", "aws_lb", "aws_secretsmanager_secret", "aws_cloudwatch_log_group"}
 )
 MIGRATE_COMMAND = ["python", "manage.py", "migrate", "--noinput"]
-_DIGEST_LENGTH = len("sha256:") + 64
 
 
 @dataclass
@@ -84,9 +83,7 @@ def published_image(registry: EcrRegistry, repository: str, tag: str | None, dig
         raise DeployError(f"The ECR repository {repository} does not exist; run `python manage.py publish_ecr` first.")
     uri = described["repositoryUri"]
     if digest:
-        if not digest.startswith("sha256:") or len(digest) != _DIGEST_LENGTH:
-            raise DeployError(f"Invalid digest {digest!r}: expected sha256: and 64 hex digits, as publish_ecr prints.")
-        if registry.remote_digest(uri, digest) is None:
+        if registry.remote_digest(uri, validate_digest(digest)) is None:
             raise DeployError(f"{uri}@{digest} is not in the registry; publish it, or pick a digest that is.")
         return f"{uri}@{digest}"
     held = registry.remote_digest(uri, validate_tag(tag or ""))

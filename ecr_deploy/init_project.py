@@ -62,8 +62,11 @@ def sqlite_file(base_dir: Path, databases: dict[str, Any]) -> Path | None:
     return path if path.resolve().is_relative_to(base_dir.resolve()) else None
 
 
-def plan(base_dir: Path, settings: Any, settings_module: str, fixtures: list[str]) -> list[PlannedFile]:
-    """What ecr_deploy_init would write into base_dir, with what is there now."""
+def plan(
+    base_dir: Path, settings: Any, settings_module: str, fixtures: list[str], *, ecs: bool = False
+) -> list[PlannedFile]:
+    """What ecr_deploy_init would write into base_dir, with what is there now; with ecs, the ECS service's
+    Terraform (infra/ecs/) too."""
     if not (base_dir / "manage.py").is_file():
         raise ConfigurationError(
             f"{base_dir} is not a Django project: it has no manage.py. Run `python manage.py ecr_deploy_init` "
@@ -105,8 +108,9 @@ def plan(base_dir: Path, settings: Any, settings_module: str, fixtures: list[str
         allowed="\n".join(f"!{name.removeprefix('./')}" for name in allowed)
     )
     files = {base_dir / "Dockerfile": dockerfile, base_dir / ".dockerignore": dockerignore}
-    for tf in sorted((TEMPLATES / "infra").glob("*.tf")):
-        files[base_dir / "infra" / tf.name] = tf.read_text()
+    for folder in ["infra", "infra/ecs"] if ecs else ["infra"]:
+        for template in [*sorted((TEMPLATES / folder).glob("*.tf")), TEMPLATES / folder / ".terraform.lock.hcl"]:
+            files[base_dir / folder / template.name] = template.read_text()
     return [PlannedFile(path, content, path.read_text() if path.is_file() else None) for path, content in files.items()]
 
 

@@ -8,6 +8,8 @@ from ecr_deploy.errors import ConfigurationError
 _REPOSITORY = re.compile(r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*")
 # Docker and ECR: a word character then up to 127 of word characters, dots and dashes.
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+# An image digest as registries and publish_ecr print it.
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 # botocore's own rule for a region name.
 _REGION = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?")
 
@@ -43,3 +45,11 @@ def validate_region(region: str) -> str:
     if not _REGION.fullmatch(region):
         raise ConfigurationError(f"Invalid AWS region {region!r}: use a region name such as 'us-east-1'.")
     return region
+
+
+def validate_digest(digest: str) -> str:
+    if not _DIGEST.fullmatch(digest):
+        raise ConfigurationError(
+            f"Invalid digest {digest!r}: expected sha256: and 64 hex digits, as publish_ecr prints."
+        )
+    return digest

@@ -150,4 +150,5 @@ ALLOWED_HOSTS = env_hosts("DJANGO_ALLOWED_HOSTS") or ALLOWED_HOSTS
 ECR_DEPLOY = {
     "FIXTURES": ["clientes.json"],
     "TERRAFORM_DIR": os.environ.get("ECR_DEPLOY_TERRAFORM_DIR", "infra"),
+    "ECS": {"TERRAFORM_DIR": os.environ.get("ECR_DEPLOY_ECS_TERRAFORM_DIR", "infra/ecs")},
 }

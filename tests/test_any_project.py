@@ -159,6 +159,17 @@ def test_init_writes_the_dockerfile_dockerignore_and_infra(bare_project):
     assert "Wrote Dockerfile" in out.getvalue()
 
 
+def test_init_writes_the_ecs_service_files_when_asked(bare_project):
+    call_command("ecr_deploy_init", stdout=io.StringIO())
+    assert not (bare_project / "infra" / "ecs").exists()
+    out = io.StringIO()
+    call_command("ecr_deploy_init", "--ecs", stdout=out)
+    written = sorted(path.name for path in (bare_project / "infra" / "ecs").iterdir())
+    assert written == sorted(path.name for path in (ROOT / "infra" / "ecs").iterdir() if path.suffix in {".tf", ".hcl"})
+    assert (bare_project / "infra" / "ecs" / "ecs.tf").read_text() == (ROOT / "infra" / "ecs" / "ecs.tf").read_text()
+    assert "Wrote infra/ecs/alb.tf" in out.getvalue()
+
+
 def test_dry_run_shows_what_it_would_write_and_writes_nothing(bare_project):
     out = io.StringIO()
     call_command("ecr_deploy_init", "--dry-run", stdout=out)

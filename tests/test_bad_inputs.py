@@ -412,6 +412,30 @@ CASES = [
         env=CLOSED_PORT,
     ),
     Case("bootstrap-unknown-env", ["bootstrap_state", "--env", "staging"], "Unknown environment", env=CLOSED_PORT),
+    Case("provision-unknown-env", ["provision_ecs", "--env", "staging"], "Unknown environment", env=CLOSED_PORT),
+    Case("provision-tag-malformed", ["provision_ecs", "--tag", "v 1"], "Invalid tag 'v 1'", env=CLOSED_PORT),
+    Case(
+        "provision-tag-not-published",
+        ["provision_ecs", "--tag", "never-published"],
+        "The ECR repository producao does not exist|No published image .*:never-published",
+    ),
+    Case("deploy-unknown-env", ["deploy_ecs", "--env", "staging"], "Unknown environment", env=CLOSED_PORT),
+    Case(
+        "deploy-timeout-zero", ["deploy_ecs", "--timeout", "0"], "--timeout must be a positive number", env=CLOSED_PORT
+    ),
+    Case("deploy-tag-malformed", ["deploy_ecs", "--tag", "v 1"], "Invalid tag 'v 1'", env=CLOSED_PORT),
+    Case("deploy-digest-malformed", ["deploy_ecs", "--digest", "sha256:abc"], "Invalid digest", env=CLOSED_PORT),
+    Case(
+        "deploy-tag-and-digest",
+        ["deploy_ecs", "--tag", "V1", "--digest", "sha256:" + "0" * 64],
+        "not allowed with argument",
+        env=CLOSED_PORT,
+    ),
+    Case(
+        "deploy-never-provisioned",
+        ["deploy_ecs"],
+        r"was never applied .* run `python manage.py provision_ecs --env default` first",
+    ),
     Case(
         "bootstrap-malformed-region",
         ["bootstrap_state", "--region", "us east"],
@@ -480,7 +504,9 @@ def test_bad_input_is_refused_clearly_and_changes_nothing(
     infra = tmp_path / "infra"
     shutil.copytree(ROOT / "infra", infra, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*"))
     settings.ECR_DEPLOY = (
-        {"TERRAFORM_DIR": str(infra), **case.ecr_deploy} if isinstance(case.ecr_deploy, dict) else case.ecr_deploy
+        {"TERRAFORM_DIR": str(infra), "ECS": {"TERRAFORM_DIR": str(infra / "ecs")}, **case.ecr_deploy}
+        if isinstance(case.ecr_deploy, dict)
+        else case.ecr_deploy
     )
     if case.prepare:
         case.prepare(infra)
@@ -511,7 +537,9 @@ def value_flags(command: str) -> set[str]:
     return set(re.findall(r"\[(--[a-z-]+) [A-Z_:=]+\]", usage)) - {"--settings", "--pythonpath", "--verbosity"}
 
 
-@pytest.mark.parametrize("command", ["build_image", "publish_ecr", "patch_allowed_hosts", "bootstrap_state"])
+@pytest.mark.parametrize(
+    "command", ["build_image", "publish_ecr", "patch_allowed_hosts", "bootstrap_state", "provision_ecs", "deploy_ecs"]
+)
 def test_the_catalogue_gives_every_flag_of_every_command_a_bad_value(command):
     tried = {arg.partition("=")[0] for case in CASES if case.args[0] == command for arg in case.args[1:]}
     assert value_flags(command) <= tried, f"flags of {command} with no bad-input case: {value_flags(command) - tried}"

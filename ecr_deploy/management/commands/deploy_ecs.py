@@ -2,6 +2,7 @@ from django.core.management.base import CommandError
 
 from ecr_deploy import conf
 from ecr_deploy.management.commands._base import EcrDeployCommand
+from ecr_deploy.names import validate_digest, validate_tag
 
 
 class Command(EcrDeployCommand):
@@ -36,6 +37,10 @@ class Command(EcrDeployCommand):
             raise CommandError("--rollback redeploys the previous revision: drop --tag and --digest.")
         if timeout is not None and timeout <= 0:
             raise CommandError(f"--timeout must be a positive number of seconds, not {timeout:g}.")
+        if tag is not None:
+            validate_tag(tag)
+        if digest is not None:
+            validate_digest(digest)
         environment = resolve_environment(env)
         session = aws_session(environment.region, environment.profile)
         progress = self.reporter()

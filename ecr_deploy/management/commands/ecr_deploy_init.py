@@ -12,10 +12,13 @@ class Command(EcrDeployCommand):
     def add_arguments(self, parser):
         parser.add_argument("--force", action="store_true", help="Overwrite files that differ, showing each diff.")
         parser.add_argument("--dry-run", action="store_true", help="Show what would be written; write nothing.")
+        parser.add_argument(
+            "--ecs", action="store_true", help="Also write infra/ecs/: the ECS Fargate service for provision_ecs."
+        )
 
-    def handle(self, *args, force, dry_run, **options):
+    def handle(self, *args, force, dry_run, ecs, **options):
         base_dir = conf.base_dir()
-        planned = plan(base_dir, settings, conf.settings_module(), list(conf.get("FIXTURES")))
+        planned = plan(base_dir, settings, conf.settings_module(), list(conf.get("FIXTURES")), ecs=ecs)
         if dry_run:
             for item in planned:
                 state = "unchanged" if not item.changed else "new" if item.existing is None else "changed"

@@ -1,5 +1,6 @@
 from ecr_deploy import conf
 from ecr_deploy.management.commands._base import EcrDeployCommand
+from ecr_deploy.names import validate_tag
 
 
 class Command(EcrDeployCommand):
@@ -32,6 +33,8 @@ class Command(EcrDeployCommand):
         from ecr_deploy.ecr import EcrRegistry, aws_session
         from ecr_deploy.environments import resolve_environment
 
+        if tag is not None:
+            validate_tag(tag)
         environment = resolve_environment(env)
         session = aws_session(environment.region, environment.profile)
         stack = service_stack(
