@@ -136,12 +136,13 @@ def test_provision_makes_the_service_behind_a_load_balancer_with_its_guards(serv
     assert again["skipped"] == ["terraform (unchanged)"] and again["service_url"] == provisioned["service_url"]
 
 
-def test_a_full_deploy_pins_the_digest_runs_migrate_and_completes_its_rollout(service):
+def test_a_full_deploy_pins_the_digest_runs_migrate_and_completes_its_rollout(service, docker_client):
     name = service["name"]
+    digest = publish_new_image(docker_client, service, "full")
     before = revisions(name)
-    result, log = run("deploy_ecs")
+    result, log = run("deploy_ecs", "--tag", "full")
     uri = service["published"]["repository_uri"]
-    assert result["image"] == f"{uri}@{service['published']['digest']}"
+    assert result["image"] == f"{uri}@{digest}"
     assert result["rollout_state"] == "COMPLETED" and result["migrated"] is True
     assert live(name)["taskDefinition"] == result["task_definition"] not in before
     definition = ecs().describe_task_definition(taskDefinition=result["task_definition"])["taskDefinition"]
@@ -158,6 +159,7 @@ def test_a_full_deploy_pins_the_digest_runs_migrate_and_completes_its_rollout(se
 
 
 def test_deploying_what_already_runs_changes_nothing(service):
+    run("deploy_ecs")  # V1 runs now, whatever ran before
     before = snapshot(service["name"])
     result, log = run("deploy_ecs")
     assert result["skipped"] == ["deploy (already running)"] and "nothing to deploy" in log
@@ -165,10 +167,10 @@ def test_deploying_what_already_runs_changes_nothing(service):
 
 
 def test_plan_prints_the_task_definition_diff_and_changes_nothing(service, docker_client):
-    digest = publish_new_image(docker_client, service, "V2")
+    digest = publish_new_image(docker_client, service, "planned")
     before = snapshot(service["name"])
     out = io.StringIO()
-    call_command("deploy_ecs", "--tag", "V2", "--plan", stdout=out)
+    call_command("deploy_ecs", "--tag", "planned", "--plan", stdout=out)
     assert (
         f'@{digest}"' in out.getvalue()
         and f'-      "image": "{service["published"]["repository_uri"]}@' in out.getvalue()
@@ -176,9 +178,10 @@ def test_plan_prints_the_task_definition_diff_and_changes_nothing(service, docke
     assert snapshot(service["name"]) == before
 
 
-def test_rollback_redeploys_the_previous_revision(service):
+def test_rollback_redeploys_the_previous_revision(service, docker_client):
+    publish_new_image(docker_client, service, "rollback")
     running = live(service["name"])["taskDefinition"]
-    deployed, _ = run("deploy_ecs", "--tag", "V2")
+    deployed, _ = run("deploy_ecs", "--tag", "rollback")
     assert live(service["name"])["taskDefinition"] == deployed["task_definition"] != running
     rolled, _ = run("deploy_ecs", "--rollback")
     assert rolled["task_definition"] == running == live(service["name"])["taskDefinition"]
@@ -187,6 +190,7 @@ def test_rollback_redeploys_the_previous_revision(service):
 
 def test_the_deployed_task_definition_runs_locally_and_answers_the_load_balancer(service, docker_client):
     name = service["name"]
+    run("deploy_ecs")
     definition = ecs().describe_task_definition(taskDefinition=live(name)["taskDefinition"])["taskDefinition"]
     from ecr_deploy.local_task import run_task_definition_locally
 
