@@ -12,7 +12,14 @@ from ecr_deploy.common import Output, write_atomically
 from ecr_deploy.ecr import account_id
 from ecr_deploy.environments import StateConfig
 from ecr_deploy.errors import StateError, TerraformError
-from ecr_deploy.state import DECLARED_BACKEND, StateLocation, StateStore, slug, state_location
+from ecr_deploy.state import (
+    DECLARED_BACKEND,
+    StateLocation,
+    StateStore,
+    migrate_legacy_state,
+    slug,
+    state_location,
+)
 from ecr_deploy.terraform import Backend, StalePlanError, Terraform, declares_backend
 
 APPLIED_RECORD = "ecr_deploy-applied.json"
@@ -93,8 +100,11 @@ class Stack:
         return self.terraform.data_dir / APPLIED_RECORD
 
     def prepare(self, heading: Output, line: Output) -> None:
-        """Refuse a missing state bucket; init when the backend, providers, modules or lock file changed."""
+        """Refuse a missing state bucket; move a local state from before environments to its place; init when the
+        backend, providers, modules or lock file changed."""
         self.store.check_ready()
+        if self.location.backend == "local":
+            migrate_legacy_state(self.directory, heading)
         if self.terraform.needs_init():
             heading(
                 f"Terraform: init in {self.directory} for environment {self.environment} ({self.location.description})"

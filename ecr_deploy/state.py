@@ -4,6 +4,7 @@ DynamoDB table; and the bootstrap that makes the bucket and the table."""
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from ecr_deploy.common import Output
 from ecr_deploy.ecr import aws_error
 from ecr_deploy.environments import StateConfig
 from ecr_deploy.errors import StateError
+from ecr_deploy.terraform import REPOSITORY_RESOURCE
 
 LOCAL_STATE_DIR = "terraform.tfstate.d"
 #: The location of a state that infra/ configures with a backend block of its own.
@@ -44,6 +46,43 @@ def state_location(config: StateConfig, environment: str, repository: str, regio
     if config.lock_table:
         backend["dynamodb_table"] = config.lock_table
     return StateLocation("s3", backend, f"s3://{config.bucket}/{key}")
+
+
+def migrate_legacy_state(directory: Path, report: Output) -> None:
+    """Move a state from before environments (directory/terraform.tfstate, which would make terraform init stop to
+    ask about a migration) to the default environment's file for the one repository it manages."""
+    legacy = directory / "terraform.tfstate"
+    if not legacy.is_file():
+        return
+    try:
+        resources = json.loads(legacy.read_text() or "{}").get("resources", [])
+    except ValueError as err:
+        raise StateError(f"{legacy} is not a readable Terraform state ({err}); move it away or repair it.") from err
+    repositories = [
+        instance.get("attributes", {}).get("name", "")
+        for resource in resources
+        if resource.get("type") == REPOSITORY_RESOURCE
+        for instance in resource.get("instances", [])
+    ]
+    if not resources:
+        legacy.rename(legacy.with_name("terraform.tfstate.empty-before-environments"))
+        report(f"State: {legacy} was empty; kept as terraform.tfstate.empty-before-environments.")
+        return
+    target = (
+        directory / LOCAL_STATE_DIR / "default" / f"{slug(repositories[0])}.tfstate" if len(repositories) == 1 else None
+    )
+    if target is None or target.exists():
+        raise StateError(
+            f"{legacy} is a state from before environments (it manages {', '.join(repositories) or 'no repository'}), "
+            "and it cannot be moved to one repository's state file. Move it by hand to "
+            f"{LOCAL_STATE_DIR}/default/REPOSITORY.tfstate, or delete it if nothing it holds is still yours."
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    legacy.rename(target)
+    backup = legacy.with_name("terraform.tfstate.backup")
+    if backup.is_file():
+        backup.rename(target.with_name(f"{target.name}.backup"))
+    report(f"State: moved {legacy.name} (from before environments) to {target.relative_to(directory)}.")
 
 
 class StateStore:

@@ -304,3 +304,17 @@ def test_a_backend_that_infra_declares_is_used_as_is_and_never_skipped(local_aws
     assert repositories_in(json.loads((infra_copy / "ours.tfstate").read_text())) == [name]
     again = publish("--repository", name)
     assert "terraform (unchanged)" not in again["skipped"] and again["terraform_changes"] is False
+
+
+def test_a_state_from_before_environments_is_moved_to_its_place(local_aws, infra_copy, unique_image):
+    name = unique_image()
+    publish("--repository", name)
+    local_state(infra_copy, name).rename(infra_copy / "terraform.tfstate")  # the course's layout, and ours before
+    out = io.StringIO()
+    call_command("publish_ecr", "--repository", name, stdout=out)
+    assert (
+        f"State: moved terraform.tfstate (from before environments) to terraform.tfstate.d/default/{name}.tfstate"
+        in out.getvalue()
+    )
+    assert not (infra_copy / "terraform.tfstate").exists()
+    assert repositories_in(json.loads(local_state(infra_copy, name).read_text())) == [name]
