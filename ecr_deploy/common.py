@@ -1,11 +1,14 @@
-"""Small helpers shared by the modules of ecr_deploy: progress callbacks, atomic writes, one-line errors."""
+"""Small helpers shared by the modules of ecr_deploy: progress callbacks, atomic writes, one-line errors, diffs,
+step timings."""
 
 from __future__ import annotations
 
 import difflib
 import os
 import tempfile
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 #: A progress callback: receives one line (or chunk) of text meant for the user.
@@ -42,3 +45,13 @@ def unified_diff(old: str, new: str, name: str) -> str:
             old.splitlines(keepends=True), new.splitlines(keepends=True), fromfile=f"a/{name}", tofile=f"b/{name}"
         )
     )
+
+
+@contextmanager
+def timed(timings: dict[str, float], step: str) -> Iterator[None]:
+    """Record in timings how long the block took, in seconds, under step."""
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        timings[step] = round(time.monotonic() - started, 3)

@@ -4,14 +4,11 @@ published image by digest, registers a revision, runs migrate as a one-off task,
 from __future__ import annotations
 
 import secrets as random_secrets
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ecr_deploy.common import Output
+from ecr_deploy.common import Output, timed
 from ecr_deploy.ecr import EcrRegistry, aws_error
 from ecr_deploy.ecs import EcsService, task_definition_diff, with_image
 from ecr_deploy.environments import Environment
@@ -50,15 +47,6 @@ class ServiceResult:
     skipped: list[str] = field(default_factory=list)
     diff: str = ""
     timings: dict[str, float] = field(default_factory=dict)
-
-
-@contextmanager
-def timed(result: ServiceResult, step: str) -> Iterator[None]:
-    started = time.monotonic()
-    try:
-        yield
-    finally:
-        result.timings[step] = round(time.monotonic() - started, 3)
 
 
 def service_stack(environment: Environment, base_dir: Path, session: Any, binary: str, lock_timeout: float) -> Stack:
@@ -138,7 +126,7 @@ class ServiceProvisioner:
         result = ServiceResult(environment=environment.name, service=environment.ecs.service)
         image = published_image(self.registry, environment.repository, self.tag, None)
         variables = self.variables(image)
-        with timed(result, "terraform"):
+        with timed(result.timings, "terraform"):
             if not (self.plan or self.force_terraform) and stack.unchanged_since_last_apply(variables):
                 progress.heading(
                     f"Terraform: nothing changed since the last apply ({stack.location.description}); skipped."
@@ -241,7 +229,7 @@ class Deployer:
         if self.options.rollback:
             return self.roll_back()
         options, result, heading = self.options, self.result, self.progress.heading
-        with timed(result, "resolve"):
+        with timed(result.timings, "resolve"):
             image = published_image(
                 self.registry, self.environment.repository, options.tag or self.environment.tag, options.digest
             )
@@ -261,11 +249,11 @@ class Deployer:
         if options.plan:
             heading(f"Plan: register a new revision of {current['family']} and roll {result.service} onto it.")
             return result
-        with timed(result, "register"):
+        with timed(result.timings, "register"):
             result.task_definition = self.service.register(desired)
             heading(f"Task definition: registered {result.task_definition}")
         try:
-            with timed(result, "migrate"):
+            with timed(result.timings, "migrate"):
                 self.migrate(live)
         except DeployError:
             self.service.deregister(result.task_definition)
@@ -308,7 +296,7 @@ class Deployer:
         self.result.migrated = True
 
     def roll_to(self, task_definition: str) -> None:
-        with timed(self.result, "rollout"):
+        with timed(self.result.timings, "rollout"):
             deployment_id = self.service.update(task_definition)
             self.result.deployment_id = deployment_id
             self.progress.heading(f"Service {self.result.service}: deployment {deployment_id} started")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ecr_deploy.common import LayerOutput, Output
+from ecr_deploy.common import LayerOutput, Output, timed
 from ecr_deploy.docker_engine import engine_errors, local_image
 from ecr_deploy.ecr import EcrRegistry
 from ecr_deploy.environments import DEFAULT_ENVIRONMENT, Environment, StateConfig
@@ -130,15 +130,6 @@ def project_lock(directory: Path, timeout_seconds: float, heading: Output) -> It
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-@contextmanager
-def timed(result: PublishResult, step: str) -> Iterator[None]:
-    started = time.monotonic()
-    try:
-        yield
-    finally:
-        result.timings[step] = round(time.monotonic() - started, 3)
-
-
 def stack_for(request: PublishRequest, session: Any) -> Stack:
     """The Terraform of request's folder with the state of its environment and repository."""
     return Stack(
@@ -211,7 +202,7 @@ class Publisher:
     def ensure_repository(self) -> dict[str, Any]:
         """The ECR repository, made or updated by Terraform unless nothing it depends on changed."""
         request = self.request
-        with timed(self.result, "terraform"):
+        with timed(self.result.timings, "terraform"):
             if request.skip_terraform:
                 self.result.skipped.append("terraform (--skip-terraform)")
                 return self.existing_repository()
@@ -272,7 +263,7 @@ class Publisher:
 
     def held_digest(self, image: Any, uri: str) -> tuple[str | None, bool]:
         """(the digest the registry holds under the tag, whether it is this image)."""
-        with timed(self.result, "registry_check"):
+        with timed(self.result.timings, "registry_check"):
             remote = self.registry.remote_digest(uri, self.request.tag, self.report.heading)
         return remote, bool(remote) and remote in _digests_in(image, uri)
 
@@ -291,13 +282,13 @@ class Publisher:
             raise RegistryError(
                 f"{uri}:{tag} already points at {remote} and the repository is IMMUTABLE; publish under a new --tag."
             )
-        with timed(self.result, "login"):
+        with timed(self.result.timings, "login"):
             self.registry.login(self.report.heading)
         image.tag(uri, tag)
         self.report.heading(f"Image: pushing {self.request.repository}:{tag} to {uri}:{tag}")
-        with timed(self.result, "push"):
+        with timed(self.result.timings, "push"):
             pushed = self.registry.push(uri, tag, self.report.layer, self.report.heading)
-        with timed(self.result, "verify"):
+        with timed(self.result.timings, "verify"):
             held = self.registry.remote_digest(uri, tag, self.report.heading)
         if held != pushed.digest:
             raise RegistryError(

@@ -17,14 +17,29 @@ def _unstyled(text: str) -> str:
 
 
 class EcrDeployCommand(BaseCommand):
-    """Turns EcrDeployError into CommandError and offers --json and a progress stream."""
+    """Turns EcrDeployError into CommandError and offers --json, --env, terraform's flags and a progress stream."""
 
     json_flag = False
+    env_flag = False
+    terraform_flags = False
 
     def add_arguments(self, parser) -> None:
         if self.json_flag:
             parser.add_argument(
                 "--json", action="store_true", help="Print one JSON result on stdout; progress goes to stderr."
+            )
+        if self.env_flag:
+            parser.add_argument(
+                "--env", help="Environment from ECR_DEPLOY['ENVIRONMENTS'] (default: ECR_DEPLOY['ENVIRONMENT'])."
+            )
+        if self.terraform_flags:
+            parser.add_argument(
+                "--force-terraform", action="store_true", help="Plan and apply even when nothing seems to have changed."
+            )
+            parser.add_argument(
+                "--allow-destroy",
+                action="store_true",
+                help="Apply a plan that destroys or replaces what must be kept (the repository, the service's pieces).",
             )
 
     def execute(self, *args, **options):

@@ -7,13 +7,11 @@ class Command(EcrDeployCommand):
         "STATE['LOCK_TABLE'] is set, its DynamoDB lock table; what exists is kept."
     )
     json_flag = True
+    env_flag = True
     requires_system_checks = []
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
-        parser.add_argument(
-            "--env", help="Environment from ECR_DEPLOY['ENVIRONMENTS'] (default: ECR_DEPLOY['ENVIRONMENT'])."
-        )
         parser.add_argument("--region", help="AWS region (default: the environment's, then the usual AWS chain).")
         parser.add_argument("--profile", help="AWS profile from ~/.aws/config.")
 

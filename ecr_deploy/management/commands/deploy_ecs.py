@@ -11,13 +11,11 @@ class Command(EcrDeployCommand):
         "definition revision, run migrate as a one-off task, update the service and wait for its rollout."
     )
     json_flag = True
+    env_flag = True
     requires_system_checks = []
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
-        parser.add_argument(
-            "--env", help="Environment from ECR_DEPLOY['ENVIRONMENTS'] (default: ECR_DEPLOY['ENVIRONMENT'])."
-        )
         image = parser.add_mutually_exclusive_group()
         image.add_argument("--tag", help="The published tag to deploy (default: the environment's).")
         image.add_argument("--digest", help="The published digest to deploy (sha256:..., as publish_ecr prints).")

@@ -9,23 +9,16 @@ class Command(EcrDeployCommand):
         "autoscaling) for one environment, with the first task definition on the published image."
     )
     json_flag = True
+    env_flag = True
+    terraform_flags = True
     requires_system_checks = []
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
         parser.add_argument(
-            "--env", help="Environment from ECR_DEPLOY['ENVIRONMENTS'] (default: ECR_DEPLOY['ENVIRONMENT'])."
-        )
-        parser.add_argument(
             "--tag", help="The published tag of the first task definition (default: the environment's)."
         )
         parser.add_argument("--plan", action="store_true", help="Show terraform's plan; change nothing.")
-        parser.add_argument(
-            "--force-terraform", action="store_true", help="Plan and apply even when nothing seems to have changed."
-        )
-        parser.add_argument(
-            "--allow-destroy", action="store_true", help="Apply a plan that destroys or replaces the service's pieces."
-        )
 
     def handle(self, *args, env, tag, plan, force_terraform, allow_destroy, **options):
         from ecr_deploy.deploy import ServiceProvisioner, service_stack

@@ -7,14 +7,13 @@ from ecr_deploy.management.commands._base import EcrDeployCommand
 class Command(EcrDeployCommand):
     help = "Create the ECR repository with the Terraform in infra/ and push the image that build_image made."
     json_flag = True
+    env_flag = True
+    terraform_flags = True
     # A no-op publish should take well under a second; ECR_DEPLOY is validated when it is read (conf.get).
     requires_system_checks = []
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
-        parser.add_argument(
-            "--env", help="Environment from ECR_DEPLOY['ENVIRONMENTS'] (default: ECR_DEPLOY['ENVIRONMENT'])."
-        )
         parser.add_argument(
             "--repository", help="ECR repository and local image name (default from ECR_DEPLOY: producao)."
         )
@@ -30,15 +29,9 @@ class Command(EcrDeployCommand):
             "--skip-terraform", action="store_true", help="Push to an existing repository without running terraform."
         )
         parser.add_argument(
-            "--force-terraform", action="store_true", help="Plan and apply even when nothing seems to have changed."
-        )
-        parser.add_argument(
             "--adopt",
             action="store_true",
             help="Import an existing repository that this environment's state does not manage and that lacks its tags.",
-        )
-        parser.add_argument(
-            "--allow-destroy", action="store_true", help="Apply a plan that destroys or replaces the repository."
         )
 
     def handle(self, *args, env, plan, skip_terraform, force_terraform, adopt, allow_destroy, **options):
