@@ -1,6 +1,6 @@
 """provision_ecs and deploy_ecs against moto (ECS, ELBv2, EC2, IAM, Logs, Secrets Manager, Application Auto
-Scaling), real terraform, the registry and the local engine. The stack is applied once for the module (its load
-balancer alone takes a minute), on one worker; the tests then follow one service through its life, in order.
+Scaling), real terraform, the registry and the local engine. The stack is applied once (its load balancer alone
+takes a minute), on one worker; each test then deploys the image it checks, so that their order does not matter.
 
 moto runs no containers: every task it runs exits 0, and every rollout completes. The two signals it cannot
 give, a migrate task that exits non-zero and a FAILED rollout, are played with botocore's Stubber, on recorded
@@ -39,9 +39,11 @@ def run(command: str, *flags: str) -> tuple[dict, str]:
     return json.loads(out.getvalue()), err.getvalue()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def service(local_aws, docker_client, project_image, tmp_path_factory) -> dict:
-    """An environment published and provisioned once: its repository, image, state and ECS stack."""
+    """An environment published and provisioned once per session (not per module: xdist's loadgroup may run
+    other modules' tests between these, which would set a module fixture up again): its repository, image,
+    state and ECS stack."""
     root = tmp_path_factory.mktemp("ecs")
     infra = root / "infra"
     shutil.copytree(ROOT / "infra", infra, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*"))
