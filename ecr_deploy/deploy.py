@@ -133,7 +133,7 @@ class ServiceProvisioner:
                 )
                 result.skipped.append("terraform (unchanged)")
                 result.terraform_changes = False
-                outputs = stack.terraform.outputs() if stack.terraform.data_dir.is_dir() else {}
+                outputs = stack.recorded_outputs()
             else:
                 stack.prepare(progress.heading, progress.line)
                 if self.plan:

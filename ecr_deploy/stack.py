@@ -145,6 +145,10 @@ class Stack:
                 heading("Terraform: another apply changed the state since this plan; planning again.")
         raise TerraformError(f"The state kept changing under {PLAN_ATTEMPTS} plans; run again.")
 
+    def recorded_outputs(self) -> dict[str, Any]:
+        """The outputs of the last apply from this checkout (empty when there was none)."""
+        return _read_record(self.record_path).get("outputs", {})
+
     def record(self, variables: dict[str, Any]) -> dict[str, Any]:
         """Remember this apply (its fingerprint and outputs) so that an unchanged rerun can skip terraform."""
         outputs = self.terraform.outputs()

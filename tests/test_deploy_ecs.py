@@ -138,6 +138,14 @@ def test_provision_makes_the_service_behind_a_load_balancer_with_its_guards(serv
     assert again["skipped"] == ["terraform (unchanged)"] and again["service_url"] == provisioned["service_url"]
 
 
+def test_provisioning_again_with_another_image_never_touches_the_running_revision(service, docker_client):
+    publish_new_image(docker_client, service, "reprovision")
+    before = snapshot(service["name"])
+    again, _ = run("provision_ecs", "--tag", "reprovision")
+    assert again["skipped"] == [] and again["terraform_changes"] is False  # terraform ran, and changed nothing
+    assert snapshot(service["name"]) == before
+
+
 def test_a_full_deploy_pins_the_digest_runs_migrate_and_completes_its_rollout(service, docker_client):
     name = service["name"]
     digest = publish_new_image(docker_client, service, "full")

@@ -1,5 +1,6 @@
-# The cluster, the first task definition and the Fargate service. deploy_ecs registers later revisions; the
-# service ignores them here, so a later apply never rolls a deployment back.
+# The cluster, the first task definition and the Fargate service. deploy_ecs registers later revisions; neither
+# the task definition's containers nor the service's revision are Terraform's after the first apply, so a later
+# apply never rolls a deployment back.
 resource "aws_secretsmanager_secret" "secret_key" {
   name                    = "${var.nome}/DJANGO_SECRET_KEY"
   description             = "Django's SECRET_KEY for ${var.nome}; provision_ecs puts a random value once, outside the state."
@@ -59,6 +60,11 @@ resource "aws_ecs_task_definition" "app" {
       }
     }
   }])
+
+  # The first revision only: deploy_ecs registers the next ones from the live one, with a new image.
+  lifecycle {
+    ignore_changes = [container_definitions]
+  }
 }
 
 resource "aws_ecs_service" "app" {
