@@ -1,6 +1,7 @@
 """provision_ecs and deploy_ecs against moto (ECS, ELBv2, EC2, IAM, Logs, Secrets Manager, Application Auto
 Scaling), real terraform, the registry and the local engine. The stack is applied once (its load balancer alone
-takes a minute), on one worker; each test then deploys the image it checks, so that their order does not matter.
+takes a minute) by the first worker to need it; the tests then take turns on it, and each deploys the image it
+checks, so that their order does not matter.
 
 moto runs no containers: every task it runs exits 0, and every rollout completes. The two signals it cannot
 give, a migrate task that exits non-zero and a FAILED rollout, are played with botocore's Stubber, on recorded
@@ -8,6 +9,7 @@ ECS answers; those tests say so."""
 
 from __future__ import annotations
 
+import fcntl
 import io
 import json
 import shutil
@@ -24,9 +26,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SERIAL_LOCK_DIR
 
-pytestmark = [pytest.mark.engine, pytest.mark.xdist_group("ecs")]
+pytestmark = pytest.mark.engine
 
 #: The image's own SQLite, named as a DATABASE_URL: a database "outside" the image for deploy_ecs (so migrate runs
 #: as a one-off task), that the local run of the task definition can serve from.
@@ -40,46 +42,56 @@ def run(command: str, *flags: str) -> tuple[dict, str]:
 
 
 @pytest.fixture(scope="session")
-def service(local_aws, docker_client, project_image, tmp_path_factory) -> dict:
-    """An environment published and provisioned once per session (not per module: xdist's loadgroup may run
-    other modules' tests between these, which would set a module fixture up again): its repository, image,
-    state and ECS stack."""
-    root = tmp_path_factory.mktemp("ecs")
-    infra = root / "infra"
-    shutil.copytree(ROOT / "infra", infra, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*"))
-    name = f"ecs-{uuid.uuid4().hex[:8]}"
-    docker_client.images.get(project_image).tag(name, "V1")
-    database = boto3.client("secretsmanager").create_secret(Name=f"{name}/DATABASE_URL", SecretString=IMAGE_SQLITE_URL)
-    ecr_deploy = {
-        "TERRAFORM_DIR": str(infra),
-        "REPOSITORY": name,
-        "ECS": {
-            "TERRAFORM_DIR": str(infra / "ecs"),
-            "TIMEOUT_SECONDS": 60,
-            "SECRETS": {"DATABASE_URL": database["ARN"]},
-            "DOMAINS": ["clientes.example.com"],
-            "TERRAFORM_VARS": {"max_tentativas": 2},
-        },
-    }
-    with override_settings(ECR_DEPLOY=ecr_deploy):
-        published, _ = run("publish_ecr")
-        provisioned, provision_log = run("provision_ecs")
-    yield {
-        "name": name,
-        "ecr_deploy": ecr_deploy,
-        "published": published,
-        "provisioned": provisioned,
-        "provision_log": provision_log,
-        "database_arn": database["ARN"],
-    }
-    for tag in docker_client.images.get(project_image).tags:
-        if tag.startswith(name) or f"/{name}:" in tag:
-            docker_client.images.remove(tag)
+def service(local_aws, docker_client, project_image, tmp_path_factory, testrun_uid) -> dict:
+    """An environment published and provisioned once per test run, whichever xdist worker comes first: its
+    repository, image, state and ECS stack (the others read what it wrote)."""
+    SERIAL_LOCK_DIR.mkdir(exist_ok=True)
+    described = SERIAL_LOCK_DIR / f"ecs-service-{testrun_uid}.json"
+    with open(SERIAL_LOCK_DIR / "ecs-provision.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if described.is_file():
+            return json.loads(described.read_text())
+        root = tmp_path_factory.mktemp("ecs")
+        infra = root / "infra"
+        shutil.copytree(ROOT / "infra", infra, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*"))
+        name = f"ecs-{uuid.uuid4().hex[:8]}"
+        docker_client.images.get(project_image).tag(name, "V1")
+        database = boto3.client("secretsmanager").create_secret(
+            Name=f"{name}/DATABASE_URL", SecretString=IMAGE_SQLITE_URL
+        )
+        ecr_deploy = {
+            "TERRAFORM_DIR": str(infra),
+            "REPOSITORY": name,
+            "ECS": {
+                "TERRAFORM_DIR": str(infra / "ecs"),
+                "TIMEOUT_SECONDS": 60,
+                "SECRETS": {"DATABASE_URL": database["ARN"]},
+                "DOMAINS": ["clientes.example.com"],
+                "TERRAFORM_VARS": {"max_tentativas": 2},
+            },
+        }
+        with override_settings(ECR_DEPLOY=ecr_deploy):
+            published, _ = run("publish_ecr")
+            provisioned, provision_log = run("provision_ecs")
+        made = {
+            "name": name,
+            "ecr_deploy": ecr_deploy,
+            "published": published,
+            "provisioned": provisioned,
+            "provision_log": provision_log,
+            "database_arn": database["ARN"],
+        }
+        described.write_text(json.dumps(made))
+        return made
 
 
 @pytest.fixture(autouse=True)
-def service_settings(service, settings):
-    settings.ECR_DEPLOY = service["ecr_deploy"]
+def one_service_test_at_a_time(service, settings):
+    """The tests share one service: each runs alone on it, whatever worker it is on."""
+    with open(SERIAL_LOCK_DIR / "ecs-tests.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        settings.ECR_DEPLOY = service["ecr_deploy"]
+        yield
 
 
 def ecs():
@@ -134,6 +146,7 @@ def test_provision_makes_the_service_behind_a_load_balancer_with_its_guards(serv
     secret_key = boto3.client("secretsmanager").get_secret_value(SecretId=f"{name}/DJANGO_SECRET_KEY")["SecretString"]
     assert len(secret_key) >= 50 and secret_key not in service["provision_log"] + json.dumps(provisioned)
     assert provisioned["service_url"].startswith("http://") and provisioned["terraform_changes"] is True
+    run("provision_ecs")  # another test may have provisioned with another tag meanwhile
     again, _ = run("provision_ecs")
     assert again["skipped"] == ["terraform (unchanged)"] and again["service_url"] == provisioned["service_url"]
 
