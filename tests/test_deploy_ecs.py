@@ -1,7 +1,7 @@
 """provision_ecs and deploy_ecs against moto (ECS, ELBv2, EC2, IAM, Logs, Secrets Manager, Application Auto
 Scaling), real terraform, the registry and the local engine. The stack is applied once (its load balancer alone
-takes a minute) by the first worker to need it; the tests then take turns on it, and each deploys the image it
-checks, so that their order does not matter.
+takes a minute) by the first worker to need it: under `make test` the tests go to one worker (xdist_group), and
+file locks keep it so under any other split. Each test deploys the image it checks: their order does not matter.
 
 moto runs no containers: every task it runs exits 0, and every rollout completes. The two signals it cannot
 give, a migrate task that exits non-zero and a FAILED rollout, are played with botocore's Stubber, on recorded
@@ -28,7 +28,7 @@ from django.test import override_settings
 
 from tests.conftest import ROOT, SERIAL_LOCK_DIR
 
-pytestmark = pytest.mark.engine
+pytestmark = [pytest.mark.engine, pytest.mark.xdist_group("ecs")]
 
 #: The image's own SQLite, named as a DATABASE_URL: a database "outside" the image for deploy_ecs (so migrate runs
 #: as a one-off task), that the local run of the task definition can serve from.
