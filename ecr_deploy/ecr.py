@@ -198,6 +198,16 @@ def aws_error(err: Exception, action: str) -> AwsError:
     return AwsError(f"AWS failed to {action}: {err}")
 
 
+def aws_call(action: str, method: Callable[..., Any], **kwargs: Any) -> Any:
+    """method(**kwargs), a boto3 client call, with its failure turned into an AwsError that says what to do."""
+    import botocore.exceptions
+
+    try:
+        return method(**kwargs)
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as err:
+        raise aws_error(err, action) from err
+
+
 def aws_session(region: str | None, profile: str | None) -> Any:
     """A boto3 session from the usual chain, checked to have a region and credentials."""
     import boto3
@@ -225,14 +235,6 @@ class EcrRegistry:
         self.backoff_seconds = backoff_seconds
         self._auth: RegistryAuth | None = None
 
-    def _call(self, action: str, method: Callable[..., Any], **kwargs: Any) -> Any:
-        import botocore.exceptions
-
-        try:
-            return method(**kwargs)
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as err:
-            raise aws_error(err, action) from err
-
     def repository(self, name: str) -> dict[str, Any] | None:
         """The repository's description, or None when it does not exist."""
         import botocore.exceptions
@@ -247,14 +249,14 @@ class EcrRegistry:
             raise aws_error(err, f"describe repository {name}") from err
 
     def tags(self, arn: str) -> dict[str, str]:
-        listed = self._call("list the repository's tags", self.ecr.list_tags_for_resource, resourceArn=arn)
+        listed = aws_call("list the repository's tags", self.ecr.list_tags_for_resource, resourceArn=arn)
         return {tag["Key"]: tag["Value"] for tag in listed.get("tags", [])}
 
     def authorization(self, *, refresh: bool = False) -> RegistryAuth:
         """Registry credentials from GetAuthorizationToken, fetched again when they expire within 5 minutes."""
         if self._auth and not refresh and not self._auth.is_stale():
             return self._auth
-        data = self._call("get an ECR authorization token", self.ecr.get_authorization_token)["authorizationData"][0]
+        data = aws_call("get an ECR authorization token", self.ecr.get_authorization_token)["authorizationData"][0]
         username, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
         expires_at = data.get("expiresAt") or datetime.now(timezone.utc) + timedelta(hours=12)
         self._auth = RegistryAuth(
@@ -362,9 +364,4 @@ class _Refused(Exception):
 
 def account_id(session: Any) -> str:
     """The AWS account the session's credentials act in (one STS GetCallerIdentity call)."""
-    import botocore.exceptions
-
-    try:
-        return session.client("sts").get_caller_identity()["Account"]
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as err:
-        raise aws_error(err, "identify the AWS account") from err
+    return aws_call("identify the AWS account", session.client("sts").get_caller_identity)["Account"]

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ecr_deploy.common import Output, unified_diff
-from ecr_deploy.ecr import aws_error
+from ecr_deploy.ecr import aws_call
 from ecr_deploy.errors import DeployError
 
 #: The fields of describe_task_definition's answer that register_task_definition takes back.
@@ -117,16 +117,8 @@ class EcsService:
         self.clock = clock
         self.sleep = sleep
 
-    def _call(self, action: str, method: Callable[..., Any], **kwargs: Any) -> Any:
-        import botocore.exceptions
-
-        try:
-            return method(**kwargs)
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as err:
-            raise aws_error(err, action) from err
-
     def describe(self) -> dict[str, Any]:
-        found = self._call(
+        found = aws_call(
             f"describe the service {self.service}",
             self.ecs.describe_services,
             cluster=self.cluster,
@@ -140,22 +132,22 @@ class EcsService:
         return active[0]
 
     def task_definition(self, arn: str) -> dict[str, Any]:
-        described = self._call(
+        described = aws_call(
             f"describe the task definition {arn}", self.ecs.describe_task_definition, taskDefinition=arn
         )
         return described["taskDefinition"]
 
     def register(self, fields: dict[str, Any]) -> str:
-        registered = self._call("register a task definition", self.ecs.register_task_definition, **fields)
+        registered = aws_call("register a task definition", self.ecs.register_task_definition, **fields)
         return registered["taskDefinition"]["taskDefinitionArn"]
 
     def deregister(self, arn: str) -> None:
-        self._call(f"deregister {arn}", self.ecs.deregister_task_definition, taskDefinition=arn)
+        aws_call(f"deregister {arn}", self.ecs.deregister_task_definition, taskDefinition=arn)
 
     def previous_revision(self, family: str, current_arn: str) -> str | None:
         """The newest ACTIVE revision of family older than current_arn."""
         current = int(current_arn.rsplit(":", 1)[1])
-        listed = self._call(
+        listed = aws_call(
             f"list the revisions of {family}",
             self.ecs.list_task_definitions,
             familyPrefix=family,
@@ -177,7 +169,7 @@ class EcsService:
     ) -> TaskOutcome:
         """Run command as a Fargate task of the revision and wait until it stops; a task that never started,
         stopped without an exit code or exited non-zero is a failure the caller reads from the outcome."""
-        started = self._call(
+        started = aws_call(
             "run a one-off task",
             self.ecs.run_task,
             cluster=self.cluster,
@@ -197,7 +189,7 @@ class EcsService:
         progress(f"Task {task_arn.rsplit('/', 1)[1]}: started")
         deadline = self.clock() + timeout_seconds
         while True:
-            task = self._call(
+            task = aws_call(
                 "describe the one-off task", self.ecs.describe_tasks, cluster=self.cluster, tasks=[task_arn]
             )
             task = task["tasks"][0]
@@ -233,7 +225,7 @@ class EcsService:
 
     def update(self, task_definition_arn: str) -> str:
         """Point the service at the revision; the id of the deployment this update created."""
-        updated = self._call(
+        updated = aws_call(
             f"update the service {self.service}",
             self.ecs.update_service,
             cluster=self.cluster,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ecr_deploy.ecr import EcrRegistry, aws_error
+from ecr_deploy.ecr import EcrRegistry, aws_call
 from ecr_deploy.errors import DeployError
 
 _NANOSECONDS = 1_000_000_000
@@ -46,19 +46,17 @@ def run_arguments(definition: dict[str, Any], secret_values: dict[str, str]) -> 
 
 def secret_values(session: Any, definition: dict[str, Any]) -> dict[str, str]:
     """Each secret's value, read from Secrets Manager or SSM Parameter Store by its ARN, as the agent does."""
-    import botocore.exceptions
-
     values = {}
     for secret in definition.get("secrets", []):
-        arn = secret["valueFrom"]
-        try:
-            if ":ssm:" in arn:
-                parameter = session.client("ssm").get_parameter(Name=arn.split(":parameter", 1)[1], WithDecryption=True)
-                values[secret["name"]] = parameter["Parameter"]["Value"]
-            else:
-                values[secret["name"]] = session.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as err:
-            raise aws_error(err, f"read the secret {secret['name']} ({arn})") from err
+        arn, action = secret["valueFrom"], f"read the secret {secret['name']} ({secret['valueFrom']})"
+        if ":ssm:" in arn:
+            parameter = aws_call(
+                action, session.client("ssm").get_parameter, Name=arn.split(":parameter", 1)[1], WithDecryption=True
+            )
+            values[secret["name"]] = parameter["Parameter"]["Value"]
+        else:
+            found = aws_call(action, session.client("secretsmanager").get_secret_value, SecretId=arn)
+            values[secret["name"]] = found["SecretString"]
     return values
 
 
