@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -206,7 +207,7 @@ class Backend:
 @dataclass(frozen=True)
 class PlanResult:
     changes: bool
-    #: Addresses of ECR repositories that the plan destroys or replaces.
+    #: Addresses of the guarded resources (see plan()) that the plan destroys or replaces.
     destroyed: list[str] = field(default_factory=list)
 
 
@@ -229,6 +230,11 @@ class Terraform:
         self.data_dir = data_dir or directory / ".terraform"
         self.env = {**(env or {}), "TF_DATA_DIR": str(self.data_dir)}
         self.lock_flag = f"-lock-timeout={max(0, round(lock_timeout_seconds))}s"
+
+    @property
+    def plan_file(self) -> Path:
+        """Where plan() saves the plan that apply_plan() applies."""
+        return self.data_dir / "ecr_deploy.tfplan"
 
     def run(self, args: list[str], output: Output, ok_codes: tuple[int, ...] = (0,)) -> tuple[int, str, str]:
         with self._backend_override():
@@ -266,10 +272,12 @@ class Terraform:
             f"-backend-config={key}={value}" for key, value in (self.backend.config if self.backend else {}).items()
         ]
         self.run(["init", "-input=false", "-no-color", "-reconfigure", *config], output)
-        (self.data_dir / "ecr_deploy-init.json").write_text(json.dumps({"inputs": self.init_inputs()}))
+        (self.data_dir / "ecr_deploy-init.json").write_text(json.dumps({"inputs": self.init_inputs}))
 
+    @cached_property
     def init_inputs(self) -> str:
-        """A digest of what init depends on: the backend, provider requirements, module sources, the lock file."""
+        """A digest of what init depends on: the backend, provider requirements, module sources, the lock file
+        (read once: needs_init() and init() of one run ask for it both)."""
         digest = hashlib.sha256(json.dumps(self.backend.__dict__ if self.backend else {}, sort_keys=True).encode())
         for path in sorted(self.directory.glob("*.tf")):
             if path.name != OVERRIDE_FILE:
@@ -285,7 +293,7 @@ class Terraform:
             recorded = json.loads((self.data_dir / "ecr_deploy-init.json").read_text()).get("inputs")
         except (OSError, ValueError):
             return True
-        return not (self.data_dir / "providers").is_dir() or recorded != self.init_inputs()
+        return not (self.data_dir / "providers").is_dir() or recorded != self.init_inputs
 
     def plan(
         self,
@@ -296,10 +304,17 @@ class Terraform:
     ) -> PlanResult:
         """Plan into this run's plan file; the totals and any destroy go to summary, every other line to output.
         The result names the resources of the guarded types that the plan destroys or replaces."""
-        plan_file = self.data_dir / "ecr_deploy.tfplan"
         with self._var_file(variables) as var_file:
             code, text, _ = self.run(
-                ["plan", "-json", "-input=false", "-detailed-exitcode", self.lock_flag, var_file, f"-out={plan_file}"],
+                [
+                    "plan",
+                    "-json",
+                    "-input=false",
+                    "-detailed-exitcode",
+                    self.lock_flag,
+                    var_file,
+                    f"-out={self.plan_file}",
+                ],
                 split_summary(output, summary),
                 ok_codes=(0, 2),
             )
@@ -315,16 +330,16 @@ class Terraform:
 
     def apply_plan(self, output: Output, summary: Output) -> None:
         """Apply exactly the plan that plan() saved, then remove it."""
-        plan_file = self.data_dir / "ecr_deploy.tfplan"
         try:
             self.run(
-                ["apply", "-input=false", "-no-color", self.lock_flag, str(plan_file)], split_summary(output, summary)
+                ["apply", "-input=false", "-no-color", self.lock_flag, str(self.plan_file)],
+                split_summary(output, summary),
             )
         finally:
-            plan_file.unlink(missing_ok=True)
+            self.discard_plan()
 
     def discard_plan(self) -> None:
-        (self.data_dir / "ecr_deploy.tfplan").unlink(missing_ok=True)
+        self.plan_file.unlink(missing_ok=True)
 
     def managed_resources(self) -> set[str]:
         """Addresses of the resources in the state (empty when there is no state yet)."""
@@ -352,8 +367,8 @@ class Terraform:
         """`terraform output -json` as {name: value}."""
         _, text, _ = self.run(["output", "-json", "-no-color"], output=lambda _: None)
         try:
-            return {name: item["value"] for name, item in _json(text, "output -json").items()}
-        except (KeyError, TypeError) as err:
+            return {name: item["value"] for name, item in json.loads(text or "{}").items()}
+        except (ValueError, KeyError, TypeError) as err:
             raise TerraformError(f"terraform output -json gave unreadable output: {err}") from err
 
     def fingerprint(self, variables: Mapping[str, Any], context: Mapping[str, str]) -> str:
@@ -370,11 +385,3 @@ class Terraform:
         data = {"vars": dict(variables), "tf_vars": tf_vars, "backend": backend, "context": dict(context)}
         digest.update(json.dumps(data, sort_keys=True, default=str).encode())
         return digest.hexdigest()
-
-
-def _json(text: str, what: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text or "{}")
-    except ValueError as err:
-        raise TerraformError(f"terraform {what} gave unreadable output: {err}") from err
-    return value if isinstance(value, dict) else {}
