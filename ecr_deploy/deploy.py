@@ -238,10 +238,10 @@ class Deployer:
             current = self.service.task_definition(live["taskDefinition"])
             result.previous_task_definition = live["taskDefinition"]
             desired = with_image(
-                current, self.environment.ecs.container, image, self.environment_values(), self.secrets()
+                current, self.environment.ecs.container, image, self.environment_values(), self.environment.ecs.secrets
             )
             result.diff = task_definition_diff(current, desired)
-        if not result.diff and _settled_on(live, live["taskDefinition"]):
+        if not result.diff and len(live.get("deployments", [])) <= 1:  # runs it, and no other deployment is under way
             heading(f"Service {result.service} already runs {image} ({live['taskDefinition']}); nothing to deploy.")
             result.skipped.append("deploy (already running)")
             result.task_definition = live["taskDefinition"]
@@ -264,9 +264,6 @@ class Deployer:
     def environment_values(self) -> dict[str, str]:
         hosts = [self.outputs["alb_dns"], *self.environment.ecs.domains]
         return {**self.environment.ecs.environment, "DJANGO_ALLOWED_HOSTS": ",".join(hosts)}
-
-    def secrets(self) -> dict[str, str]:
-        return dict(self.environment.ecs.secrets)
 
     def migrate(self, live: dict[str, Any]) -> None:
         """migrate --noinput as a one-off task of the new revision; skipped for the image's own SQLite."""
@@ -330,9 +327,3 @@ class Deployer:
         self.progress.heading(f"Rollback: {self.result.service} from {live['taskDefinition']} to {previous}")
         self.roll_to(previous)
         return self.result
-
-
-def _settled_on(service: dict[str, Any], task_definition: str) -> bool:
-    """The service runs task_definition and no other deployment is under way."""
-    deployments = service.get("deployments", [])
-    return service.get("taskDefinition") == task_definition and len(deployments) <= 1

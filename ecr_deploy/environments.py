@@ -87,7 +87,7 @@ def terraform_value_problem(value: Any) -> str | None:
 
 
 def environment_problems(raw: dict[str, Any]) -> list[str]:
-    """The problems of ENVIRONMENTS, ENVIRONMENT, STATE and every TERRAFORM_VARS, as sentences."""
+    """The problems of ENVIRONMENTS, ENVIRONMENT, STATE, ECS and every TERRAFORM_VARS, as sentences."""
     found = _vars_problems(raw.get("TERRAFORM_VARS", {}), "ECR_DEPLOY['TERRAFORM_VARS']")
     found += _state_problems({**conf.DEFAULTS["STATE"], **raw.get("STATE", {})}, "ECR_DEPLOY['STATE']")
     environments = raw.get("ENVIRONMENTS", {})
@@ -106,10 +106,9 @@ def environment_problems(raw: dict[str, Any]) -> list[str]:
             found.append(f"{where}['STATE'] must be a dict")
         else:
             found += _state_problems({**conf.DEFAULTS["STATE"], **raw.get("STATE", {}), **state}, f"{where}['STATE']")
+        if "ECS" in overrides:
+            found += _ecs_problems(overrides["ECS"], f"{where}['ECS']")
     found += _ecs_problems(raw.get("ECS", {}), "ECR_DEPLOY['ECS']")
-    for name, overrides in environments.items():
-        if isinstance(overrides, dict) and "ECS" in overrides:
-            found += _ecs_problems(overrides["ECS"], f"ECR_DEPLOY['ENVIRONMENTS'][{name!r}]['ECS']")
     chosen = raw.get("ENVIRONMENT")
     if chosen is not None and chosen not in environments and not (chosen == DEFAULT_ENVIRONMENT and not environments):
         found.append(f"ECR_DEPLOY['ENVIRONMENT'] is {chosen!r}, which ECR_DEPLOY['ENVIRONMENTS'] does not define")

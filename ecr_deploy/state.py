@@ -20,6 +20,12 @@ from ecr_deploy.terraform import REPOSITORY_RESOURCE
 LOCAL_STATE_DIR = "terraform.tfstate.d"
 #: The location of a state that infra/ configures with a backend block of its own.
 DECLARED_BACKEND = "declared"
+#: What S3 answers for a bucket or an object that is not there.
+_NOT_FOUND = frozenset({"404", "NotFound", "NoSuchBucket", "NoSuchKey"})
+
+
+def _not_found(err: ClientError) -> bool:
+    return err.response.get("Error", {}).get("Code") in _NOT_FOUND
 
 
 def slug(repository: str) -> str:
@@ -108,7 +114,7 @@ class StateStore:
         try:
             head = self.s3().head_object(Bucket=self.location.config["bucket"], Key=self.location.config["key"])
         except ClientError as err:
-            if err.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+            if _not_found(err):
                 return "absent"
             raise aws_error(err, f"read the state {self.location.description}") from err
         except BotoCoreError as err:
@@ -123,7 +129,7 @@ class StateStore:
         try:
             self.s3().head_bucket(Bucket=bucket)
         except ClientError as err:
-            if err.response.get("Error", {}).get("Code") in {"404", "NoSuchBucket", "NotFound"}:
+            if _not_found(err):
                 raise StateError(
                     f"The state bucket {bucket} of environment {self.environment} does not exist; create it with "
                     f"`python manage.py bootstrap_state --env {self.environment}`."
@@ -149,7 +155,7 @@ def bootstrap_state(config: StateConfig, session: Any, report: Output) -> list[s
             s3.head_bucket(Bucket=config.bucket)
             say(f"Bucket {config.bucket}: found")
         except ClientError as err:
-            if err.response.get("Error", {}).get("Code") not in {"404", "NoSuchBucket", "NotFound"}:
+            if not _not_found(err):
                 raise
             location = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
             s3.create_bucket(Bucket=config.bucket, **location)
