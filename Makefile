@@ -21,8 +21,9 @@ up: venv
 down:
 	scripts/local-aws down
 
-# Two workers (tests wait on the engine, terraform and moto more than on the CPU); the 15 slowest are listed.
+# The import contracts (pyproject.toml), then the suite. Three workers (tests wait on the engine, terraform and moto more than on the CPU); the 15 slowest are listed.
 test: up
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -n 3 --dist loadgroup --durations=15
 
 demo: up

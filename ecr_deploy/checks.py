@@ -14,7 +14,9 @@ def check_ecr_deploy_settings(app_configs=None, **kwargs):
     if found:
         return [
             Error(
-                problem, hint="See DEFAULTS in ecr_deploy/conf.py for the keys and their types.", id="ecr_deploy.E001"
+                problem,
+                hint="See DEFAULTS in ecr_deploy/defaults.py for the keys and their types.",
+                id="ecr_deploy.E001",
             )
             for problem in found
         ]

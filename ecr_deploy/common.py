@@ -1,15 +1,19 @@
 """Small helpers shared by the modules of ecr_deploy: progress callbacks, atomic writes, one-line errors, diffs,
-step timings."""
+step timings, and the registry credentials that the AWS side hands out and the image side uses."""
 
 from __future__ import annotations
 
+import base64
 import difflib
 import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import urlparse
 
 #: A progress callback: receives one line (or chunk) of text meant for the user.
 Output = Callable[[str], None]
@@ -55,3 +59,28 @@ def timed(timings: dict[str, float], step: str) -> Iterator[None]:
         yield
     finally:
         timings[step] = round(time.monotonic() - started, 3)
+
+
+@dataclass(frozen=True)
+class RegistryAuth:
+    username: str
+    password: str = field(repr=False)
+    endpoint: str
+    expires_at: datetime
+
+    @property
+    def host(self) -> str:
+        return urlparse(self.endpoint).hostname or self.endpoint
+
+    @property
+    def auth_config(self) -> dict[str, str]:
+        return {"username": self.username, "password": self.password, "serveraddress": self.endpoint}
+
+    def is_stale(self) -> bool:
+        """Expiring within 5 minutes, by the token's own expiresAt."""
+        return self.expires_at - datetime.now(timezone.utc) < timedelta(minutes=5)
+
+    def scrub(self, text: str) -> str:
+        """text with the password and its base64 token replaced, for messages that leave this module."""
+        token = base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
+        return text.replace(token, "***").replace(self.password, "***")

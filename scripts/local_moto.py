@@ -9,27 +9,56 @@
 - The password inside a region's tokens can be rotated by writing it to $LOCAL_AWS_ECR_PASSWORDS/<region>,
   so that a registry's rotation can be played for real: the registry's htpasswd changes, and so does what
   GetAuthorizationToken hands out.
+- A test can make one CreateRepository succeed and then answer 500, as a create whose answer was lost: it writes
+  a file named after the repository (/ as +) into $LOCAL_AWS_FAULTS/lose-create-answer/, used up by the create.
+  The caller's retry then gets RepositoryAlreadyExistsException. Nothing is written there by default.
+- DescribeImages answers from the registry that stands in for the ECR host (moto's ECR never sees a
+  `docker push`): the digests and tags the registry holds, read over HTTPS with the token's credentials (a tag
+  in one read). A registry that does not answer gets moto's own answer.
 """
 
 import base64
+import functools
 import json
 import os
+import ssl
 import sys
+import urllib.error
+import urllib.parse
+import urllib.request
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.exceptions import ServiceException
+from moto.core.responses import ActionResult
+from moto.ecr.exceptions import ImageNotFoundException
 from moto.ecr.responses import ECRResponse
 from moto.server import main
 
 issue_token = ECRResponse.get_authorization_token
+create_repository_in_moto = ECRResponse.create_repository
+describe_images_in_moto = ECRResponse.describe_images
+#: What the registry may answer for a tag: an image manifest or an index, Docker's or OCI's.
+MANIFEST_TYPES = ", ".join(
+    [
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    ]
+)
+
+
+def registry_password(region: str) -> str:
+    rotated = Path(os.environ.get("LOCAL_AWS_ECR_PASSWORDS", "/nonexistent")) / region
+    return rotated.read_text().strip() if rotated.is_file() else f"{DEFAULT_ACCOUNT_ID}-auth-token"
 
 
 def get_authorization_token(self):
     result = issue_token(self)
-    rotated = Path(os.environ.get("LOCAL_AWS_ECR_PASSWORDS", "/nonexistent")) / self.region
-    password = rotated.read_text().strip() if rotated.is_file() else f"{DEFAULT_ACCOUNT_ID}-auth-token"
+    password = registry_password(self.region)
     for data in result.result["authorizationData"]:
         data["expiresAt"] = datetime.now(timezone.utc) + timedelta(hours=12)
         data["authorizationToken"] = base64.b64encode(f"AWS:{password}".encode()).decode()
@@ -37,6 +66,125 @@ def get_authorization_token(self):
 
 
 ECRResponse.get_authorization_token = get_authorization_token
+
+
+def lose_create_answer(name: str) -> bool:
+    """Whether a test asked that the answer to this repository's create be lost; the ask is used up."""
+    ask = Path(os.environ.get("LOCAL_AWS_FAULTS", "/nonexistent")) / "lose-create-answer" / name.replace("/", "+")
+    try:
+        ask.unlink()
+    except OSError:
+        return False
+    return True
+
+
+def create_repository(self):
+    result = create_repository_in_moto(self)
+    if lose_create_answer(self._get_param("repositoryName")):
+        raise ServiceException("ServerException", "The answer to this create was lost (a local-aws fault).")
+    return result
+
+
+ECRResponse.create_repository = create_repository
+
+
+@functools.cache
+def tls_context(ca: str) -> ssl.SSLContext:
+    """One context per certificate: loading the CA file for every read costs more than the read."""
+    return ssl.create_default_context(cafile=ca)
+
+
+class Registry:
+    """The registry that stands in for one account's ECR host in a region, read over HTTPS as a client would."""
+
+    def __init__(self, registry_id: str, region: str, repository: str, ca: str) -> None:
+        self.base = f"https://{registry_id}.dkr.ecr.{region}.amazonaws.com/v2/{urllib.parse.quote(repository)}"
+        self.credentials = base64.b64encode(f"AWS:{registry_password(region)}".encode()).decode()
+        self.context = tls_context(ca)
+        self.registry_id, self.repository = registry_id, repository
+
+    def get(self, path: str, accept: str = "application/json"):
+        request = urllib.request.Request(
+            self.base + path, headers={"Authorization": f"Basic {self.credentials}", "Accept": accept}
+        )
+        return urllib.request.urlopen(request, timeout=5, context=self.context)
+
+    def image(self, reference: str, tags: list[str]) -> dict | None:
+        """The detail of the image that reference (a tag or a digest) names, or None when it holds none."""
+        try:
+            with self.get(f"/manifests/{urllib.parse.quote(reference)}", MANIFEST_TYPES) as answer:
+                digest = answer.headers["Docker-Content-Digest"]
+                media_type = answer.headers.get_content_type()
+                manifest = json.load(answer)
+        except urllib.error.HTTPError as err:
+            if err.code == 404:
+                return None
+            raise
+        return {
+            "registryId": self.registry_id,
+            "repositoryName": self.repository,
+            "imageDigest": digest,
+            "imageTags": tags,
+            "imageManifestMediaType": media_type,
+            "imageSizeInBytes": sum(layer.get("size", 0) for layer in manifest.get("layers", [])),
+            "imagePushedAt": datetime.now(timezone.utc),
+        }
+
+    def tags(self) -> list[str]:
+        try:
+            with self.get("/tags/list") as answer:
+                return sorted(json.load(answer).get("tags") or [])
+        except urllib.error.HTTPError as err:
+            if err.code == 404:  # nothing pushed yet
+                return []
+            raise
+
+    def images(self) -> list[dict]:
+        """Every image the repository holds, each with all its tags."""
+        by_digest: dict[str, dict] = {}
+        for tag in self.tags():
+            if detail := self.image(tag, []):
+                by_digest.setdefault(detail["imageDigest"], detail)["imageTags"].append(tag)
+        return list(by_digest.values())
+
+
+def registry_for(registry_id: str, region: str, repository: str) -> Registry | None:
+    ca = os.environ.get("LOCAL_AWS_REGISTRY_CA")
+    return Registry(registry_id, region, repository, ca) if ca and Path(ca).is_file() else None
+
+
+def images_in_registry(registry: Registry, asked: list[dict] | None) -> list[dict]:
+    """What DescribeImages answers for the images asked (all when none is), from the registry."""
+    if not asked:
+        return registry.images()
+    found: dict[str, dict] = {}
+    for image_id in asked:
+        tag, digest = image_id.get("imageTag"), image_id.get("imageDigest")
+        if tag:  # one read: a tag query answers with that tag
+            detail = registry.image(tag, [tag])
+            detail = detail if detail and (not digest or detail["imageDigest"] == digest) else None
+        else:  # a digest query answers with every tag that points at it
+            detail = next((d for d in registry.images() if d["imageDigest"] == digest), None)
+        if detail is None:
+            image_id_rep = f"{{imageDigest:'{digest or 'null'}', imageTag:'{tag or 'null'}'}}"
+            raise ImageNotFoundException(image_id_rep, registry.repository, registry.registry_id)
+        found.setdefault(detail["imageDigest"], detail)
+    return list(found.values())
+
+
+def describe_images(self):
+    repository_name = self._get_param("repositoryName")
+    repository = self.ecr_backend._get_repository(repository_name, self._get_param("registryId"))
+    registry = registry_for(repository.registry_id, self.region, repository_name)
+    if registry is None:
+        return describe_images_in_moto(self)
+    try:
+        return ActionResult({"imageDetails": images_in_registry(registry, self._get_param("imageIds"))})
+    except (OSError, ValueError):  # no registry answers: moto's own answer
+        return describe_images_in_moto(self)
+
+
+ECRResponse.describe_images = describe_images
 
 scalable_target_tags: dict[str, dict[str, str]] = {}
 

@@ -33,7 +33,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # First: answers /health/ for any Host (a load balancer's checks use the target's IP), before host checks.
-    "ecr_deploy.health.HealthCheckMiddleware",
+    "ecr_deploy.runtime.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -146,7 +146,7 @@ LOGGING = {
 # DJANGO_ALLOWED_HOSTS (comma-separated), when set, replaces at run time the hosts patched in at build.
 ALLOWED_HOSTS = env_hosts("DJANGO_ALLOWED_HOSTS") or ALLOWED_HOSTS
 
-# ecr_deploy: see DEFAULTS in ecr_deploy/conf.py. make demo keeps its Terraform state apart from infra/'s.
+# ecr_deploy: see DEFAULTS in ecr_deploy/defaults.py. make demo keeps its Terraform state apart from infra/'s.
 ECR_DEPLOY = {
     "FIXTURES": ["clientes.json"],
     "TERRAFORM_DIR": os.environ.get("ECR_DEPLOY_TERRAFORM_DIR", "infra"),

@@ -105,7 +105,7 @@ def local_aws() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def docker_client(local_aws):
-    from ecr_deploy.docker_engine import engine
+    from ecr_deploy.image.engine import engine
 
     return engine()
 
@@ -121,7 +121,7 @@ def project_copy(tmp_path: Path, settings) -> Path:
 @pytest.fixture(scope="session")
 def project_image(docker_client, tmp_path_factory) -> str:
     """The project built once from a clean copy, as producao-test:V1."""
-    from ecr_deploy.docker_build import BuildRequest, build_image
+    from ecr_deploy.image.build import BuildRequest, build_image
 
     copy = copy_project(tmp_path_factory.mktemp("image") / "project")
     build_image(
@@ -204,7 +204,7 @@ def terraform_of(infra: Path, repository: str, environment: str = "default", **r
     """The Terraform that publish_ecr runs for one environment's repository (its state and data directory)."""
     import boto3
 
-    from ecr_deploy.publish import PublishRequest, stack_for
+    from ecr_deploy.workflows.publish import PublishRequest, stack_for
 
     return stack_for(
         PublishRequest(repository=repository, tag="V1", terraform_dir=infra, environment=environment, **request),

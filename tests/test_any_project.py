@@ -41,10 +41,10 @@ def test_the_wheel_holds_the_app_and_its_templates_and_nothing_of_this_project(w
     code = {name.split("/")[0] for name in names if not name.startswith("django_ecr_deploy-")}
     assert code == {"ecr_deploy"}
     assert {
-        "ecr_deploy/project_template/Dockerfile",
-        "ecr_deploy/project_template/dockerignore",
-        "ecr_deploy/project_template/infra/ecr.tf",
-        "ecr_deploy/project_template/infra/variaveis.tf",
+        "ecr_deploy/image/project_template/Dockerfile",
+        "ecr_deploy/image/project_template/dockerignore",
+        "ecr_deploy/image/project_template/infra/ecr.tf",
+        "ecr_deploy/image/project_template/infra/variaveis.tf",
     } <= set(names)
 
 
@@ -246,3 +246,44 @@ def test_prepare_image_patches_split_settings_and_runs_without_fixtures(tmp_path
     assert "ALLOWED_HOSTS = ['*']" in (tmp_path / "shop" / "settings" / "base.py").read_text()
     assert (tmp_path / "shop" / "settings" / "prod.py").read_text() == SPLIT_SETTINGS["shop/settings/prod.py"]
     assert (tmp_path / "db.sqlite3").stat().st_size > 0
+
+
+def venv_without_the_deploy_extra(where: Path, wheel: Path) -> Path:
+    """A new venv with the wheel and Django only: boto3, docker-py and python-hcl2 are not importable."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(where)], check=True)
+    site = Path(sysconfig.get_paths(vars={"base": str(where), "platbase": str(where)})["purelib"])
+    ours = Path(sysconfig.get_paths()["purelib"])
+    for package in ("django", "asgiref", "sqlparse"):
+        (site / package).symlink_to(ours / package)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(where / "bin" / "python"),
+            "install",
+            "-q",
+            "--no-deps",
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return where / "bin" / "python"
+
+
+@pytest.mark.parametrize("command", ["publish_ecr", "deploy_ecs", "bootstrap_state"])
+def test_a_command_without_the_deploy_extra_says_which_extra_to_install(tmp_path, wheel, command):
+    python = venv_without_the_deploy_extra(tmp_path / "venv", wheel)
+    subprocess.run([str(python), "-m", "django", "startproject", "loja"], cwd=tmp_path, check=True)
+    project = tmp_path / "loja"
+    settings = project / "loja" / "settings.py"
+    settings.write_text(settings.read_text().replace("'django.contrib.staticfiles',", "'ecr_deploy',"))
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
+    done = subprocess.run(
+        [str(python), "manage.py", command], cwd=project, capture_output=True, text=True, check=False, env=env
+    )
+    assert done.returncode == 1
+    assert "pip install 'django-ecr-deploy[deploy]'" in done.stderr
+    assert "Traceback" not in done.stderr

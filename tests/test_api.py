@@ -181,7 +181,7 @@ def test_fixture_loads_and_every_record_passes_the_serializer():
 
 
 def test_the_settings_file_is_patchable_and_unpatched_it_serves_no_host(tmp_path):
-    from ecr_deploy.settings_patch import patch_allowed_hosts
+    from ecr_deploy.image.settings_patch import patch_allowed_hosts
 
     copy = tmp_path / "settings.py"
     copy.write_bytes((Path(settings.BASE_DIR) / "setup" / "settings.py").read_bytes())

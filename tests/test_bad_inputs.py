@@ -71,8 +71,8 @@ def state_locked_by_a_teammate(bucket: str, table: str | None) -> Callable[[Path
     """The lock that a teammate's running apply holds, as terraform writes it: an S3 lock file, or a DynamoDB item."""
 
     def prepare(infra: Path) -> None:
+        from ecr_deploy.aws.state import bootstrap_state
         from ecr_deploy.environments import StateConfig
-        from ecr_deploy.state import bootstrap_state
 
         bootstrap_state(StateConfig("s3", bucket, lock_table=table), boto3.Session(), lambda _: None)
         holder = json.dumps(

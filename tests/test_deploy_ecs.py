@@ -181,6 +181,15 @@ def test_a_full_deploy_pins_the_digest_runs_migrate_and_completes_its_rollout(se
     assert migrate and "Migrate: `python manage.py migrate --noinput` as a one-off task" in log
 
 
+def test_a_deploy_needs_no_docker_engine(service, docker_client, monkeypatch):
+    digest = publish_new_image(docker_client, service, "engineless")
+    monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:9")  # nothing answers there
+    deployed, _ = run("deploy_ecs", "--tag", "engineless", "--no-migrate")
+    assert deployed["image"] == f"{service['published']['repository_uri']}@{digest}"
+    assert deployed["rollout_state"] == "COMPLETED"
+    assert live(service["name"])["taskDefinition"] == deployed["task_definition"]
+
+
 def test_deploying_what_already_runs_changes_nothing(service):
     run("deploy_ecs")  # V1 runs now, whatever ran before
     before = snapshot(service["name"])
@@ -215,7 +224,7 @@ def test_the_deployed_task_definition_runs_locally_and_answers_the_load_balancer
     name = service["name"]
     run("deploy_ecs")
     definition = ecs().describe_task_definition(taskDefinition=live(name)["taskDefinition"])["taskDefinition"]
-    from ecr_deploy.local_task import run_task_definition_locally
+    from ecr_deploy.workflows.local_run import run_task_definition_locally
 
     container = run_task_definition_locally(docker_client, boto3.Session(), definition, "app")
     try:
@@ -297,7 +306,7 @@ def test_rollback_without_an_earlier_revision_is_refused(service):
 
 
 def stubbed_service(name: str, cluster: str = "c"):
-    from ecr_deploy.ecs import EcsService
+    from ecr_deploy.aws.ecs import EcsService
 
     client, logs = boto3.client("ecs"), boto3.client("logs")
     stubber, logs_stubber = Stubber(client), Stubber(logs)
@@ -448,10 +457,10 @@ def test_a_migrate_task_that_exits_non_zero_gives_its_code_reason_and_log_record
 
 def test_a_failed_migrate_stops_the_deploy_before_the_service_changes_recorded_answers(service, settings):
     """The ECS answers are recorded (moto's tasks always exit 0); the image is the real published one."""
-    from ecr_deploy.deploy import Deployer, DeployOptions, Progress
-    from ecr_deploy.docker_engine import engine
-    from ecr_deploy.ecr import EcrRegistry
+    from ecr_deploy.aws.ecr import EcrApi
     from ecr_deploy.environments import resolve_environment
+    from ecr_deploy.workflows.deploy import Deployer, DeployOptions
+    from ecr_deploy.workflows.service import Progress
 
     ecs_service, stubber, logs_stubber = stubbed_service("web")
     current = {
@@ -507,7 +516,7 @@ def test_a_failed_migrate_stops_the_deploy_before_the_service_changes_recorded_a
         resolve_environment(),
         outputs,
         ecs_service,
-        EcrRegistry(boto3.client("ecr"), engine()),
+        EcrApi(boto3.client("ecr")),
         progress,
         DeployOptions(timeout_seconds=60),
     )

@@ -3,7 +3,7 @@
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from ecr_deploy.container import available_cpus, gunicorn_argv, with_secret_key
+from ecr_deploy.runtime.serve import available_cpus, gunicorn_argv, with_secret_key
 from setup.environment import env_bool, env_hosts, env_int
 
 

@@ -17,7 +17,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from ecr_deploy.terraform import OVERRIDE_FILE
+from ecr_deploy.terraform.hcl import OVERRIDE_FILE
 from tests.conftest import copy_project, local_state, terraform_of
 
 pytestmark = pytest.mark.engine
@@ -48,11 +48,12 @@ def repositories_in(state: dict) -> list[str]:
 
 def held_digest(name: str, tag: str = "V1") -> str | None:
     """The digest the registry holds under name:tag, asked as publish_ecr asks it."""
-    from ecr_deploy.docker_engine import engine
-    from ecr_deploy.ecr import EcrRegistry
+    from ecr_deploy.aws.ecr import EcrApi
+    from ecr_deploy.image.engine import engine
+    from ecr_deploy.image.registry import EcrRegistry
 
     uri = boto3.client("ecr").describe_repositories(repositoryNames=[name])["repositories"][0]["repositoryUri"]
-    return EcrRegistry(boto3.client("ecr"), engine()).remote_digest(uri, tag)
+    return EcrRegistry(engine(), EcrApi(boto3.client("ecr")).authorization).remote_digest(uri, tag)
 
 
 @pytest.fixture

@@ -23,8 +23,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from ecr_deploy.ecr import EcrRegistry
+from ecr_deploy.aws.ecr import EcrApi
 from ecr_deploy.errors import RegistryError
+from ecr_deploy.image.registry import EcrRegistry
 from tests.conftest import LOCAL_AWS, ROOT, local_state, moto_hands_out, terraform_of
 from tests.secrets import AWS_SECRET, assert_no_secrets
 
@@ -272,7 +273,7 @@ def test_a_refused_credential_is_refreshed_once_then_reported(local_aws, docker_
     docker_client.images.get(f"{name}:V1").tag(uri, "V1")
     notices = []
     with pytest.raises(RegistryError) as refused:
-        EcrRegistry(ecr, docker_client, attempts=3, backoff_seconds=0.1).push(
+        EcrRegistry(docker_client, EcrApi(ecr).authorization, attempts=3, backoff_seconds=0.1).push(
             uri, "V1", lambda *_: None, notices.append
         )
     assert len(token_calls) == 2
@@ -286,11 +287,12 @@ def test_an_expired_token_is_fetched_again_and_the_push_goes_on(local_aws, docke
     ecr.meta.events.register("after-call.ecr.GetAuthorizationToken", lambda **_: token_calls.append(1))
     uri = ecr.create_repository(repositoryName=unique_image())["repository"]["repositoryUri"]
     docker_client.images.get(f"{uri.partition('/')[2]}:V1").tag(uri, "V1")
-    registry = EcrRegistry(ecr, docker_client)
-    issued = registry.authorization()
+    api = EcrApi(ecr)
+    registry = EcrRegistry(docker_client, api.authorization)
+    issued = api.authorization()
     # A fake clock for a fault that cannot be produced here: the token expired an hour ago.
     now = datetime.now(timezone.utc)
-    registry._auth = dataclasses.replace(issued, expires_at=now - timedelta(hours=1))
+    api._auth = dataclasses.replace(issued, expires_at=now - timedelta(hours=1))
     report = registry.push(uri, "V1", lambda *_: None, lambda _: None)
     assert len(token_calls) == 2
     assert registry.authorization().expires_at > now + timedelta(hours=11)

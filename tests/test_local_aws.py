@@ -12,7 +12,7 @@ import boto3
 import docker.errors
 import pytest
 
-from ecr_deploy.terraform import Terraform
+from ecr_deploy.terraform.cli import Terraform
 from tests.conftest import LOCAL_AWS, ROOT
 
 pytestmark = pytest.mark.engine

@@ -75,7 +75,7 @@ def test_no_terminal_or_no_color_gives_one_plain_line_per_state(monkeypatch, str
 
 
 def test_terraform_plan_totals_and_destroys_are_summary_lines():
-    from ecr_deploy.terraform import split_summary
+    from ecr_deploy.terraform.cli import split_summary
 
     summary, detail = [], []
     output = split_summary(detail.append, summary.append)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import boto3
 import pytest
@@ -191,3 +192,21 @@ def test_region_reaches_terraform_even_without_a_region_variable(local_aws, infr
     result = publish("--repository", name, "--region", region)
     assert result["repository_uri"] == f"123456789012.dkr.ecr.{region}.amazonaws.com/{name}"
     assert boto3.client("ecr", region_name=region).describe_repositories(repositoryNames=[name])["repositories"]
+
+
+def test_a_create_whose_answer_was_lost_is_imported_and_applied_in_the_same_run(local_aws, infra_copy, unique_image):
+    name = unique_image()
+    asks = Path(local_aws["LOCAL_AWS_FAULTS"]) / "lose-create-answer"
+    asks.mkdir(parents=True, exist_ok=True)
+    (asks / name).touch()  # moto creates the repository, then answers 500: the provider's retry finds it there
+    out = io.StringIO()
+    call_command("publish_ecr", "--repository", name, stdout=out)
+    assert not (asks / name).exists()  # the fault was played
+    assert f"the apply found {name} already there" in out.getvalue()
+    assert f"importing {name} as aws_ecr_repository.repositorio (it carries this environment's tags" in out.getvalue()
+    assert "aws_ecr_repository.repositorio" in terraform_of(infra_copy, name).managed_resources()
+    assert out.getvalue().strip().endswith(held_digest_of(name))
+
+
+def held_digest_of(name: str) -> str:
+    return ecr().describe_images(repositoryName=name, imageIds=[{"imageTag": "V1"}])["imageDetails"][0]["imageDigest"]

@@ -2,9 +2,9 @@
 
 import pytest
 
-from ecr_deploy.docker_build import BuildLog
-from ecr_deploy.ecr import PushLog, PushStreamError
 from ecr_deploy.errors import BuildError
+from ecr_deploy.image.build import BuildLog
+from ecr_deploy.image.registry import PushLog, PushStreamError
 from ecr_deploy.management.commands.build_image import parse_build_args
 
 RECORDED_PUSH = [

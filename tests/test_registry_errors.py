@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from ecr_deploy.docker_build import public_source_url
-from ecr_deploy.ecr import backoff_delay, classify_registry_error
+from ecr_deploy.image.build import public_source_url
+from ecr_deploy.image.registry import backoff_delay, classify_registry_error
 
 RECORDED = json.loads((Path(__file__).parent / "data" / "registry_errors.json").read_text())
 

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from ecr_deploy.errors import SettingsPatchError
-from ecr_deploy.settings_patch import patch_allowed_hosts, settings_file
+from ecr_deploy.image.settings_patch import patch_allowed_hosts, settings_file
 
 PATCHABLE = {
     "course-empty-list": ("DEBUG = True\nALLOWED_HOSTS = []\nX = 1\n", "DEBUG = True\nALLOWED_HOSTS = ['*']\nX = 1\n"),

@@ -9,11 +9,25 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ecr_deploy.errors import EcrDeployError
+from ecr_deploy.errors import EcrDeployError, MissingDependencyError
+
+#: The deploy side's optional dependencies, by the module name that fails to import, and their PyPI names.
+DEPLOY_EXTRA = {"boto3": "boto3", "botocore": "boto3", "docker": "docker", "hcl2": "python-hcl2", "lark": "python-hcl2"}
 
 
 def _unstyled(text: str) -> str:
     return text
+
+
+def missing_dependency(err: ModuleNotFoundError) -> MissingDependencyError | None:
+    """A missing module of the deploy extra as an error that says what to install; None for any other module."""
+    top = (err.name or "").split(".")[0]
+    if top not in DEPLOY_EXTRA:
+        return None
+    return MissingDependencyError(
+        f"This command needs {DEPLOY_EXTRA[top]}, which is not installed: pip install 'django-ecr-deploy[deploy]' "
+        "(the deploy side's extra: boto3, docker, python-hcl2)."
+    )
 
 
 class EcrDeployCommand(BaseCommand):
@@ -47,9 +61,24 @@ class EcrDeployCommand(BaseCommand):
         self.verbosity = options.get("verbosity", 1)
         self.no_color = options.get("no_color", False)
         try:
-            return super().execute(*args, **options)
+            try:
+                return super().execute(*args, **options)
+            except ModuleNotFoundError as err:
+                if (missing := missing_dependency(err)) is None:
+                    raise
+                raise missing from err
         except EcrDeployError as err:
+            self.emit_error(type(err).__name__, str(err), err.hint)
             raise CommandError(str(err)) from err
+        except CommandError as err:
+            self.emit_error(type(err).__name__, str(err), "")
+            raise
+
+    def emit_error(self, kind: str, message: str, hint: str) -> None:
+        """Under --json, a failure is one JSON record on stdout too, so that a script can parse it."""
+        if self.as_json:
+            record = {"error": {"type": kind, "message": message, "hint": hint}}
+            self.stdout.write(json.dumps(record, indent=2, sort_keys=True))
 
     @property
     def progress_stream(self):
@@ -74,7 +103,7 @@ class EcrDeployCommand(BaseCommand):
     def reporter(self):
         """Progress for provision_ecs and deploy_ecs: headings at verbosity 1, terraform's summary lines at 1
         and every other terraform line at 2."""
-        from ecr_deploy.deploy import Progress
+        from ecr_deploy.workflows.service import Progress
 
         return Progress(
             heading=lambda text: self.progress(self.style.MIGRATE_HEADING(text)),

@@ -16,9 +16,9 @@ class Command(EcrDeployCommand):
         parser.add_argument("--profile", help="AWS profile from ~/.aws/config.")
 
     def handle(self, *args, env, region, profile, **options):
-        from ecr_deploy.ecr import aws_session
+        from ecr_deploy.aws.session import aws_session
+        from ecr_deploy.aws.state import bootstrap_state
         from ecr_deploy.environments import resolve_environment
-        from ecr_deploy.state import bootstrap_state
 
         environment = resolve_environment(env)
         if environment.state.backend == "local":

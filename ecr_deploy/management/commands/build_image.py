@@ -41,9 +41,9 @@ class Command(EcrDeployCommand):
         parser.add_argument("--platform", help="Target platform, e.g. linux/amd64.")
 
     def handle(self, *args, tags, env, base_image, no_cache, pull, build_arg, platform, **options):
-        from ecr_deploy.docker_build import BuildRequest, build_image
-        from ecr_deploy.docker_engine import engine
         from ecr_deploy.environments import resolve_environment
+        from ecr_deploy.image.build import BuildRequest, build_image
+        from ecr_deploy.image.engine import engine
 
         environment = resolve_environment(env)
         tags = tags or [f"{environment.repository}:{environment.tag}"]

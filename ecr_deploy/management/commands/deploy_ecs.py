@@ -25,11 +25,10 @@ class Command(EcrDeployCommand):
         parser.add_argument("--rollback", action="store_true", help="Redeploy the previous task definition revision.")
 
     def handle(self, *args, env, tag, digest, plan, timeout, no_migrate, rollback, **options):
-        from ecr_deploy.deploy import Deployer, DeployOptions, service_outputs, service_stack
-        from ecr_deploy.docker_engine import engine
-        from ecr_deploy.ecr import EcrRegistry, aws_session
-        from ecr_deploy.ecs import EcsService
+        from ecr_deploy.aws.session import aws_session
         from ecr_deploy.environments import resolve_environment
+        from ecr_deploy.workflows.deploy import DeployOptions, deploy_service
+        from ecr_deploy.workflows.service import service_stack
 
         if rollback and (tag or digest):
             raise CommandError("--rollback redeploys the previous revision: drop --tag and --digest.")
@@ -41,12 +40,9 @@ class Command(EcrDeployCommand):
             validate_digest(digest)
         environment = resolve_environment(env)
         session = aws_session(environment.region, environment.profile)
-        progress = self.reporter()
         stack = service_stack(
             environment, conf.base_dir(), session, conf.get("TERRAFORM_BIN"), conf.get("LOCK_TIMEOUT_SECONDS")
         )
-        outputs = service_outputs(stack, progress)
-        service = EcsService(session.client("ecs"), session.client("logs"), outputs["cluster"], outputs["servico"])
         options = DeployOptions(
             tag=tag,
             digest=digest,
@@ -55,10 +51,7 @@ class Command(EcrDeployCommand):
             rollback=rollback,
             timeout_seconds=timeout or environment.ecs.timeout_seconds,
         )
-        deployer = Deployer(
-            environment, outputs, service, EcrRegistry(session.client("ecr"), engine()), progress, options
-        )
-        result = deployer.run()
+        result = deploy_service(environment, session, stack, self.reporter(), options)
         if self.as_json:
             self.emit_json(result)
             return

@@ -1,7 +1,7 @@
 from django.conf import settings
 
 from ecr_deploy import conf
-from ecr_deploy.init_project import plan, write_plan
+from ecr_deploy.image.init_project import plan, write_plan
 from ecr_deploy.management.commands._base import EcrDeployCommand
 
 
@@ -30,10 +30,10 @@ class Command(EcrDeployCommand):
             self.progress(self.style.SUCCESS(f"Wrote {path.relative_to(base_dir)}"))
         if not written:
             self.progress("Nothing to write: every file is already as ecr_deploy_init would write it.")
-        if "ecr_deploy.health.HealthCheckMiddleware" not in settings.MIDDLEWARE:
+        if "ecr_deploy.runtime.health.HealthCheckMiddleware" not in settings.MIDDLEWARE:
             self.progress(
                 self.style.WARNING(
-                    "Add 'ecr_deploy.health.HealthCheckMiddleware' first in MIDDLEWARE for /health/ "
+                    "Add 'ecr_deploy.runtime.health.HealthCheckMiddleware' first in MIDDLEWARE for /health/ "
                     "(load balancers, and a HEALTHCHECK in the Dockerfile when you run this again)."
                 )
             )

@@ -3,8 +3,8 @@ from pathlib import Path
 from django.core.management.base import CommandError
 
 from ecr_deploy import conf
+from ecr_deploy.image.settings_patch import patch_allowed_hosts, settings_file
 from ecr_deploy.management.commands._base import EcrDeployCommand
-from ecr_deploy.settings_patch import patch_allowed_hosts, settings_file
 
 
 class Command(EcrDeployCommand):

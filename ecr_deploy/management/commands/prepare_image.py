@@ -7,8 +7,8 @@ from django.core.serializers.base import DeserializationError
 from django.db import DatabaseError
 
 from ecr_deploy import conf
+from ecr_deploy.image.settings_patch import patch_allowed_hosts, settings_file
 from ecr_deploy.management.commands._base import EcrDeployCommand
-from ecr_deploy.settings_patch import patch_allowed_hosts, settings_file
 
 
 class Command(EcrDeployCommand):

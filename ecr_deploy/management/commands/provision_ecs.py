@@ -21,10 +21,11 @@ class Command(EcrDeployCommand):
         parser.add_argument("--plan", action="store_true", help="Show terraform's plan; change nothing.")
 
     def handle(self, *args, env, tag, plan, force_terraform, allow_destroy, **options):
-        from ecr_deploy.deploy import ServiceProvisioner, service_stack
-        from ecr_deploy.docker_engine import engine
-        from ecr_deploy.ecr import EcrRegistry, aws_session
+        from ecr_deploy.aws.ecr import EcrApi
+        from ecr_deploy.aws.session import aws_session
         from ecr_deploy.environments import resolve_environment
+        from ecr_deploy.workflows.provision import ServiceProvisioner
+        from ecr_deploy.workflows.service import service_stack
 
         if tag is not None:
             validate_tag(tag)
@@ -37,7 +38,7 @@ class Command(EcrDeployCommand):
             environment,
             stack,
             session,
-            EcrRegistry(session.client("ecr"), engine()),
+            EcrApi(session.client("ecr")),
             self.reporter(),
             tag=tag or environment.tag,
             plan=plan,

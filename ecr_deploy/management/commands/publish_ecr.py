@@ -35,10 +35,10 @@ class Command(EcrDeployCommand):
         )
 
     def handle(self, *args, env, plan, skip_terraform, force_terraform, adopt, allow_destroy, **options):
-        from ecr_deploy.docker_engine import engine
-        from ecr_deploy.ecr import aws_session
+        from ecr_deploy.aws.session import aws_session
         from ecr_deploy.environments import resolve_environment
-        from ecr_deploy.publish import Publisher, PublishRequest, Reporter, stack_for
+        from ecr_deploy.image.engine import engine
+        from ecr_deploy.workflows.publish import Publisher, PublishRequest, Reporter, stack_for
 
         if skip_terraform and (force_terraform or adopt or allow_destroy):
             raise CommandError(

@@ -4,8 +4,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
-from ecr_deploy.container import ensure_superuser, gunicorn_argv, with_secret_key
-from ecr_deploy.health import database_problem
+from ecr_deploy.runtime.health import database_problem
+from ecr_deploy.runtime.serve import ensure_superuser, gunicorn_argv, with_secret_key
 
 
 class Command(BaseCommand):

@@ -17,8 +17,8 @@ import docker
 import docker.utils
 
 from ecr_deploy.common import Output, first_line
-from ecr_deploy.docker_engine import ENGINE_FAILURES, engine_errors
 from ecr_deploy.errors import BuildError, DockerEngineError
+from ecr_deploy.image.engine import ENGINE_FAILURES, engine_errors
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The Terraform side: read infra/ with python-hcl2, run the terraform CLI, read its outputs."""
+"""The terraform CLI: one function runs it with a fixed argument list; Terraform drives one folder with its own data
+directory and backend, one run at a time per folder (the checkout's lock), and reads its outputs."""
 
 from __future__ import annotations
 
@@ -16,98 +17,26 @@ from pathlib import Path
 from typing import Any
 
 from ecr_deploy.common import Output
-from ecr_deploy.errors import InfraError, LockError, TerraformError
+from ecr_deploy.defaults import DEFAULTS
+from ecr_deploy.errors import LockError, TerraformError
+from ecr_deploy.terraform.hcl import OVERRIDE_FILE, REPOSITORY_RESOURCE, load_hcl
+from ecr_deploy.terraform.lock import folder_lock
 
-REPOSITORY_RESOURCE = "aws_ecr_repository"
-#: Written into the Terraform folder for each run that selects a backend, and removed after it.
-OVERRIDE_FILE = "ecr_deploy_override.tf"
 #: What terraform reads from the folder: these files make a no-op skip unsound when they change.
 READ_PATTERNS = ("*.tf", "*.tf.json", "*.tfvars", "*.tfvars.json", ".terraform.lock.hcl")
-_BACKEND = re.compile(r'^\s*backend\s+"', re.MULTILINE)
+#: What AWS answers a create of something that exists (RepositoryAlreadyExistsException, ...AlreadyExists...).
+_ALREADY_EXISTS = re.compile(r"\b\w*AlreadyExists\w*\b")
 _LOCK_INFO = re.compile(r"^\s*(ID|Path|Operation|Who|Created):\s*(.*?)\s*$", re.MULTILINE)
 #: Lines of a plan or apply that a user should see at normal verbosity: the totals, and anything destroyed.
 SUMMARY_LINE = re.compile(r"^(Plan: |Apply complete!|No changes\.|\s*# \S+ (will be destroyed|must be replaced))")
 
 
-def load_hcl(path: Path) -> dict[str, Any]:
-    """One .tf file in python-hcl2's plain shape; a syntax error names the file, line and column."""
-    import hcl2
-    from lark.exceptions import UnexpectedInput
-
-    options = hcl2.SerializationOptions(strip_string_quotes=True, explicit_blocks=False, with_comments=False)
-    try:
-        with path.open() as handle:
-            return hcl2.load(handle, serialization_options=options)
-    except UnexpectedInput as err:
-        raise InfraError(f"{path}:{err.line}:{err.column}: malformed HCL; fix the syntax there.") from err
-    except (OSError, UnicodeDecodeError) as err:
-        raise InfraError(f"Cannot read {path}: {err}") from err
-
-
-@dataclass(frozen=True)
-class Variable:
-    name: str
-    file: Path
-    has_default: bool
-
-
-@dataclass(frozen=True)
-class InfraSummary:
-    repositories: list[str]
-    variables: dict[str, Variable]
-
-
-def read_infra(directory: Path) -> InfraSummary:
-    """The ECR repositories and variables that the .tf files of directory declare."""
-    files = sorted(path for path in directory.glob("*.tf") if path.name != OVERRIDE_FILE)
-    if not files:
-        raise InfraError(f"No .tf files in {directory}; set ECR_DEPLOY['TERRAFORM_DIR'] to the folder of ecr.tf.")
-    repositories: list[str] = []
-    variables: dict[str, Variable] = {}
-    for path in files:
-        document = load_hcl(path)
-        for block in document.get("resource", []):
-            repositories += [f"{REPOSITORY_RESOURCE}.{name}" for name in block.get(REPOSITORY_RESOURCE, {})]
-        for block in document.get("variable", []):
-            for name, body in block.items():
-                variables[name] = Variable(name=name, file=path, has_default="default" in (body or {}))
-    return InfraSummary(repositories=repositories, variables=variables)
-
-
-def declares_backend(directory: Path) -> bool:
-    """Whether infra/ declares a backend of its own (then it is used as is)."""
-    for path in directory.glob("*.tf"):
-        if path.name != OVERRIDE_FILE and _BACKEND.search(path.read_text(errors="replace")):
-            return any("backend" in block for block in load_hcl(path).get("terraform", []))
-    return False
-
-
-def check_infra(directory: Path, passed: Mapping[str, str], optional: frozenset[str] = frozenset()) -> InfraSummary:
-    """Refuse infra/ without exactly one ECR repository, or whose variables do not match what is passed;
-    the optional variables are passed only where infra/ declares them."""
-    summary = read_infra(directory)
-    if len(summary.repositories) != 1:
-        found = ", ".join(summary.repositories) or "none"
-        raise InfraError(
-            f'{directory} must declare exactly one resource "{REPOSITORY_RESOURCE}" (found: {found}); '
-            'the course\'s ecr.tf has `resource "aws_ecr_repository" "repositorio" { name = var.nome }`.'
-        )
-    undeclared = sorted(set(passed) - set(summary.variables) - optional)
-    if undeclared:
-        raise InfraError(
-            f'{directory}: variable {", ".join(undeclared)} is passed but not declared; add `variable "{undeclared[0]}" {{}}` (e.g. in variaveis.tf).'
-        )
-    unset = sorted(v.name for v in summary.variables.values() if not v.has_default and v.name not in passed)
-    if unset:
-        where = summary.variables[unset[0]].file
-        raise InfraError(
-            f"{where}: variable {', '.join(unset)} has no default and is not supplied; give it a default or set ECR_DEPLOY['TERRAFORM_VARS']."
-        )
-    return summary
-
-
 class StalePlanError(TerraformError):
     """Another apply changed the state between this run's plan and its apply."""
+
+
+class AlreadyExistsError(TerraformError):
+    """An apply's create found the resource there: made meanwhile, or by this very create whose answer was lost."""
 
 
 def run_terraform(
@@ -160,6 +89,8 @@ def _failure(what: str, code: int, directory: Path, detail: str) -> TerraformErr
         )
     if "Saved plan is stale" in detail:
         return StalePlanError(f"{what}: the state changed since the plan was made.")
+    if _ALREADY_EXISTS.search(detail):
+        return AlreadyExistsError(f"{what} failed (exit {code}) in {directory}:\n{detail}")
     return TerraformError(f"{what} failed (exit {code}) in {directory}:\n{detail}")
 
 
@@ -222,13 +153,14 @@ class Terraform:
         *,
         backend: Backend | None = None,
         data_dir: Path | None = None,
-        lock_timeout_seconds: float = 0,
+        lock_timeout_seconds: float = DEFAULTS["LOCK_TIMEOUT_SECONDS"],
     ) -> None:
         self.directory = directory
         self.binary = binary
         self.backend = backend
         self.data_dir = data_dir or directory / ".terraform"
         self.env = {**(env or {}), "TF_DATA_DIR": str(self.data_dir)}
+        self.lock_timeout_seconds = lock_timeout_seconds
         self.lock_flag = f"-lock-timeout={max(0, round(lock_timeout_seconds))}s"
 
     @property
@@ -237,7 +169,9 @@ class Terraform:
         return self.data_dir / "ecr_deploy.tfplan"
 
     def run(self, args: list[str], output: Output, ok_codes: tuple[int, ...] = (0,)) -> tuple[int, str, str]:
-        with self._backend_override():
+        """One terraform call, under the folder's lock (already held when a command took it for its whole run)."""
+        lock = folder_lock(self.directory, "terraform run", self.lock_timeout_seconds, lambda text: output(f"{text}\n"))
+        with lock, self._backend_override():
             return run_terraform(self.binary, self.directory, args, output=output, env=self.env, ok_codes=ok_codes)
 
     @contextmanager

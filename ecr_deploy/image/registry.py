@@ -1,25 +1,24 @@
-"""The ECR side: the authorization token from the ECR API, and login, push and digest checks through the Docker engine."""
+"""The registry side of ECR, through the Docker engine: login, push and digest reads, with docker's JSON stream
+read line by line and the registry's errors classified (retry, fetch a new token, or fail)."""
 
 from __future__ import annotations
 
-import base64
 import random
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import urlparse
 
 import docker.errors
 
-from ecr_deploy.common import LayerOutput, Output, first_line
-from ecr_deploy.docker_engine import ENGINE_FAILURES
-from ecr_deploy.errors import AwsError, DockerEngineError, RegistryError
-from ecr_deploy.names import validate_region
+from ecr_deploy.common import LayerOutput, Output, RegistryAuth, first_line
+from ecr_deploy.errors import DockerEngineError, RegistryError
+from ecr_deploy.image.engine import ENGINE_FAILURES
 
 T = TypeVar("T")
+#: Hands out the registry's credentials; refresh=True asks for a new token (aws.ecr.EcrApi.authorization).
+Authorize = Callable[..., RegistryAuth]
 
 #: The distribution spec's error codes, as docker renders them ("unauthorized: ..."), with their HTTP status.
 SPEC_CODES: dict[str, int] = {
@@ -93,31 +92,6 @@ def backoff_delay(attempt: int, base_seconds: float, retry_after: float | None =
     return max(ceiling / 2 + random.uniform(0, ceiling / 2), retry_after or 0.0)
 
 
-@dataclass(frozen=True)
-class RegistryAuth:
-    username: str
-    password: str = field(repr=False)
-    endpoint: str
-    expires_at: datetime
-
-    @property
-    def host(self) -> str:
-        return urlparse(self.endpoint).hostname or self.endpoint
-
-    @property
-    def auth_config(self) -> dict[str, str]:
-        return {"username": self.username, "password": self.password, "serveraddress": self.endpoint}
-
-    def is_stale(self) -> bool:
-        """Expiring within 5 minutes, by the token's own expiresAt."""
-        return self.expires_at - datetime.now(timezone.utc) < timedelta(minutes=5)
-
-    def scrub(self, text: str) -> str:
-        """text with the password and its base64 token replaced, for messages that leave this module."""
-        token = base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
-        return text.replace(token, "***").replace(self.password, "***")
-
-
 @dataclass
 class PushReport:
     digest: str = ""
@@ -167,102 +141,16 @@ class PushLog:
             self.render(layer, status, detail.get("current", 0), detail.get("total", 0))
 
 
-def aws_error(err: Exception, action: str) -> AwsError:
-    """A botocore error as a sentence that says what to do."""
-    import botocore.exceptions as bce
-
-    if isinstance(err, (bce.NoCredentialsError, bce.PartialCredentialsError)):
-        return AwsError(
-            f"No AWS credentials to {action}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use --profile."
-        )
-    if isinstance(err, bce.ProfileNotFound):
-        return AwsError(f"{err}; name a profile from ~/.aws/config.")
-    if isinstance(err, bce.NoRegionError):
-        return AwsError("No AWS region: pass --region, set AWS_DEFAULT_REGION or ECR_DEPLOY['REGION'].")
-    if isinstance(err, (bce.EndpointConnectionError, bce.ConnectTimeoutError, bce.ReadTimeoutError)):
-        return AwsError(f"Cannot reach the AWS API to {action}: {err}. Check the network or AWS_ENDPOINT_URL.")
-    if isinstance(err, bce.ClientError):
-        error = err.response.get("Error", {})
-        code, message = error.get("Code", "Error"), error.get("Message", "")
-        if code in {
-            "AccessDeniedException",
-            "AccessDenied",
-            "UnrecognizedClientException",
-            "InvalidSignatureException",
-            "ExpiredTokenException",
-        }:
-            return AwsError(
-                f"AWS refused to {action} ({code}): {message}. Check the credentials and their permissions."
-            )
-        return AwsError(f"AWS failed to {action} ({code}): {message}")
-    return AwsError(f"AWS failed to {action}: {err}")
-
-
-def aws_call(action: str, method: Callable[..., Any], **kwargs: Any) -> Any:
-    """method(**kwargs), a boto3 client call, with its failure turned into an AwsError that says what to do."""
-    import botocore.exceptions
-
-    try:
-        return method(**kwargs)
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as err:
-        raise aws_error(err, action) from err
-
-
-def aws_session(region: str | None, profile: str | None) -> Any:
-    """A boto3 session from the usual chain, checked to have a region and credentials."""
-    import boto3
-    import botocore.exceptions
-
-    try:
-        session = boto3.Session(profile_name=profile, region_name=region)
-    except botocore.exceptions.BotoCoreError as err:
-        raise aws_error(err, "start an AWS session") from err
-    if not session.region_name:
-        raise AwsError("No AWS region: pass --region, set AWS_DEFAULT_REGION or ECR_DEPLOY['REGION'].")
-    validate_region(session.region_name)
-    if session.get_credentials() is None:
-        raise AwsError("No AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use --profile.")
-    return session
-
-
 class EcrRegistry:
-    """One ECR registry, reached through boto3's ECR client and the Docker engine."""
+    """One ECR registry as the Docker engine reaches it, with the credentials that authorize hands out."""
 
-    def __init__(self, ecr_client: Any, docker_client: Any, *, attempts: int = 4, backoff_seconds: float = 2.0) -> None:
-        self.ecr = ecr_client
+    def __init__(
+        self, docker_client: Any, authorize: Authorize, *, attempts: int = 4, backoff_seconds: float = 2.0
+    ) -> None:
         self.docker = docker_client
+        self.authorization = authorize
         self.attempts = attempts
         self.backoff_seconds = backoff_seconds
-        self._auth: RegistryAuth | None = None
-
-    def repository(self, name: str) -> dict[str, Any] | None:
-        """The repository's description, or None when it does not exist."""
-        import botocore.exceptions
-
-        try:
-            return self.ecr.describe_repositories(repositoryNames=[name])["repositories"][0]
-        except botocore.exceptions.ClientError as err:
-            if err.response.get("Error", {}).get("Code") == "RepositoryNotFoundException":
-                return None
-            raise aws_error(err, f"describe repository {name}") from err
-        except botocore.exceptions.BotoCoreError as err:
-            raise aws_error(err, f"describe repository {name}") from err
-
-    def tags(self, arn: str) -> dict[str, str]:
-        listed = aws_call("list the repository's tags", self.ecr.list_tags_for_resource, resourceArn=arn)
-        return {tag["Key"]: tag["Value"] for tag in listed.get("tags", [])}
-
-    def authorization(self, *, refresh: bool = False) -> RegistryAuth:
-        """Registry credentials from GetAuthorizationToken, fetched again when they expire within 5 minutes."""
-        if self._auth and not refresh and not self._auth.is_stale():
-            return self._auth
-        data = aws_call("get an ECR authorization token", self.ecr.get_authorization_token)["authorizationData"][0]
-        username, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
-        expires_at = data.get("expiresAt") or datetime.now(timezone.utc) + timedelta(hours=12)
-        self._auth = RegistryAuth(
-            username=username, password=password, endpoint=data["proxyEndpoint"], expires_at=expires_at
-        )
-        return self._auth
 
     def login(self, notice: Output = lambda _: None) -> RegistryAuth:
         """Log the engine in with fresh-enough credentials; a refusal says so without the token."""
@@ -360,8 +248,3 @@ class _Refused(Exception):
         super().__init__(message)
         self.message = message
         self.failure = failure
-
-
-def account_id(session: Any) -> str:
-    """The AWS account the session's credentials act in (one STS GetCallerIdentity call)."""
-    return aws_call("identify the AWS account", session.client("sts").get_caller_identity)["Account"]

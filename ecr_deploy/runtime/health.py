@@ -6,10 +6,12 @@ carry the target's private IP) and before any HTTPS redirect; every other path k
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from ecr_deploy import conf
+from ecr_deploy.defaults import health_path
 
 
 def database_problem() -> str | None:
@@ -28,12 +30,16 @@ def database_problem() -> str | None:
 
 
 class HealthCheckMiddleware:
-    """Answers GET/HEAD on ECR_DEPLOY['HEALTH_PATH'] itself; passes every other request on. It logs nothing:
-    `manage.py serve` says once at start when the database does not answer, the access log shows each 503."""
+    """Answers GET/HEAD on ECR_DEPLOY['HEALTH_PATH'] itself; passes every other request on. It reads that one key
+    only, so a deploy-side value cannot stop the web process. It logs nothing: `manage.py serve` says once at
+    start when the database does not answer, the access log shows each 503."""
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
-        self.path = conf.get("HEALTH_PATH")
+        try:
+            self.path = health_path(getattr(settings, "ECR_DEPLOY", {}))
+        except ValueError as err:
+            raise ImproperlyConfigured(str(err)) from err
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path != self.path or request.method not in {"GET", "HEAD"}:

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ecr_deploy.aws.session import aws_call
 from ecr_deploy.common import Output, unified_diff
-from ecr_deploy.ecr import aws_call
 from ecr_deploy.errors import DeployError
 
 #: The fields of describe_task_definition's answer that register_task_definition takes back.

@@ -4,92 +4,92 @@ changed, planned, refused when the plan destroys what must be kept, and applied 
 from __future__ import annotations
 
 import json
-import os
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ecr_deploy.common import Output, write_atomically
-from ecr_deploy.ecr import account_id
-from ecr_deploy.environments import StateConfig
 from ecr_deploy.errors import StateError, TerraformError
-from ecr_deploy.state import (
+from ecr_deploy.terraform.cli import Backend, StalePlanError, Terraform
+from ecr_deploy.terraform.lock import folder_lock
+from ecr_deploy.terraform.state import (
     DECLARED_BACKEND,
     StateLocation,
-    StateStore,
+    local_state_version,
     migrate_legacy_state,
-    slug,
-    state_location,
 )
-from ecr_deploy.terraform import Backend, StalePlanError, Terraform, declares_backend
 
 APPLIED_RECORD = "ecr_deploy-applied.json"
 #: Plans made again when another apply changed the state between a plan and its apply.
 PLAN_ATTEMPTS = 3
 
 
-def stack_location(directory: Path, state: StateConfig, environment: str, name: str, region: str) -> StateLocation:
-    """The state of one stack; a backend that the folder declares itself is used as is."""
-    if state.backend == "local" and declares_backend(directory):
-        return StateLocation(DECLARED_BACKEND, {}, f"the backend declared in {directory}")
-    return state_location(state, environment, name, region)
+class RemoteState(Protocol):
+    """A state that terraform keeps elsewhere (S3), read without terraform."""
+
+    def version(self) -> str: ...
+
+    def check_ready(self) -> None: ...
 
 
 class Stack:
-    """A Terraform folder applied with one environment's state for one name (a repository, a service)."""
+    """A Terraform folder applied with one environment's state for one name (a repository, a service). target()
+    names what an apply acts on (account, region, endpoint, profile); it is called only when needed."""
 
     def __init__(
         self,
         directory: Path,
+        location: StateLocation,
         *,
-        name: str,
         environment: str,
-        state: StateConfig,
-        session: Any,
+        remote: RemoteState | None,
+        target: Callable[[], Mapping[str, str]],
+        data_dir: Path,
+        env: Mapping[str, str],
         binary: str = "terraform",
-        profile: str | None = None,
         lock_timeout_seconds: float = 120.0,
     ) -> None:
         self.environment = environment
-        self.session = session
-        self.profile = profile
-        self.location = stack_location(directory, state, environment, name, session.region_name)
-        self.store = StateStore(self.location, directory, session, environment)
-        env = {"AWS_REGION": session.region_name, "AWS_DEFAULT_REGION": session.region_name}
-        if profile:
-            env["AWS_PROFILE"] = profile
+        self.location = location
+        self.remote = remote
+        self.target = target
         self.terraform = Terraform(
             directory,
             binary,
             env=env,
-            backend=None
-            if self.location.backend == DECLARED_BACKEND
-            else Backend(self.location.backend, self.location.config),
-            data_dir=directory / ".terraform" / "ecr_deploy" / environment / slug(name),
+            backend=None if location.backend == DECLARED_BACKEND else Backend(location.backend, location.config),
+            data_dir=data_dir,
             lock_timeout_seconds=lock_timeout_seconds,
         )
-        self._account: str | None = None
 
     @property
     def directory(self) -> Path:
         return self.terraform.directory
 
+    def held_by(self, command: str, notice: Output) -> AbstractContextManager[None]:
+        """The folder's lock, for a command's whole run: a second command of this checkout waits for the first."""
+        return folder_lock(self.directory, command, self.terraform.lock_timeout_seconds, notice)
+
+    def state_version(self) -> str | None:
+        """What changes whenever anyone writes the state; None for a backend that the folder declares, which only
+        terraform reads."""
+        if self.location.backend == DECLARED_BACKEND:
+            return None
+        if self.remote is not None:
+            return self.remote.version()
+        return local_state_version(self.directory, self.location)
+
+    def state_seen(self) -> dict[str, Any] | None:
+        """The state's version with the AWS target it was applied to; None when it cannot be read without terraform."""
+        version = self.state_version()
+        return None if version is None else {"environment": self.environment, **self.target(), "state": version}
+
     def fingerprint(self, variables: dict[str, Any]) -> str | None:
         """What an apply reads: the folder, the variables, the AWS target and the state's version; None when the
         state's version cannot be read without terraform (a backend that the folder declares)."""
-        version = self.store.version()
-        if version is None:
-            return None
-        if self._account is None:
-            self._account = account_id(self.session)
-        context = {
-            "environment": self.environment,
-            "account": self._account,
-            "region": self.session.region_name,
-            "endpoint": os.environ.get("AWS_ENDPOINT_URL", ""),
-            "profile": self.profile or "",
-            "state": version,
-        }
-        return self.terraform.fingerprint(variables, context)
+        seen = self.state_seen()
+        return None if seen is None else self.terraform.fingerprint(variables, seen)
 
     def unchanged_since_last_apply(self, variables: dict[str, Any]) -> bool:
         fingerprint = self.fingerprint(variables)
@@ -102,7 +102,8 @@ class Stack:
     def prepare(self, heading: Output, line: Output) -> None:
         """Refuse a missing state bucket; move a local state from before environments to its place; init when the
         backend, providers, modules or lock file changed."""
-        self.store.check_ready()
+        if self.remote is not None:
+            self.remote.check_ready()
         if self.location.backend == "local":
             migrate_legacy_state(self.directory, heading)
         if self.terraform.needs_init():
@@ -149,13 +150,29 @@ class Stack:
         """The outputs of the last apply from this checkout (empty when there was none)."""
         return _read_record(self.record_path).get("outputs", {})
 
-    def record(self, variables: dict[str, Any]) -> dict[str, Any]:
-        """Remember this apply (its fingerprint and outputs) so that an unchanged rerun can skip terraform."""
+    def outputs(self, heading: Output, line: Output) -> dict[str, Any]:
+        """The state's outputs: the record's while the state and its AWS target are as recorded, which costs no
+        terraform start; otherwise terraform's, which the record then keeps."""
+        record = _read_record(self.record_path)
+        seen = self.state_seen()
+        if seen is not None and record.get("seen") == seen and "outputs" in record:
+            return record["outputs"]
+        self.prepare(heading, line)
         outputs = self.terraform.outputs()
-        write_atomically(
-            self.record_path, json.dumps({"fingerprint": self.fingerprint(variables), "outputs": outputs}).encode()
-        )
+        self._write_record({**record, "outputs": outputs, "seen": self.state_seen()})
         return outputs
+
+    def record(self, variables: dict[str, Any]) -> dict[str, Any]:
+        """Remember this apply (its fingerprint, outputs and the state it left) so that an unchanged rerun can skip
+        terraform."""
+        outputs = self.terraform.outputs()
+        seen = self.state_seen()
+        fingerprint = None if seen is None else self.terraform.fingerprint(variables, seen)
+        self._write_record({"fingerprint": fingerprint, "outputs": outputs, "seen": seen})
+        return outputs
+
+    def _write_record(self, record: dict[str, Any]) -> None:
+        write_atomically(self.record_path, json.dumps(record, sort_keys=True).encode())
 
 
 def _read_record(path: Path) -> dict[str, Any]:

@@ -90,7 +90,7 @@ def plan(
         )
     dockerfile = Template((TEMPLATES / "Dockerfile").read_text()).substitute(
         settings_module=settings_module,
-        healthcheck=HEALTHCHECK if "ecr_deploy.health.HealthCheckMiddleware" in settings.MIDDLEWARE else "",
+        healthcheck=HEALTHCHECK if "ecr_deploy.runtime.health.HealthCheckMiddleware" in settings.MIDDLEWARE else "",
         requirements=requirements,
         local_requirements="".join(f"COPY {name} {name}\n" for name in local_files),
         pip_flags="--require-hashes " if requirements == "requirements.lock" else "",

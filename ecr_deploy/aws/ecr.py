@@ -1,0 +1,66 @@
+"""The ECR API: repositories, their tags, the authorization token, and which digest a tag points at (no Docker
+engine: ecspresso reads digests the same way)."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from ecr_deploy.aws.session import aws_call, aws_error
+from ecr_deploy.common import RegistryAuth
+
+
+class EcrApi:
+    """One registry's ECR API, through the boto3 client it is handed."""
+
+    def __init__(self, ecr_client: Any) -> None:
+        self.ecr = ecr_client
+        self._auth: RegistryAuth | None = None
+
+    def repository(self, name: str) -> dict[str, Any] | None:
+        """The repository's description, or None when it does not exist."""
+        import botocore.exceptions
+
+        try:
+            return self.ecr.describe_repositories(repositoryNames=[name])["repositories"][0]
+        except botocore.exceptions.ClientError as err:
+            if err.response.get("Error", {}).get("Code") == "RepositoryNotFoundException":
+                return None
+            raise aws_error(err, f"describe repository {name}") from err
+        except botocore.exceptions.BotoCoreError as err:
+            raise aws_error(err, f"describe repository {name}") from err
+
+    def tags(self, arn: str) -> dict[str, str]:
+        listed = aws_call("list the repository's tags", self.ecr.list_tags_for_resource, resourceArn=arn)
+        return {tag["Key"]: tag["Value"] for tag in listed.get("tags", [])}
+
+    def authorization(self, *, refresh: bool = False) -> RegistryAuth:
+        """Registry credentials from GetAuthorizationToken, fetched again when they expire within 5 minutes."""
+        if self._auth and not refresh and not self._auth.is_stale():
+            return self._auth
+        data = aws_call("get an ECR authorization token", self.ecr.get_authorization_token)["authorizationData"][0]
+        username, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
+        expires_at = data.get("expiresAt") or datetime.now(timezone.utc) + timedelta(hours=12)
+        self._auth = RegistryAuth(
+            username=username, password=password, endpoint=data["proxyEndpoint"], expires_at=expires_at
+        )
+        return self._auth
+
+    def image_digest(self, repository: str, reference: str) -> str | None:
+        """The digest that reference (a tag, or sha256:... to check a digest is there) names in repository, or
+        None when the repository holds no such image (DescribeImages)."""
+        import botocore.exceptions
+
+        image_id = {"imageDigest": reference} if reference.startswith("sha256:") else {"imageTag": reference}
+        action = f"read the image {repository}:{reference}"
+        try:
+            described = self.ecr.describe_images(repositoryName=repository, imageIds=[image_id])
+        except botocore.exceptions.ClientError as err:
+            if err.response.get("Error", {}).get("Code") == "ImageNotFoundException":
+                return None
+            raise aws_error(err, action) from err
+        except botocore.exceptions.BotoCoreError as err:
+            raise aws_error(err, action) from err
+        details = described.get("imageDetails", [])
+        return details[0]["imageDigest"] if details else None

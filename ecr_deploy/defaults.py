@@ -1,0 +1,233 @@
+"""Every ECR_DEPLOY key with its default, and the validation of a user's dict against them. No Django import:
+this module is tested alone, and the image's runtime reads the one key it needs through it."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+#: Every key of ``settings.ECR_DEPLOY`` with its default; relative paths are taken from BASE_DIR.
+DEFAULTS: dict[str, Any] = {
+    # Local image name and tag (the course's ``docker build . -t producao:V1``); also the ECR repository.
+    "REPOSITORY": "producao",
+    "TAG": "V1",
+    # Docker build: context folder, Dockerfile inside it, base image (None: the Dockerfile's default).
+    "CONTEXT_DIR": ".",
+    "DOCKERFILE": "Dockerfile",
+    "BASE_IMAGE": None,
+    "BUILD_ARGS": {},
+    # prepare_image: the hosts written into ALLOWED_HOSTS and the fixtures loaded at build time.
+    "ALLOWED_HOSTS": ["*"],
+    "FIXTURES": [],
+    # publish_ecr: the Terraform folder, binary, extra variables; AWS region and profile (None: the usual chain).
+    "TERRAFORM_DIR": "infra",
+    "TERRAFORM_BIN": "terraform",
+    "TERRAFORM_VARS": {},
+    "REGION": None,
+    "PROFILE": None,
+    # Registry pushes: attempts for transient failures and the first backoff delay in seconds.
+    "PUSH_ATTEMPTS": 4,
+    "RETRY_BACKOFF_SECONDS": 2.0,
+    # Seconds a terraform run waits for another run in the same Terraform folder, and for terraform's state lock.
+    "LOCK_TIMEOUT_SECONDS": 120.0,
+    # Terraform state: "local" (a file per environment and repository under TERRAFORM_DIR) or "s3"; see STATE_DEFAULTS.
+    "STATE": {"BACKEND": "local"},
+    # Named environments ({"prod": {"REPOSITORY": ..., "STATE": {...}}, ...}) and the one used without --env.
+    "ENVIRONMENTS": {},
+    "ENVIRONMENT": None,
+    # The ecr_deploy:project tag on repositories this project creates (None: ROOT_URLCONF's package).
+    "PROJECT": None,
+    # ECS Fargate (provision_ecs, deploy_ecs), merged key by key with an environment's own "ECS"; see ECS_DEFAULTS.
+    "ECS": {},
+    # Inside the image: the path HealthCheckMiddleware answers.
+    "HEALTH_PATH": "/health/",
+}
+
+#: ECR_DEPLOY["ECS"]: the Terraform folder of the service, its name (None: the repository's), the container, plain
+#: environment values and secrets (name: ARN of a Secrets Manager secret or SSM parameter) for the task, extra host
+#: names (the ALB's is always allowed), Terraform variables, how long a deploy waits, and whether it runs migrate.
+ECS_DEFAULTS: dict[str, Any] = {
+    "TERRAFORM_DIR": "infra/ecs",
+    "SERVICE": None,
+    "CONTAINER": "app",
+    "ENVIRONMENT": {},
+    "SECRETS": {},
+    "DOMAINS": [],
+    "TERRAFORM_VARS": {},
+    "TIMEOUT_SECONDS": 900,
+    "MIGRATE": True,
+}
+
+#: ECR_DEPLOY["STATE"]: BUCKET, KEY_PREFIX, REGION (the bucket's; default: the environment's), LOCK_TABLE (DynamoDB,
+#: for terraform < 1.10) and USE_LOCKFILE (S3 native locking, terraform >= 1.10).
+STATE_DEFAULTS: dict[str, Any] = {
+    "BACKEND": "local",
+    "BUCKET": "",
+    "KEY_PREFIX": "ecr_deploy/",
+    "REGION": None,
+    "LOCK_TABLE": None,
+    "USE_LOCKFILE": True,
+}
+
+#: The keys an environment of ECR_DEPLOY["ENVIRONMENTS"] may override.
+ENVIRONMENT_KEYS = frozenset({"REPOSITORY", "TAG", "REGION", "PROFILE", "TERRAFORM_VARS", "STATE", "ECS"})
+#: The environment of a project that configures none: the course's single repository, local state.
+DEFAULT_ENVIRONMENT = "default"
+BACKENDS = ("local", "s3")
+
+_TYPES: dict[str, tuple[type, ...]] = {
+    "REPOSITORY": (str,),
+    "TAG": (str,),
+    "CONTEXT_DIR": (str, Path),
+    "DOCKERFILE": (str, Path),
+    "BASE_IMAGE": (str, type(None)),
+    "BUILD_ARGS": (dict,),
+    "ALLOWED_HOSTS": (list, tuple),
+    "FIXTURES": (list, tuple),
+    "TERRAFORM_DIR": (str, Path),
+    "TERRAFORM_BIN": (str,),
+    "TERRAFORM_VARS": (dict,),
+    "REGION": (str, type(None)),
+    "PROFILE": (str, type(None)),
+    "PUSH_ATTEMPTS": (int,),
+    "RETRY_BACKOFF_SECONDS": (int, float),
+    "LOCK_TIMEOUT_SECONDS": (int, float),
+    "STATE": (dict,),
+    "ENVIRONMENTS": (dict,),
+    "ENVIRONMENT": (str, type(None)),
+    "PROJECT": (str, type(None)),
+    "ECS": (dict,),
+    "HEALTH_PATH": (str,),
+}
+_ENVIRONMENT_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+
+
+def problems(raw: Any) -> list[str]:
+    """Every problem of an ECR_DEPLOY value, as sentences; empty when it is valid."""
+    if not isinstance(raw, dict):
+        return [f"ECR_DEPLOY must be a dict, not {type(raw).__name__}"]
+    found = [f"unknown key ECR_DEPLOY[{key!r}]" for key in raw if key not in DEFAULTS]
+    for key, value in raw.items():
+        if key in _TYPES and (problem := _type_problem(value, _TYPES[key])):
+            found.append(f"ECR_DEPLOY[{key!r}] {problem}")
+    if isinstance(raw.get("PUSH_ATTEMPTS"), int) and raw["PUSH_ATTEMPTS"] < 1:
+        found.append("ECR_DEPLOY['PUSH_ATTEMPTS'] must be at least 1")
+    if isinstance(raw.get("HEALTH_PATH"), str):
+        try:
+            health_path(raw)
+        except ValueError as err:
+            found.append(str(err))
+    for key in ("ALLOWED_HOSTS", "FIXTURES"):
+        if isinstance(raw.get(key), (list, tuple)) and not all(isinstance(v, str) and v for v in raw[key]):
+            found.append(f"ECR_DEPLOY[{key!r}] must hold non-empty strings")
+    return found or _environment_problems(raw)
+
+
+def health_path(raw: Any) -> str:
+    """ECR_DEPLOY['HEALTH_PATH'], validated alone: the web process reads only this key, so that a bad value of a
+    deploy-side key can never keep it from booting."""
+    value = raw.get("HEALTH_PATH", DEFAULTS["HEALTH_PATH"]) if isinstance(raw, dict) else DEFAULTS["HEALTH_PATH"]
+    if not isinstance(value, str) or not value.startswith("/"):
+        raise ValueError(f"ECR_DEPLOY['HEALTH_PATH'] must be a path starting with /, not {value!r}")
+    return value
+
+
+def _type_problem(value: Any, expected: tuple[type, ...]) -> str | None:
+    if isinstance(value, expected) and not (isinstance(value, bool) and bool not in expected):
+        return None
+    names = " or ".join("None" if t is type(None) else t.__name__ for t in expected)
+    return f"must be {names}, not {type(value).__name__}"
+
+
+def terraform_value_problem(value: Any) -> str | None:
+    """Why value cannot be a Terraform value, or None: strings, finite numbers, booleans, null, and lists and
+    maps (with string keys) of them."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{value!r} is not a finite number"
+    if isinstance(value, (list, tuple)):
+        return next((problem for item in value if (problem := terraform_value_problem(item))), None)
+    if isinstance(value, dict):
+        if not all(isinstance(key, str) for key in value):
+            return "a map's keys must be strings"
+        return next((problem for item in value.values() if (problem := terraform_value_problem(item))), None)
+    return f"a {type(value).__name__} is not a Terraform value (use strings, numbers, booleans, lists or dicts)"
+
+
+def _environment_problems(raw: dict[str, Any]) -> list[str]:
+    """The problems of ENVIRONMENTS, ENVIRONMENT, STATE, ECS and every TERRAFORM_VARS, as sentences."""
+    found = _vars_problems(raw.get("TERRAFORM_VARS", {}), "ECR_DEPLOY['TERRAFORM_VARS']")
+    found += _state_problems({**DEFAULTS["STATE"], **raw.get("STATE", {})}, "ECR_DEPLOY['STATE']")
+    environments = raw.get("ENVIRONMENTS", {})
+    for name, overrides in environments.items():
+        where = f"ECR_DEPLOY['ENVIRONMENTS'][{name!r}]"
+        if not isinstance(name, str) or not _ENVIRONMENT_NAME.fullmatch(name):
+            found.append(f"{where}: an environment name is 1 to 32 lowercase letters, digits, - and _")
+            continue
+        if not isinstance(overrides, dict):
+            found.append(f"{where} must be a dict, not {type(overrides).__name__}")
+            continue
+        found += [f"unknown key {where}[{key!r}]" for key in overrides if key not in ENVIRONMENT_KEYS]
+        found += _vars_problems(overrides.get("TERRAFORM_VARS", {}), f"{where}['TERRAFORM_VARS']")
+        state = overrides.get("STATE", {})
+        if not isinstance(state, dict):
+            found.append(f"{where}['STATE'] must be a dict")
+        else:
+            found += _state_problems({**DEFAULTS["STATE"], **raw.get("STATE", {}), **state}, f"{where}['STATE']")
+        if "ECS" in overrides:
+            found += _ecs_problems(overrides["ECS"], f"{where}['ECS']")
+    found += _ecs_problems(raw.get("ECS", {}), "ECR_DEPLOY['ECS']")
+    chosen = raw.get("ENVIRONMENT")
+    if chosen is not None and chosen not in environments and not (chosen == DEFAULT_ENVIRONMENT and not environments):
+        found.append(f"ECR_DEPLOY['ENVIRONMENT'] is {chosen!r}, which ECR_DEPLOY['ENVIRONMENTS'] does not define")
+    return found
+
+
+def _vars_problems(variables: Any, where: str) -> list[str]:
+    if not isinstance(variables, dict):
+        return [f"{where} must be a dict"]
+    return [
+        f"{where}[{name!r}]: {problem}"
+        for name, value in variables.items()
+        if (problem := terraform_value_problem(value))
+    ]
+
+
+def _ecs_problems(ecs: Any, where: str) -> list[str]:
+    if not isinstance(ecs, dict):
+        return [f"{where} must be a dict"]
+    found = [f"unknown key {where}[{key!r}]" for key in ecs if key not in ECS_DEFAULTS]
+    for key in ("ENVIRONMENT", "SECRETS"):
+        value = ecs.get(key, {})
+        if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            found.append(f"{where}[{key!r}] must map names to strings")
+    if not isinstance(ecs.get("DOMAINS", []), list) or not all(
+        isinstance(d, str) and d for d in ecs.get("DOMAINS", [])
+    ):
+        found.append(f"{where}['DOMAINS'] must be a list of host names")
+    found += _vars_problems(ecs.get("TERRAFORM_VARS", {}), f"{where}['TERRAFORM_VARS']")
+    timeout = ecs.get("TIMEOUT_SECONDS", ECS_DEFAULTS["TIMEOUT_SECONDS"])
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        found.append(f"{where}['TIMEOUT_SECONDS'] must be a positive number")
+    if "DJANGO_ALLOWED_HOSTS" in ecs.get("ENVIRONMENT", {}):
+        found.append(f"{where}['ENVIRONMENT']: DJANGO_ALLOWED_HOSTS is set by deploy_ecs; list extra hosts in DOMAINS")
+    return found
+
+
+def _state_problems(state: dict[str, Any], where: str) -> list[str]:
+    found = [f"unknown key {where}[{key!r}]" for key in state if key not in STATE_DEFAULTS]
+    backend = state.get("BACKEND")
+    if backend not in BACKENDS:
+        return [*found, f"{where}['BACKEND'] must be 'local' or 's3', not {backend!r}"]
+    if backend == "s3":
+        if not isinstance(state.get("BUCKET"), str) or not state["BUCKET"]:
+            found.append(f"{where}: an S3 state needs a BUCKET (create it with `manage.py bootstrap_state`)")
+        prefix = state.get("KEY_PREFIX", STATE_DEFAULTS["KEY_PREFIX"])
+        if not isinstance(prefix, str) or prefix.startswith("/") or "//" in prefix:
+            found.append(f"{where}['KEY_PREFIX'] must be a string that neither starts with / nor holds //")
+        if not state.get("USE_LOCKFILE", True) and not state.get("LOCK_TABLE"):
+            found.append(f"{where}: an S3 state needs a lock: USE_LOCKFILE True, or a LOCK_TABLE")
+    return found

@@ -1,0 +1,1 @@
+"""The commands' steps (publish, provision, deploy) over the four sides, each handed the clients it uses."""

@@ -1,0 +1,178 @@
+"""deploy_ecs: resolve the published image by digest, register a revision, run migrate as a one-off task, roll
+the service and wait on its own deployment; or roll back to the revision before."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from ecr_deploy.aws.ecr import EcrApi
+from ecr_deploy.aws.ecs import EcsService, task_definition_diff, with_image
+from ecr_deploy.aws.session import LazyClient
+from ecr_deploy.common import timed
+from ecr_deploy.environments import Environment
+from ecr_deploy.errors import DeployError
+from ecr_deploy.terraform.stack import Stack
+from ecr_deploy.workflows.service import Progress, ServiceResult, published_image, service_outputs
+
+MIGRATE_COMMAND = ["python", "manage.py", "migrate", "--noinput"]
+
+
+@dataclass(frozen=True)
+class DeployOptions:
+    tag: str | None = None
+    digest: str | None = None
+    plan: bool = False
+    migrate: bool = True
+    rollback: bool = False
+    timeout_seconds: float = 900
+
+
+class Deployer:
+    """One deploy of the published image to the environment's service, each step with one outside effect."""
+
+    def __init__(
+        self,
+        environment: Environment,
+        outputs: dict[str, Any],
+        service: EcsService,
+        ecr: EcrApi,
+        progress: Progress,
+        options: DeployOptions,
+        resolving: Future[str] | None = None,
+    ) -> None:
+        self.environment = environment
+        self.resolving = resolving
+        self.outputs = outputs
+        self.service = service
+        self.ecr = ecr
+        self.progress = progress
+        self.options = options
+        self.result = ServiceResult(
+            environment=environment.name,
+            service=outputs["servico"],
+            service_url=f"http://{outputs['alb_dns']}/",
+        )
+
+    def run(self) -> ServiceResult:
+        if self.options.rollback:
+            return self.roll_back()
+        options, result, heading = self.options, self.result, self.progress.heading
+        with timed(result.timings, "resolve"):
+            live = self.service.describe()
+            current = self.service.task_definition(live["taskDefinition"])
+            result.previous_task_definition = live["taskDefinition"]
+            image = result.image = self.resolving.result() if self.resolving else self.resolve_image()
+            desired = with_image(
+                current, self.environment.ecs.container, image, self.environment_values(), self.environment.ecs.secrets
+            )
+            result.diff = task_definition_diff(current, desired)
+        if not result.diff and len(live.get("deployments", [])) <= 1:  # runs it, and no other deployment is under way
+            heading(f"Service {result.service} already runs {image} ({live['taskDefinition']}); nothing to deploy.")
+            result.skipped.append("deploy (already running)")
+            result.task_definition = live["taskDefinition"]
+            return result
+        if options.plan:
+            heading(f"Plan: register a new revision of {current['family']} and roll {result.service} onto it.")
+            return result
+        with timed(result.timings, "register"):
+            result.task_definition = self.service.register(desired)
+            heading(f"Task definition: registered {result.task_definition}")
+        try:
+            with timed(result.timings, "migrate"):
+                self.migrate(live)
+        except DeployError:
+            self.service.deregister(result.task_definition)
+            raise
+        self.roll_to(result.task_definition)
+        return result
+
+    def resolve_image(self) -> str:
+        options = self.options
+        return published_image(
+            self.ecr, self.environment.repository, options.tag or self.environment.tag, options.digest
+        )
+
+    def environment_values(self) -> dict[str, str]:
+        hosts = [self.outputs["alb_dns"], *self.environment.ecs.domains]
+        return {**self.environment.ecs.environment, "DJANGO_ALLOWED_HOSTS": ",".join(hosts)}
+
+    def migrate(self, live: dict[str, Any]) -> None:
+        """migrate --noinput as a one-off task of the new revision; skipped for the image's own SQLite."""
+        if not self.options.migrate:
+            self.result.skipped.append("migrate (--no-migrate)")
+            return
+        if not self.outputs.get("usa_banco_externo") and "DATABASE_URL" not in self.environment.ecs.secrets:
+            self.result.skipped.append("migrate (the image's SQLite: each task migrates its own)")
+            return
+        self.progress.heading(f"Migrate: `{' '.join(MIGRATE_COMMAND)}` as a one-off task")
+        outcome = self.service.run_one_off(
+            self.result.task_definition,
+            self.environment.ecs.container,
+            MIGRATE_COMMAND,
+            {"awsvpcConfiguration": live["networkConfiguration"]["awsvpcConfiguration"]},
+            self.options.timeout_seconds,
+            self.outputs["grupo_logs"],
+            self.progress.heading,
+        )
+        if not outcome.succeeded:
+            tail = "\n".join(outcome.log_tail[-20:]) or "(no log lines)"
+            raise DeployError(
+                f"The migrate task {outcome.task_arn} failed (exit code {outcome.exit_code}, stop code "
+                f"{outcome.stop_code or 'none'}: {outcome.stopped_reason or 'no reason given'}); the service was "
+                f"not updated and the new revision was deregistered. The end of its log:\n{tail}"
+            )
+        self.result.migrated = True
+
+    def roll_to(self, task_definition: str) -> None:
+        with timed(self.result.timings, "rollout"):
+            deployment_id = self.service.update(task_definition)
+            self.result.deployment_id = deployment_id
+            self.progress.heading(f"Service {self.result.service}: deployment {deployment_id} started")
+            deployment = self.service.wait_for_rollout(
+                deployment_id, self.options.timeout_seconds, self.progress.heading
+            )
+            self.result.rollout_state = deployment["rolloutState"]
+            running = self.service.describe()["taskDefinition"]
+            if running != task_definition:
+                raise DeployError(
+                    f"The rollout completed, but {self.result.service} now runs {running}: another deploy?"
+                )
+
+    def roll_back(self) -> ServiceResult:
+        """Redeploy the revision before the running one, with the same waits."""
+        live = self.service.describe()
+        current = self.service.task_definition(live["taskDefinition"])
+        previous = self.service.previous_revision(current["family"], live["taskDefinition"])
+        if previous is None:
+            raise DeployError(
+                f"{self.result.service} runs {live['taskDefinition']}, and {current['family']} has no earlier "
+                "active revision to roll back to."
+            )
+        self.result.previous_task_definition = live["taskDefinition"]
+        self.result.task_definition = previous
+        containers = self.service.task_definition(previous)["containerDefinitions"]
+        self.result.image = next((c["image"] for c in containers if c["name"] == self.environment.ecs.container), "")
+        if self.options.plan:
+            self.progress.heading(f"Plan: roll {self.result.service} back to {previous}.")
+            return self.result
+        self.progress.heading(f"Rollback: {self.result.service} from {live['taskDefinition']} to {previous}")
+        self.roll_to(previous)
+        return self.result
+
+
+def deploy_service(
+    environment: Environment, session: Any, stack: Stack, progress: Progress, options: DeployOptions
+) -> ServiceResult:
+    """deploy_ecs's run: the image's digest is read from ECR while the service's outputs and live revision are read
+    (the two do not depend on each other), then the Deployer's steps."""
+    ecr = EcrApi(session.client("ecr"))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        resolving = None
+        if not options.rollback:
+            tag = options.tag or environment.tag
+            resolving = pool.submit(published_image, ecr, environment.repository, tag, options.digest)
+        outputs = service_outputs(stack, progress)
+        service = EcsService(session.client("ecs"), LazyClient(session, "logs"), outputs["cluster"], outputs["servico"])
+        return Deployer(environment, outputs, service, ecr, progress, options, resolving).run()

@@ -1,0 +1,102 @@
+"""provision_ecs: Terraform makes the service's long-lived pieces (skipped when nothing it reads changed), then
+DJANGO_SECRET_KEY gets a value outside the Terraform state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ecr_deploy.aws.ecr import EcrApi
+from ecr_deploy.aws.secrets import ensure_secret_value
+from ecr_deploy.common import timed
+from ecr_deploy.environments import Environment
+from ecr_deploy.terraform.stack import Stack
+from ecr_deploy.workflows.service import Progress, ServiceResult, published_image
+
+#: What provision_ecs never destroys or replaces without --allow-destroy.
+SERVICE_RESOURCES = frozenset(
+    {"aws_ecs_cluster", "aws_ecs_service", "aws_lb", "aws_secretsmanager_secret", "aws_cloudwatch_log_group"}
+)
+
+
+class ServiceProvisioner:
+    """Applies the service's Terraform for one environment, skipped when nothing it reads changed, then makes
+    sure DJANGO_SECRET_KEY holds a value (put once, outside the Terraform state)."""
+
+    def __init__(
+        self,
+        environment: Environment,
+        stack: Stack,
+        session: Any,
+        ecr: EcrApi,
+        progress: Progress,
+        *,
+        tag: str,
+        plan: bool = False,
+        force_terraform: bool = False,
+        allow_destroy: bool = False,
+    ) -> None:
+        self.environment = environment
+        self.stack = stack
+        self.session = session
+        self.ecr = ecr
+        self.progress = progress
+        self.tag = tag
+        self.plan = plan
+        self.force_terraform = force_terraform
+        self.allow_destroy = allow_destroy
+
+    def variables(self, image: str) -> dict[str, Any]:
+        ecs = self.environment.ecs
+        ownership = {"ecr_deploy:project": self.environment.project, "ecr_deploy:environment": self.environment.name}
+        return {
+            **ecs.terraform_vars,
+            "nome": ecs.service,
+            "regiao": self.session.region_name,
+            "imagem": image,
+            "container": ecs.container,
+            "etiquetas": {**ecs.terraform_vars.get("etiquetas", {}), **ownership},
+        }
+
+    def run(self) -> ServiceResult:
+        environment, stack, progress = self.environment, self.stack, self.progress
+        result = ServiceResult(environment=environment.name, service=environment.ecs.service)
+        image = published_image(self.ecr, environment.repository, self.tag, None)
+        variables = self.variables(image)
+        with stack.held_by("provision_ecs", progress.heading), timed(result.timings, "terraform"):
+            if not (self.plan or self.force_terraform) and stack.unchanged_since_last_apply(variables):
+                progress.heading(
+                    f"Terraform: nothing changed since the last apply ({stack.location.description}); skipped."
+                )
+                result.skipped.append("terraform (unchanged)")
+                result.terraform_changes = False
+                outputs = stack.recorded_outputs()
+            else:
+                stack.prepare(progress.heading, progress.line)
+                if self.plan:
+                    planned = stack.terraform.plan(
+                        variables, progress.line, progress.summary, guarded=SERVICE_RESOURCES
+                    )
+                    stack.terraform.discard_plan()
+                    result.terraform_changes = planned.changes
+                    return result
+                result.terraform_changes = stack.plan_and_apply(
+                    variables,
+                    guarded=SERVICE_RESOURCES,
+                    allow_destroy=self.allow_destroy,
+                    what=f"the service {environment.ecs.service}",
+                    heading=progress.heading,
+                    line=progress.line,
+                    summary=progress.summary,
+                )
+                outputs = stack.record(variables)
+        self.ensure_secret_key(outputs["secret_key_arn"])
+        result.service_url = f"http://{outputs['alb_dns']}/"
+        result.image = image
+        return result
+
+    def ensure_secret_key(self, arn: str) -> None:
+        """A random DJANGO_SECRET_KEY in its secret, put once; the value never reaches the state or any output."""
+        if ensure_secret_value(self.session, arn, "DJANGO_SECRET_KEY"):
+            self.progress.heading(
+                "Secrets Manager: DJANGO_SECRET_KEY set to a random value (not shown, not in the state)."
+            )

@@ -1,0 +1,90 @@
+"""What provision_ecs and deploy_ecs share: where they report, their result, the service's stack, the published
+image resolved by digest from the ECR API, and the applied service's outputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ecr_deploy.aws.ecr import EcrApi
+from ecr_deploy.common import Output
+from ecr_deploy.environments import Environment
+from ecr_deploy.errors import DeployError
+from ecr_deploy.names import validate_digest, validate_tag
+from ecr_deploy.terraform.stack import Stack
+from ecr_deploy.workflows.stacks import open_stack
+
+
+@dataclass
+class Progress:
+    """Where a provision or deploy reports: step headings, terraform's summary lines and its other lines."""
+
+    heading: Output
+    summary: Output
+    line: Output
+
+
+@dataclass
+class ServiceResult:
+    environment: str = ""
+    service: str = ""
+    service_url: str = ""
+    image: str = ""
+    task_definition: str = ""
+    previous_task_definition: str = ""
+    deployment_id: str = ""
+    rollout_state: str = ""
+    migrated: bool = False
+    terraform_changes: bool | None = None
+    skipped: list[str] = field(default_factory=list)
+    diff: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def service_stack(environment: Environment, base_dir: Path, session: Any, binary: str, lock_timeout: float) -> Stack:
+    """The service's Terraform folder with its own state per environment (name `_ecs/SERVICE`: no repository
+    name can start with `_`)."""
+    return open_stack(
+        (base_dir / environment.ecs.terraform_dir).resolve(),
+        name=f"_ecs/{environment.ecs.service}",
+        environment=environment.name,
+        state=environment.state,
+        session=session,
+        binary=binary,
+        profile=environment.profile,
+        lock_timeout_seconds=lock_timeout,
+    )
+
+
+def published_image(ecr: EcrApi, repository: str, tag: str | None, digest: str | None) -> str:
+    """URI@sha256 of the image publish_ecr pushed, read from the ECR API: the tag's digest, or a digest checked to be
+    in the repository."""
+    described = ecr.repository(repository)
+    if described is None:
+        raise DeployError(f"The ECR repository {repository} does not exist; run `python manage.py publish_ecr` first.")
+    uri = described["repositoryUri"]
+    if digest:
+        if ecr.image_digest(repository, validate_digest(digest)) is None:
+            raise DeployError(f"{uri}@{digest} is not in the registry; publish it, or pick a digest that is.")
+        return f"{uri}@{digest}"
+    held = ecr.image_digest(repository, validate_tag(tag or ""))
+    if held is None:
+        raise DeployError(
+            f"No published image {uri}:{tag}; run `python manage.py publish_ecr --repository {repository} --tag {tag}`."
+        )
+    return f"{uri}@{held}"
+
+
+def service_outputs(stack: Stack, progress: Progress) -> dict[str, Any]:
+    """The applied service's outputs (from the last apply's record while the state is unchanged); an environment
+    whose service was never provisioned is refused."""
+    with stack.held_by("deploy_ecs", progress.heading):
+        outputs = stack.outputs(progress.heading, progress.line)
+    if "servico" not in outputs:
+        raise DeployError(
+            f"The service infrastructure of environment {stack.environment} was never applied "
+            f"({stack.location.description} has no service); run `python manage.py provision_ecs --env "
+            f"{stack.environment}` first."
+        )
+    return outputs

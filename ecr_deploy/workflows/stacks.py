@@ -1,0 +1,60 @@
+"""A Stack for one environment and name, wired to the AWS side: the S3 state read with boto3, and the account,
+region, endpoint and profile that an apply acts on."""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Any
+
+from ecr_deploy.aws.session import account_id
+from ecr_deploy.aws.state import S3State
+from ecr_deploy.environments import StateConfig
+from ecr_deploy.terraform.stack import Stack
+from ecr_deploy.terraform.state import slug, stack_location
+
+
+def open_stack(
+    directory: Path,
+    *,
+    name: str,
+    environment: str,
+    state: StateConfig,
+    session: Any,
+    binary: str = "terraform",
+    profile: str | None = None,
+    lock_timeout_seconds: float = 120.0,
+) -> Stack:
+    """The Terraform of directory with the state of environment and name, applied through session."""
+    region = session.region_name
+    location = stack_location(directory, state, environment, name, region)
+    remote = None
+    if location.backend == "s3":
+        config = location.config
+        remote = S3State(
+            session, bucket=config["bucket"], key=config["key"], region=config["region"], environment=environment
+        )
+    data_dir = directory / ".terraform" / "ecr_deploy"
+    account = functools.cache(lambda: account_id(session, data_dir / "accounts.json"))
+
+    def target() -> dict[str, str]:
+        return {
+            "account": account(),
+            "region": region,
+            "endpoint": os.environ.get("AWS_ENDPOINT_URL", ""),
+            "profile": profile or "",
+        }
+
+    env = {"AWS_REGION": region, "AWS_DEFAULT_REGION": region, **({"AWS_PROFILE": profile} if profile else {})}
+    return Stack(
+        directory,
+        location,
+        environment=environment,
+        remote=remote,
+        target=target,
+        data_dir=data_dir / environment / slug(name),
+        env=env,
+        binary=binary,
+        lock_timeout_seconds=lock_timeout_seconds,
+    )
