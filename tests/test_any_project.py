@@ -48,11 +48,14 @@ def test_the_wheel_holds_the_app_and_its_templates_and_nothing_of_this_project(w
     } <= set(names)
 
 
-def fresh_venv(where: Path, wheel: Path) -> Path:
-    """A new venv with the wheel installed; Django, boto3 and docker-py come from this project's venv."""
+def new_venv(where: Path) -> Path:
+    """A new venv without pip; its site-packages folder."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(where)], check=True)
-    site = Path(sysconfig.get_paths(vars={"base": str(where), "platbase": str(where)})["purelib"])
-    (site / "project-dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    return Path(sysconfig.get_paths(vars={"base": str(where), "platbase": str(where)})["purelib"])
+
+
+def with_wheel(where: Path, wheel: Path) -> Path:
+    """The venv at where with the wheel installed (no dependencies); its python."""
     subprocess.run(
         [
             sys.executable,
@@ -69,6 +72,13 @@ def fresh_venv(where: Path, wheel: Path) -> Path:
         capture_output=True,
     )
     return where / "bin" / "python"
+
+
+def fresh_venv(where: Path, wheel: Path) -> Path:
+    """A new venv with the wheel installed; Django, boto3 and docker-py come from this project's venv."""
+    site = new_venv(where)
+    (site / "project-dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    return with_wheel(where, wheel)
 
 
 def run(python: Path, project: Path, *args: str) -> subprocess.CompletedProcess:
@@ -250,27 +260,11 @@ def test_prepare_image_patches_split_settings_and_runs_without_fixtures(tmp_path
 
 def venv_without_the_deploy_extra(where: Path, wheel: Path) -> Path:
     """A new venv with the wheel and Django only: boto3, docker-py and python-hcl2 are not importable."""
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(where)], check=True)
-    site = Path(sysconfig.get_paths(vars={"base": str(where), "platbase": str(where)})["purelib"])
+    site = new_venv(where)
     ours = Path(sysconfig.get_paths()["purelib"])
     for package in ("django", "asgiref", "sqlparse"):
         (site / package).symlink_to(ours / package)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "--python",
-            str(where / "bin" / "python"),
-            "install",
-            "-q",
-            "--no-deps",
-            str(wheel),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return where / "bin" / "python"
+    return with_wheel(where, wheel)
 
 
 @pytest.mark.parametrize("command", ["publish_ecr", "deploy_ecs", "bootstrap_state"])
