@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ecr_deploy.aws.ecr import EcrApi
-from ecr_deploy.common import LayerOutput, Output, timed
+from ecr_deploy.common import LayerOutput, timed
 from ecr_deploy.defaults import DEFAULT_ENVIRONMENT
 from ecr_deploy.environments import Environment, StateConfig
 from ecr_deploy.errors import AwsError, RegistryError, StateError
@@ -18,6 +18,7 @@ from ecr_deploy.names import validate_repository, validate_tag
 from ecr_deploy.terraform.cli import AlreadyExistsError
 from ecr_deploy.terraform.hcl import REPOSITORY_RESOURCE, check_infra
 from ecr_deploy.terraform.stack import Stack
+from ecr_deploy.workflows.service import Progress
 from ecr_deploy.workflows.stacks import open_stack
 
 #: Passed to terraform only where infra/ declares them: the course's two files declare just `nome`.
@@ -92,13 +93,9 @@ class PublishResult:
 
 
 @dataclass
-class Reporter:
-    """Where a publish reports: step headings, terraform's summary lines (plan totals, destroys), every other
-    line of terraform's, and layer progress."""
+class Reporter(Progress):
+    """Where a publish reports: a workflow's lines, and layer progress."""
 
-    heading: Output
-    summary: Output
-    line: Output
     layer: LayerOutput
 
 

@@ -18,7 +18,8 @@ from ecr_deploy.workflows.stacks import open_stack
 
 @dataclass
 class Progress:
-    """Where a provision or deploy reports: step headings, terraform's summary lines and its other lines."""
+    """Where a workflow reports: step headings, terraform's summary lines (plan totals, destroys) and its other
+    lines."""
 
     heading: Output
     summary: Output
