@@ -27,6 +27,9 @@ DEFAULTS: dict[str, Any] = {
     "TERRAFORM_VARS": {},
     "REGION": None,
     "PROFILE": None,
+    # The AWS account id the states must be applied in (None: the account they were first applied in); terraform's
+    # provider gets it as allowed_account_ids.
+    "ACCOUNT": None,
     # Registry pushes: attempts for transient failures and the first backoff delay in seconds.
     "PUSH_ATTEMPTS": 4,
     "RETRY_BACKOFF_SECONDS": 2.0,
@@ -72,7 +75,7 @@ STATE_DEFAULTS: dict[str, Any] = {
 }
 
 #: The keys an environment of ECR_DEPLOY["ENVIRONMENTS"] may override.
-ENVIRONMENT_KEYS = frozenset({"REPOSITORY", "TAG", "REGION", "PROFILE", "TERRAFORM_VARS", "STATE", "ECS"})
+ENVIRONMENT_KEYS = frozenset({"REPOSITORY", "TAG", "REGION", "PROFILE", "ACCOUNT", "TERRAFORM_VARS", "STATE", "ECS"})
 #: The environment of a project that configures none: the course's single repository, local state.
 DEFAULT_ENVIRONMENT = "default"
 BACKENDS = ("local", "s3")
@@ -91,6 +94,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "TERRAFORM_VARS": (dict,),
     "REGION": (str, type(None)),
     "PROFILE": (str, type(None)),
+    "ACCOUNT": (str, type(None)),
     "PUSH_ATTEMPTS": (int,),
     "RETRY_BACKOFF_SECONDS": (int, float),
     "LOCK_TIMEOUT_SECONDS": (int, float),
@@ -102,6 +106,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "HEALTH_PATH": (str,),
 }
 _ENVIRONMENT_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+_ACCOUNT = re.compile(r"[0-9]{12}")
 
 
 def problems(raw: Any) -> list[str]:
@@ -160,6 +165,7 @@ def terraform_value_problem(value: Any) -> str | None:
 def _environment_problems(raw: dict[str, Any]) -> list[str]:
     """The problems of ENVIRONMENTS, ENVIRONMENT, STATE, ECS and every TERRAFORM_VARS, as sentences."""
     found = _vars_problems(raw.get("TERRAFORM_VARS", {}), "ECR_DEPLOY['TERRAFORM_VARS']")
+    found += _account_problems(raw.get("ACCOUNT"), "ECR_DEPLOY['ACCOUNT']")
     found += _state_problems({**DEFAULTS["STATE"], **raw.get("STATE", {})}, "ECR_DEPLOY['STATE']")
     environments = raw.get("ENVIRONMENTS", {})
     for name, overrides in environments.items():
@@ -172,6 +178,7 @@ def _environment_problems(raw: dict[str, Any]) -> list[str]:
             continue
         found += [f"unknown key {where}[{key!r}]" for key in overrides if key not in ENVIRONMENT_KEYS]
         found += _vars_problems(overrides.get("TERRAFORM_VARS", {}), f"{where}['TERRAFORM_VARS']")
+        found += _account_problems(overrides.get("ACCOUNT"), f"{where}['ACCOUNT']")
         state = overrides.get("STATE", {})
         if not isinstance(state, dict):
             found.append(f"{where}['STATE'] must be a dict")
@@ -194,6 +201,12 @@ def _vars_problems(variables: Any, where: str) -> list[str]:
         for name, value in variables.items()
         if (problem := terraform_value_problem(value))
     ]
+
+
+def _account_problems(account: Any, where: str) -> list[str]:
+    if account is None or (isinstance(account, str) and _ACCOUNT.fullmatch(account)):
+        return []
+    return [f"{where} must be an AWS account id of 12 digits, as a string, not {account!r}"]
 
 
 def _ecs_problems(ecs: Any, where: str) -> list[str]:

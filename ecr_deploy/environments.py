@@ -1,5 +1,5 @@
-"""Environments: each names its repository and tag, AWS target, Terraform variables and state, resolved from the
-settings object (their defaults and validation are in ecr_deploy.defaults)."""
+"""Environments: each names its repository and tag, AWS target (region, profile, pinned account), Terraform
+variables and state, resolved from the settings object (their defaults and validation are in ecr_deploy.defaults)."""
 
 from __future__ import annotations
 
@@ -45,6 +45,7 @@ class Environment:
     tag: str
     region: str | None
     profile: str | None
+    account: str | None
     state: StateConfig
     project: str
     terraform_vars: dict[str, Any] = field(default_factory=dict)
@@ -77,6 +78,7 @@ def resolve_environment(name: str | None = None) -> Environment:
         tag=overrides.get("TAG", conf.get("TAG")),
         region=overrides.get("REGION", conf.get("REGION")),
         profile=overrides.get("PROFILE", conf.get("PROFILE")),
+        account=overrides.get("ACCOUNT", conf.get("ACCOUNT")),
         terraform_vars={**conf.get("TERRAFORM_VARS"), **overrides.get("TERRAFORM_VARS", {})},
         state=StateConfig(
             backend=state["BACKEND"],

@@ -64,6 +64,14 @@ class StateError(EcrDeployError):
     """The Terraform state cannot be used as asked: no bucket, a destroy, a repository that another state owns."""
 
 
+class WrongAccountError(StateError):
+    """The credentials act in another AWS account or region than the one that the state was applied in."""
+
+    hint = (
+        "Use an environment per account: ECR_DEPLOY['ENVIRONMENTS'][NAME] with its own PROFILE, and ACCOUNT to pin it."
+    )
+
+
 class DeployError(EcrDeployError):
     """A deploy to ECS stopped: a missing image or service, a failed migrate task, a failed or slow rollout."""
 

@@ -12,4 +12,6 @@ terraform {
 # Credentials, profile and AWS_ENDPOINT_URL come from the environment, as for every AWS tool.
 provider "aws" {
   region = var.regiao
+  # An environment's ACCOUNT: terraform itself refuses credentials of any other account.
+  allowed_account_ids = length(var.contas_permitidas) > 0 ? var.contas_permitidas : null
 }

@@ -37,3 +37,9 @@ variable "etiquetas" {
   default     = {}
   description = "Tags on the repository; publish_ecr adds ecr_deploy:project and ecr_deploy:environment."
 }
+
+variable "contas_permitidas" {
+  type        = list(string)
+  default     = []
+  description = "The AWS account ids terraform may act in (an environment's ACCOUNT); empty: any."
+}

@@ -17,6 +17,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from tests.conftest import ROOT, copy_project
+
+HEALTH = "ecr_deploy.runtime.health.HealthCheckMiddleware"
 from tests.web import request, wait_for
 
 
@@ -75,7 +77,7 @@ def with_wheel(where: Path, wheel: Path) -> Path:
 
 
 def fresh_venv(where: Path, wheel: Path) -> Path:
-    """A new venv with the wheel installed; Django, boto3 and docker-py come from this project's venv."""
+    """A new venv with the wheel installed; Django, gunicorn, boto3 and docker-py come from this project's venv."""
     site = new_venv(where)
     (site / "project-dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     return with_wheel(where, wheel)
@@ -92,8 +94,15 @@ def run(python: Path, project: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.engine
-def test_a_new_project_is_initialised_built_published_and_served(tmp_path, wheel, local_aws, docker_client):
-    python = fresh_venv(tmp_path / "venv", wheel)
+def test_a_bare_new_project_is_initialised_built_published_and_served(tmp_path, wheel, local_aws, docker_client):
+    """startproject, the wheel installed from the project's dist/, and one line by hand: 'ecr_deploy' in
+    INSTALLED_APPS. ecr_deploy_init writes everything else, requirements.txt included."""
+    subprocess.run([sys.executable, "-m", "django", "startproject", "loja"], cwd=tmp_path, check=True)
+    project = tmp_path / "loja"
+    (project / "dist").mkdir()
+    shipped = project / "dist" / wheel.name
+    shipped.write_bytes(wheel.read_bytes())
+    python = fresh_venv(tmp_path / "venv", shipped)
     assert (
         str(tmp_path / "venv")
         in subprocess.run(
@@ -104,20 +113,28 @@ def test_a_new_project_is_initialised_built_published_and_served(tmp_path, wheel
             check=True,
         ).stdout
     )
-    subprocess.run([str(python), "-m", "django", "startproject", "loja"], cwd=tmp_path, check=True)
-    project = tmp_path / "loja"
     settings = project / "loja" / "settings.py"
     settings.write_text(
         settings.read_text().replace(
             "'django.contrib.staticfiles',", "'django.contrib.staticfiles',\n    'ecr_deploy',"
         )
     )
-    (project / "dist").mkdir()
-    (project / "dist" / wheel.name).write_bytes(wheel.read_bytes())
-    (project / "requirements.txt").write_text(f"Django>=5.2,<5.3\ngunicorn>=27,<28\n./dist/{wheel.name}\n")
 
-    run(python, project, "ecr_deploy_init")
-    assert {"Dockerfile", ".dockerignore", "infra"} <= {path.name for path in project.iterdir()}
+    initialised = run(python, project, "ecr_deploy_init").stdout
+    assert {"Dockerfile", ".dockerignore", "infra", "requirements.txt"} <= {path.name for path in project.iterdir()}
+    from importlib import metadata
+
+    pins = [
+        f"Django=={metadata.version('Django')}",
+        f"gunicorn=={metadata.version('gunicorn')}",
+        f"./dist/{wheel.name}",
+    ]
+    assert [
+        line for line in (project / "requirements.txt").read_text().splitlines() if not line.startswith("#")
+    ] == pins
+    assert f"requirements.txt: there was none; it pins {', '.join(pins)}." in initialised
+    assert f"MIDDLEWARE: put '{HEALTH}' first" in initialised and "INSTALLED_APPS" not in initialised
+    assert settings.read_text().count("ecr_deploy") == 1  # the settings stay the user's
     name = f"loja-{uuid.uuid4().hex[:8]}"
     run(python, project, "build_image", "--tag", f"{name}:V1")
     published = run(python, project, "publish_ecr", "--repository", name, "--tag", "V1").stdout
@@ -201,6 +218,32 @@ def test_force_shows_the_diff_then_overwrites(bare_project):
     call_command("ecr_deploy_init", "--force", stdout=out)
     assert "-FROM scratch" in out.getvalue() and "+FROM ${BASE_IMAGE}" in out.getvalue()
     assert "FROM ${BASE_IMAGE}" in (bare_project / "Dockerfile").read_text()
+
+
+def test_a_project_without_requirements_gets_them_and_the_settings_lines_it_lacks(tmp_path, settings):
+    from importlib import metadata
+
+    (tmp_path / "manage.py").write_text("# manage.py\n")
+    settings.BASE_DIR = tmp_path
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != HEALTH]
+    out = io.StringIO()
+    call_command("ecr_deploy_init", stdout=out)
+    written = (tmp_path / "requirements.txt").read_text().splitlines()
+    assert written[1:] == [
+        f"Django=={metadata.version('Django')}",
+        f"gunicorn=={metadata.version('gunicorn')}",
+        f"django-ecr-deploy=={metadata.version('django-ecr-deploy')}",  # installed from a checkout, not a wheel
+    ]
+    assert "Wrote requirements.txt" in out.getvalue()
+    assert (
+        f"Your settings need (ecr_deploy_init never edits them):\n  MIDDLEWARE: put '{HEALTH}' first" in out.getvalue()
+    )
+    assert "HEALTHCHECK" not in (tmp_path / "Dockerfile").read_text()
+    again = io.StringIO()
+    call_command("ecr_deploy_init", stdout=again)  # the file it wrote is the project's now: left as it is
+    assert (
+        "Nothing to write" in again.getvalue() and (tmp_path / "requirements.txt").read_text().splitlines() == written
+    )
 
 
 def test_a_folder_that_is_not_a_django_project_is_refused(tmp_path, settings):

@@ -142,6 +142,19 @@ CASES = [
         Case(f"publish-tag-{k}", ["publish_ecr", f"--tag={v}"], "Invalid tag", env=CLOSED_PORT)
         for k, v in BAD_TAGS.items()
     ),
+    Case(
+        "publish-account-not-12-digits",
+        ["publish_ecr", "--repository", "producao-test"],
+        r"ECR_DEPLOY\['ACCOUNT'\] must be an AWS account id of 12 digits",
+        ecr_deploy={"ACCOUNT": "12345"},
+        env=CLOSED_PORT,
+    ),
+    Case(
+        "publish-pinned-to-another-account",
+        ["publish_ecr", "--repository", "producao-test"],
+        r"pinned to AWS account 111111111111 \(ACCOUNT\), but the credentials act in account 123456789012",
+        ecr_deploy={"ENVIRONMENTS": {"prod": {"ACCOUNT": "111111111111"}}},
+    ),
     Case("build-tag-uppercase", ["build_image", "--tag", "Producao:V1"], "Invalid repository name", env=CLOSED_PORT),
     Case("build-tag-without-tag", ["build_image", "--tag", "producao"], "expected NAME:TAG"),
     Case("build-tag-empty-tag", ["build_image", "--tag", "producao:"], "expected NAME:TAG"),

@@ -190,6 +190,28 @@ def test_a_deploy_needs_no_docker_engine(service, docker_client, monkeypatch):
     assert live(service["name"])["taskDefinition"] == deployed["task_definition"]
 
 
+def test_provision_and_deploy_with_another_accounts_credentials_stop_before_terraform(service, local_aws, monkeypatch):
+    name, second = service["name"], local_aws["LOCAL_AWS_SECOND_ACCOUNT"]
+    infra = Path(service["ecr_deploy"]["ECS"]["TERRAFORM_DIR"])
+    state = infra / "terraform.tfstate.d" / "default" / f"_ecs+{name}.tfstate"
+    before = state.read_bytes(), snapshot(name)
+    role = f"arn:aws:iam::{second}:role/deployer"
+    credentials = boto3.client("sts").assume_role(RoleArn=role, RoleSessionName="tests")["Credentials"]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", credentials["SecretAccessKey"])
+    monkeypatch.setenv("AWS_SESSION_TOKEN", credentials["SessionToken"])
+    for command in ("provision_ecs", "deploy_ecs"):
+        out, err = io.StringIO(), io.StringIO()
+        with pytest.raises(CommandError) as refused:
+            call_command(command, stdout=out, stderr=err)
+        assert f"applied in AWS account 123456789012 (us-east-1), but the credentials act in account {second}" in str(
+            refused.value
+        )
+        assert "Terraform:" not in out.getvalue() + err.getvalue()
+    monkeypatch.undo()
+    assert (state.read_bytes(), snapshot(name)) == before
+
+
 def test_deploying_what_already_runs_changes_nothing(service):
     run("deploy_ecs")  # V1 runs now, whatever ran before
     before = snapshot(service["name"])

@@ -205,20 +205,6 @@ def test_a_changed_tf_var_in_the_environment_runs_terraform_again(local_aws, inf
     assert described["imageTagMutability"] == "IMMUTABLE"
 
 
-def test_an_account_switch_runs_terraform_again(local_aws, infra_copy, unique_image, monkeypatch):
-    name = unique_image()
-    publish("--repository", name)
-    account = local_aws["LOCAL_AWS_SECOND_ACCOUNT"]
-    role = f"arn:aws:iam::{account}:role/deployer"
-    credentials = boto3.client("sts").assume_role(RoleArn=role, RoleSessionName="tests")["Credentials"]
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials["AccessKeyId"])
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", credentials["SecretAccessKey"])
-    monkeypatch.setenv("AWS_SESSION_TOKEN", credentials["SessionToken"])
-    result = publish("--repository", name)
-    assert "terraform (unchanged)" not in result["skipped"] and result["terraform_changes"] is True
-    assert result["repository_uri"] == f"{account}.dkr.ecr.us-east-1.amazonaws.com/{name}"
-
-
 def test_typed_variables_reach_terraform_as_booleans_numbers_and_maps(local_aws, infra_copy, unique_image, settings):
     settings.ECR_DEPLOY = {
         **settings.ECR_DEPLOY,

@@ -21,7 +21,8 @@ def _not_found(err: ClientError) -> bool:
 
 
 class S3State:
-    """One state object in S3, read with boto3: terraform need not start to know whether it changed."""
+    """One state object in S3 and the objects beside it, read with boto3: terraform need not start to know whether
+    the state changed, or which account it was applied in."""
 
     def __init__(self, session: Any, *, bucket: str, key: str, region: str, environment: str) -> None:
         self.s3 = session.client("s3", region_name=region)
@@ -45,6 +46,27 @@ class S3State:
         except BotoCoreError as err:
             raise aws_error(err, f"read the state {self.description}") from err
         return f"{head.get('ETag', '')}/{head.get('VersionId', '')}"
+
+    def read(self, suffix: str = "") -> bytes | None:
+        """The state object (suffix ""), or the object of that suffix beside it; None when absent."""
+        key = f"{self.key}{suffix}"
+        try:
+            return self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except ClientError as err:
+            if _not_found(err):
+                return None
+            raise aws_error(err, f"read s3://{self.bucket}/{key}") from err
+        except BotoCoreError as err:
+            raise aws_error(err, f"read s3://{self.bucket}/{key}") from err
+
+    def write(self, suffix: str, body: bytes) -> None:
+        key = f"{self.key}{suffix}"
+        try:
+            self.s3.put_object(
+                Bucket=self.bucket, Key=key, Body=body, ContentType="application/json", ServerSideEncryption="AES256"
+            )
+        except (ClientError, BotoCoreError) as err:
+            raise aws_error(err, f"write s3://{self.bucket}/{key}") from err
 
     def check_ready(self) -> None:
         """Refuse a missing bucket before terraform init would write anything."""

@@ -1,11 +1,15 @@
 """ecr_deploy_init's plan: the Dockerfile, .dockerignore and infra/ a project needs, from the templates shipped
-in the package, filled from the project's settings. Nothing is written here but by write_plan."""
+in the package, filled from the project's settings, and a requirements.txt when there is none. Nothing is written
+here but by write_plan."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
+import urllib.parse
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from string import Template
 from typing import Any
@@ -14,6 +18,7 @@ from ecr_deploy.common import Output, unified_diff, write_atomically
 from ecr_deploy.errors import ConfigurationError
 
 TEMPLATES = Path(__file__).parent / "project_template"
+HEALTH_MIDDLEWARE = "ecr_deploy.runtime.health.HealthCheckMiddleware"
 HEALTHCHECK = (
     "HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \\\n"
     '    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('
@@ -48,10 +53,51 @@ def local_packages(base_dir: Path, settings_module: str, installed_apps: list[st
 
 
 def local_requirement_files(base_dir: Path, requirements: str) -> list[str]:
-    """Files of the project that the requirements file installs (`./dist/app.whl`)."""
-    path = base_dir / requirements
-    lines = path.read_text().splitlines() if path.is_file() else []
+    """Files of the project that the requirements text installs (`./dist/app.whl`)."""
+    lines = requirements.splitlines()
     return [line.strip() for line in lines if re.match(r"\s*\.{0,2}/\S+$", line) and (base_dir / line.strip()).exists()]
+
+
+def default_requirements(base_dir: Path) -> str:
+    """What the image of a project without requirements.txt installs: Django at the version installed here,
+    gunicorn (at its installed version, when it is), and django-ecr-deploy at its own version, or the wheel inside
+    the project that it was installed from."""
+    gunicorn = _installed("gunicorn")
+    return "".join(
+        f"{line}\n"
+        for line in (
+            "# Written by ecr_deploy_init: what the image installs. Add your project's own requirements here.",
+            f"Django=={metadata.version('Django')}",
+            f"gunicorn=={gunicorn}" if gunicorn else "gunicorn>=23",
+            _ecr_deploy_requirement(base_dir),
+        )
+    )
+
+
+def _installed(distribution: str) -> str | None:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _ecr_deploy_requirement(base_dir: Path) -> str:
+    """`./dist/django_ecr_deploy-....whl` when installed from a wheel inside the project (PEP 610's
+    direct_url.json says where from), else django-ecr-deploy at the installed version (unpinned when it runs from
+    a source tree that was never installed)."""
+    try:
+        distribution = metadata.distribution("django-ecr-deploy")
+    except metadata.PackageNotFoundError:
+        return "django-ecr-deploy"
+    try:
+        url = json.loads(distribution.read_text("direct_url.json") or "{}").get("url", "")
+    except ValueError:
+        url = ""
+    if url.startswith("file://"):
+        wheel = Path(urllib.parse.unquote(urllib.parse.urlparse(url).path))
+        if wheel.suffix == ".whl" and wheel.is_file() and wheel.resolve().is_relative_to(base_dir.resolve()):
+            return f"./{wheel.resolve().relative_to(base_dir.resolve())}"
+    return f"django-ecr-deploy=={distribution.version}"
 
 
 def sqlite_file(base_dir: Path, databases: dict[str, Any]) -> Path | None:
@@ -73,12 +119,12 @@ def plan(
             "from the project's folder (BASE_DIR of its settings)."
         )
     requirements = "requirements.lock" if (base_dir / "requirements.lock").is_file() else "requirements.txt"
-    if not (base_dir / requirements).is_file():
-        raise ConfigurationError(
-            f"{base_dir} has no requirements.txt: list what the image installs there "
-            "(Django, gunicorn, django-ecr-deploy), then run ecr_deploy_init again."
-        )
-    local_files = local_requirement_files(base_dir, requirements)
+    files: dict[Path, str] = {}
+    if (base_dir / requirements).is_file():
+        requirements_text = (base_dir / requirements).read_text()
+    else:
+        requirements_text = files[base_dir / requirements] = default_requirements(base_dir)
+    local_files = local_requirement_files(base_dir, requirements_text)
     prepare = "python manage.py prepare_image --verbosity 0 --skip-checks"
     database = sqlite_file(base_dir, settings.DATABASES)
     if database is not None:
@@ -90,7 +136,7 @@ def plan(
         )
     dockerfile = Template((TEMPLATES / "Dockerfile").read_text()).substitute(
         settings_module=settings_module,
-        healthcheck=HEALTHCHECK if "ecr_deploy.runtime.health.HealthCheckMiddleware" in settings.MIDDLEWARE else "",
+        healthcheck=HEALTHCHECK if HEALTH_MIDDLEWARE in settings.MIDDLEWARE else "",
         requirements=requirements,
         local_requirements="".join(f"COPY {name} {name}\n" for name in local_files),
         pip_flags="--require-hashes " if requirements == "requirements.lock" else "",
@@ -107,7 +153,7 @@ def plan(
     dockerignore = Template((TEMPLATES / "dockerignore").read_text()).substitute(
         allowed="\n".join(f"!{name.removeprefix('./')}" for name in allowed)
     )
-    files = {base_dir / "Dockerfile": dockerfile, base_dir / ".dockerignore": dockerignore}
+    files.update({base_dir / "Dockerfile": dockerfile, base_dir / ".dockerignore": dockerignore})
     for folder in ["infra", "infra/ecs"] if ecs else ["infra"]:
         for template in [*sorted((TEMPLATES / folder).glob("*.tf")), TEMPLATES / folder / ".terraform.lock.hcl"]:
             files[base_dir / folder / template.name] = template.read_text()

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ecr_deploy.common import Output, write_atomically
-from ecr_deploy.errors import StateError, TerraformError
+from ecr_deploy.errors import StateError, TerraformError, WrongAccountError
 from ecr_deploy.terraform.cli import Backend, StalePlanError, Terraform
 from ecr_deploy.terraform.lock import folder_lock
 from ecr_deploy.terraform.state import (
@@ -18,9 +18,12 @@ from ecr_deploy.terraform.state import (
     StateLocation,
     local_state_version,
     migrate_legacy_state,
+    target_in_state,
 )
 
 APPLIED_RECORD = "ecr_deploy-applied.json"
+#: Beside the state (the same folder, or the same S3 prefix): the account and region it was applied in.
+BINDING_SUFFIX = ".account.json"
 #: Plans made again when another apply changed the state between a plan and its apply.
 PLAN_ATTEMPTS = 3
 
@@ -31,6 +34,12 @@ class RemoteState(Protocol):
     def version(self) -> str: ...
 
     def check_ready(self) -> None: ...
+
+    def read(self, suffix: str = "") -> bytes | None:
+        """The state object (suffix ""), or the object of that suffix beside it; None when absent."""
+
+    def write(self, suffix: str, body: bytes) -> None:
+        """Put the object of suffix beside the state."""
 
 
 class Stack:
@@ -54,6 +63,7 @@ class Stack:
         self.location = location
         self.remote = remote
         self.target = target
+        self._target_checked = False
         self.terraform = Terraform(
             directory,
             binary,
@@ -99,13 +109,77 @@ class Stack:
     def record_path(self) -> Path:
         return self.terraform.data_dir / APPLIED_RECORD
 
+    def bound_target(self) -> dict[str, str] | None:
+        """The account and region that the state was applied in: its binding, else the ARNs that the state lists (a
+        state from before bindings); None before the first apply, or for a backend that only terraform reads."""
+        binding = self._read_beside(BINDING_SUFFIX)
+        if binding is not None:
+            try:
+                return {key: str(value) for key, value in json.loads(binding).items()}
+            except (ValueError, AttributeError) as err:
+                raise StateError(
+                    f"The state's binding ({self.location.description}{BINDING_SUFFIX}) is unreadable."
+                ) from err
+        state = self._read_beside("")
+        return None if state is None else target_in_state(state)
+
+    def check_target(self) -> None:
+        """Refuse credentials that act in another account or region than the one that the state was applied in
+        (or than the environment's pin): terraform would refresh the state against that account and take over what
+        it finds there. Checked once per run."""
+        if self._target_checked:
+            return
+        target = self.target()
+        bound = self.bound_target()
+        if bound is None:
+            return
+        account, region = bound.get("account", ""), bound.get("region", "")
+        if account != target["account"] or (region and region != target["region"]):
+            raise WrongAccountError(
+                f"The state of environment {self.environment} ({self.location.description}) was applied in AWS "
+                f"account {account} ({region or 'no region'}), but the credentials act in account "
+                f"{target['account']} ({target['region']}); nothing was run. Use an environment per account: "
+                "ECR_DEPLOY['ENVIRONMENTS'][NAME] with its own PROFILE (or credentials), and ACCOUNT to pin it."
+            )
+        self._target_checked = True
+
+    def bind(self) -> None:
+        """Write the binding before the first write of the state: an apply killed after a create stays bound."""
+        if self._read_beside(BINDING_SUFFIX) is None:
+            target = self.target()
+            binding = json.dumps({"account": target["account"], "region": target["region"]}, sort_keys=True)
+            self._write_beside(BINDING_SUFFIX, binding.encode())
+
+    def _read_beside(self, suffix: str) -> bytes | None:
+        if self.remote is not None:
+            return self.remote.read(suffix)
+        path = self._local_path(suffix)
+        return path.read_bytes() if path is not None and path.is_file() else None
+
+    def _write_beside(self, suffix: str, body: bytes) -> None:
+        if self.remote is not None:
+            self.remote.write(suffix, body)
+            return
+        path = self._local_path(suffix)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(path, body)
+
+    def _local_path(self, suffix: str) -> Path | None:
+        """Beside a local state file; for a backend that the folder declares, the binding stays in the data
+        directory and the state itself is unreadable."""
+        if self.location.backend == DECLARED_BACKEND:
+            return self.terraform.data_dir / f"declared-state{suffix}" if suffix else None
+        return self.directory / f"{self.location.config['path']}{suffix}"
+
     def prepare(self, heading: Output, line: Output) -> None:
-        """Refuse a missing state bucket; move a local state from before environments to its place; init when the
-        backend, providers, modules or lock file changed."""
+        """Refuse another account than the state's and a missing state bucket; move a local state from before
+        environments to its place; init when the backend, providers, modules or lock file changed."""
         if self.remote is not None:
             self.remote.check_ready()
         if self.location.backend == "local":
             migrate_legacy_state(self.directory, heading)
+        self.check_target()
         if self.terraform.needs_init():
             heading(
                 f"Terraform: init in {self.directory} for environment {self.environment} ({self.location.description})"
@@ -139,6 +213,7 @@ class Stack:
                 self.terraform.discard_plan()
                 return False
             heading("Terraform: apply")
+            self.bind()
             try:
                 self.terraform.apply_plan(line, summary)
                 return True

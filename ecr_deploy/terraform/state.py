@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +57,24 @@ def local_state_version(directory: Path, location: StateLocation) -> str:
     """The digest of a local state file, 'absent' before the first apply."""
     path = directory / location.config["path"]
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "absent"
+
+
+_ARN = re.compile(r"arn:aws[a-z-]*:[a-z0-9-]+:([a-z0-9-]*):([0-9]{12}):")
+
+
+def target_in_state(document: bytes) -> dict[str, str] | None:
+    """The account and region that a state's resources live in, read from their ARNs (for a state from before
+    bindings); None when it lists no ARN with an account."""
+    try:
+        resources = json.loads(document or b"{}").get("resources", [])
+    except (ValueError, AttributeError):
+        return None
+    found = _ARN.findall(json.dumps(resources))
+    if not found:
+        return None
+    account = Counter(account for _, account in found).most_common(1)[0][0]
+    regions = Counter(region for region, _ in found if region)
+    return {"account": account, "region": regions.most_common(1)[0][0] if regions else ""}
 
 
 def migrate_legacy_state(directory: Path, report: Output) -> None:

@@ -55,11 +55,13 @@ class ServiceProvisioner:
             "imagem": image,
             "container": ecs.container,
             "etiquetas": {**ecs.terraform_vars.get("etiquetas", {}), **ownership},
+            **({"contas_permitidas": [self.environment.account]} if self.environment.account else {}),
         }
 
     def run(self) -> ServiceResult:
         environment, stack, progress = self.environment, self.stack, self.progress
         result = ServiceResult(environment=environment.name, service=environment.ecs.service)
+        stack.check_target()
         image = published_image(self.ecr, environment.repository, self.tag, None)
         variables = self.variables(image)
         with stack.held_by("provision_ecs", progress.heading), timed(result.timings, "terraform"):

@@ -22,7 +22,7 @@ from ecr_deploy.workflows.service import Progress
 from ecr_deploy.workflows.stacks import open_stack
 
 #: Passed to terraform only where infra/ declares them: the course's two files declare just `nome`.
-OPTIONAL_VARIABLES = frozenset({"regiao", "etiquetas"})
+OPTIONAL_VARIABLES = frozenset({"regiao", "etiquetas", "contas_permitidas"})
 #: The tags that mark a repository as this project's, for this environment (set by infra/ on create).
 PROJECT_TAG = "ecr_deploy:project"
 ENVIRONMENT_TAG = "ecr_deploy:environment"
@@ -40,6 +40,7 @@ class PublishRequest:
     terraform_vars: dict[str, Any] = field(default_factory=dict)
     region: str | None = None
     profile: str | None = None
+    account: str | None = None
     plan: bool = False
     skip_terraform: bool = False
     force_terraform: bool = False
@@ -63,6 +64,7 @@ class PublishRequest:
                 "tag": environment.tag,
                 "region": environment.region,
                 "profile": environment.profile,
+                "account": environment.account,
                 **chosen,
                 "environment": environment.name,
                 "state": environment.state,
@@ -109,6 +111,7 @@ def stack_for(request: PublishRequest, session: Any) -> Stack:
         session=session,
         binary=request.terraform_bin,
         profile=request.profile,
+        account=request.account,
         lock_timeout_seconds=request.lock_timeout_seconds,
     )
 
@@ -168,6 +171,7 @@ class Publisher:
             "nome": request.repository,
             "regiao": session.region_name,
             "etiquetas": {**request.terraform_vars.get("etiquetas", {}), **ownership},
+            **({"contas_permitidas": [request.account]} if request.account else {}),
         }
         self.result = PublishResult(tag=request.tag, environment=request.environment, state=stack.location.description)
 
@@ -182,6 +186,7 @@ class Publisher:
                 "there is nothing to adopt; publish without --adopt to create it."
             )
         with self.stack.held_by("publish_ecr", self.report.heading):
+            self.stack.check_target()
             if request.plan:
                 self.plan(self.decide_repository(), image)
                 return self.result
@@ -259,6 +264,7 @@ class Publisher:
         request = self.request
         if decision.action == "import":
             self.report.heading(f"Terraform: importing {request.repository} as {decision.address} ({decision.reason}).")
+            self.stack.bind()
             if not self.terraform.import_resource(
                 decision.address, request.repository, decision.declared, self.report.line
             ):

@@ -54,6 +54,7 @@ def service_stack(environment: Environment, base_dir: Path, session: Any, binary
         session=session,
         binary=binary,
         profile=environment.profile,
+        account=environment.account,
         lock_timeout_seconds=lock_timeout,
     )
 

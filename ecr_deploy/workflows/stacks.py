@@ -1,5 +1,5 @@
 """A Stack for one environment and name, wired to the AWS side: the S3 state read with boto3, and the account,
-region, endpoint and profile that an apply acts on."""
+region, endpoint and profile that an apply acts on (the account checked against the environment's pin)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 from ecr_deploy.aws.session import account_id
 from ecr_deploy.aws.state import S3State
 from ecr_deploy.environments import StateConfig
+from ecr_deploy.errors import WrongAccountError
 from ecr_deploy.terraform.stack import Stack
 from ecr_deploy.terraform.state import slug, stack_location
 
@@ -24,9 +25,11 @@ def open_stack(
     session: Any,
     binary: str = "terraform",
     profile: str | None = None,
+    account: str | None = None,
     lock_timeout_seconds: float = 120.0,
 ) -> Stack:
-    """The Terraform of directory with the state of environment and name, applied through session."""
+    """The Terraform of directory with the state of environment and name, applied through session; account, when
+    given, is the only one that the session may act in."""
     region = session.region_name
     location = stack_location(directory, state, environment, name, region)
     remote = None
@@ -36,11 +39,17 @@ def open_stack(
             session, bucket=config["bucket"], key=config["key"], region=config["region"], environment=environment
         )
     data_dir = directory / ".terraform" / "ecr_deploy"
-    account = functools.cache(lambda: account_id(session, data_dir / "accounts.json"))
+    acting = functools.cache(lambda: account_id(session, data_dir / "accounts.json"))
 
     def target() -> dict[str, str]:
+        if account and acting() != account:
+            raise WrongAccountError(
+                f"Environment {environment} is pinned to AWS account {account} (ACCOUNT), but the credentials act in "
+                f"account {acting()}; nothing was run. Use this environment's PROFILE or credentials, or another "
+                "environment."
+            )
         return {
-            "account": account(),
+            "account": acting(),
             "region": region,
             "endpoint": os.environ.get("AWS_ENDPOINT_URL", ""),
             "profile": profile or "",

@@ -15,4 +15,6 @@ terraform {
 provider "aws" {
   region      = var.regiao
   max_retries = var.max_tentativas
+  # An environment's ACCOUNT: terraform itself refuses credentials of any other account.
+  allowed_account_ids = length(var.contas_permitidas) > 0 ? var.contas_permitidas : null
 }

@@ -112,3 +112,9 @@ variable "max_tentativas" {
   default     = 25
   description = "How often the AWS provider retries a failed call."
 }
+
+variable "contas_permitidas" {
+  type        = list(string)
+  default     = []
+  description = "The AWS account ids terraform may act in (an environment's ACCOUNT); empty: any."
+}

@@ -1,7 +1,7 @@
 from django.conf import settings
 
 from ecr_deploy import conf
-from ecr_deploy.image.init_project import plan, write_plan
+from ecr_deploy.image.init_project import HEALTH_MIDDLEWARE, plan, write_plan
 from ecr_deploy.management.commands._base import EcrDeployCommand
 
 
@@ -28,12 +28,27 @@ class Command(EcrDeployCommand):
         written = write_plan(planned, base_dir, force=force, output=lambda diff: self.progress(diff, ending=""))
         for path in written:
             self.progress(self.style.SUCCESS(f"Wrote {path.relative_to(base_dir)}"))
+        requirements = next((item for item in planned if item.path == base_dir / "requirements.txt"), None)
+        if requirements is not None and requirements.path in written:  # planned only when there was none
+            pins = [line for line in requirements.content.splitlines() if line and not line.startswith("#")]
+            self.progress(f"requirements.txt: there was none; it pins {', '.join(pins)}.")
         if not written:
             self.progress("Nothing to write: every file is already as ecr_deploy_init would write it.")
-        if "ecr_deploy.runtime.health.HealthCheckMiddleware" not in settings.MIDDLEWARE:
-            self.progress(
-                self.style.WARNING(
-                    "Add 'ecr_deploy.runtime.health.HealthCheckMiddleware' first in MIDDLEWARE for /health/ "
-                    "(load balancers, and a HEALTHCHECK in the Dockerfile when you run this again)."
-                )
+        missing = [
+            line
+            for present, line in (
+                ("ecr_deploy" in settings.INSTALLED_APPS, "INSTALLED_APPS: add 'ecr_deploy'"),
+                (
+                    HEALTH_MIDDLEWARE in settings.MIDDLEWARE[:1],
+                    (
+                        f"MIDDLEWARE: put '{HEALTH_MIDDLEWARE}' first, for /health/ (load balancers, and a "
+                        "HEALTHCHECK in the Dockerfile when you run this again)"
+                    ),
+                ),
             )
+            if not present
+        ]
+        if missing:
+            self.progress(self.style.WARNING("Your settings need (ecr_deploy_init never edits them):"))
+            for line in missing:
+                self.progress(self.style.WARNING(f"  {line}"))
