@@ -11,7 +11,10 @@
   GetAuthorizationToken hands out.
 - A test can make one CreateRepository succeed and then answer 500, as a create whose answer was lost: it writes
   a file named after the repository (/ as +) into $LOCAL_AWS_FAULTS/lose-create-answer/, used up by the create.
-  The caller's retry then gets RepositoryAlreadyExistsException. Nothing is written there by default.
+  The caller's retry then gets RepositoryAlreadyExistsException. A file in $LOCAL_AWS_FAULTS/hold-create-answer/
+  instead holds the answer after the create: the file becomes NAME.held, and the answer goes out once the test
+  removes that (at most two minutes later), so a test can kill the caller at a known point. Nothing is written
+  there by default.
 - DescribeImages answers from the registry that stands in for the ECR host (moto's ECR never sees a
   `docker push`): the digests and tags the registry holds, read over HTTPS with the token's credentials (a tag
   in one read). A registry that does not answer gets moto's own answer.
@@ -23,6 +26,7 @@ import json
 import os
 import ssl
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -68,20 +72,28 @@ def get_authorization_token(self):
 ECRResponse.get_authorization_token = get_authorization_token
 
 
-def lose_create_answer(name: str) -> bool:
-    """Whether a test asked that the answer to this repository's create be lost; the ask is used up."""
-    ask = Path(os.environ.get("LOCAL_AWS_FAULTS", "/nonexistent")) / "lose-create-answer" / name.replace("/", "+")
+def fault_asked(fault: str, name: str) -> Path | None:
+    """The ask of a test for this fault on this repository, used up (renamed to NAME.held); None when not asked."""
+    ask = Path(os.environ.get("LOCAL_AWS_FAULTS", "/nonexistent")) / fault / name.replace("/", "+")
+    held = ask.with_name(f"{ask.name}.held")
     try:
-        ask.unlink()
+        ask.rename(held)
     except OSError:
-        return False
-    return True
+        return None
+    return held
 
 
 def create_repository(self):
+    name = self._get_param("repositoryName")
     result = create_repository_in_moto(self)
-    if lose_create_answer(self._get_param("repositoryName")):
+    lost = fault_asked("lose-create-answer", name)
+    if lost is not None:
+        lost.unlink()
         raise ServiceException("ServerException", "The answer to this create was lost (a local-aws fault).")
+    held = fault_asked("hold-create-answer", name)
+    deadline = time.monotonic() + 120
+    while held is not None and held.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
     return result
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import io
 import json
@@ -49,24 +50,44 @@ def copy_project(destination: Path) -> Path:
     return destination
 
 
-SERIAL_LOCK_DIR = Path("/tmp/ecr_deploy-tests")
+#: The locks and once-per-run markers that xdist workers share: this checkout's, never another's.
+SERIAL_LOCK_DIR = ROOT / ".local-aws" / "test-locks"
+MOTO_PID = ROOT / ".local-aws" / "moto.pid"
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """In-process tests get a random secret key, as `manage.py serve` gives a container (settings.py holds none),
-    and Django's fast password hasher for test users (the image keeps the real one)."""
+    and Django's fast password hasher for test users (the image keeps the real one). Once per run (on the xdist
+    controller, before any worker starts), a running local moto is reset: every run starts from an empty AWS, so
+    the tenth run is as fast as the first."""
     from django.conf import settings
 
     if not os.environ.get("DJANGO_SECRET_KEY"):
         settings.SECRET_KEY = secrets.token_urlsafe(50)
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    if not hasattr(config, "workerinput") and MOTO_PID.is_file():
+        reset = urllib.request.Request("http://127.0.0.1:5000/moto-api/reset", method="POST")
+        try:
+            urllib.request.urlopen(reset, timeout=30).close()
+        except OSError:
+            pass  # not answering: the local_aws fixture starts a new one, empty
+    SERIAL_LOCK_DIR.mkdir(parents=True, exist_ok=True)
+
+
+@contextlib.contextmanager
+def exclusive(name: str):
+    """A lock that xdist workers of this checkout take in turn."""
+    with open(SERIAL_LOCK_DIR / name, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Serial tests stop or replace what every test shares (the engine, moto, the registry on 127.0.0.2):
-    under xdist they go to one worker, and each runs alone (see pytest_runtest_protocol)."""
+    under xdist they go to one worker (the "serial" group, unless a test names its own), and each runs alone (see
+    pytest_runtest_protocol)."""
     for item in items:
-        if item.get_closest_marker("serial"):
+        if item.get_closest_marker("serial") and not item.get_closest_marker("xdist_group"):
             item.add_marker(pytest.mark.xdist_group("serial"))
 
 
@@ -75,7 +96,6 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem):
     """A readers-writer lock across xdist workers around each test, its fixtures included: a serial test
     waits for the running tests to end and holds the others off until it is done; the turnstile keeps a
     waiting serial test from being starved."""
-    SERIAL_LOCK_DIR.mkdir(exist_ok=True)
     serial = item.get_closest_marker("serial") is not None
     with open(SERIAL_LOCK_DIR / "turnstile", "a") as turnstile, open(SERIAL_LOCK_DIR / "shared", "a") as shared:
         fcntl.flock(turnstile, fcntl.LOCK_EX)
@@ -119,16 +139,21 @@ def project_copy(tmp_path: Path, settings) -> Path:
 
 
 @pytest.fixture(scope="session")
-def project_image(docker_client, tmp_path_factory) -> str:
-    """The project built once from a clean copy, as producao-test:V1."""
+def project_image(docker_client, tmp_path_factory, testrun_uid) -> str:
+    """The project built from a clean copy as producao-test:V1, once per run by the first worker to need it; the
+    others wait for it, and nothing builds that tag again while tests read it."""
     from ecr_deploy.image.build import BuildRequest, build_image
 
-    copy = copy_project(tmp_path_factory.mktemp("image") / "project")
-    build_image(
-        docker_client,
-        BuildRequest(context_dir=copy, dockerfile="Dockerfile", tags=["producao-test:V1"]),
-        output=lambda _: None,
-    )
+    built = SERIAL_LOCK_DIR / f"project-image-{testrun_uid}"
+    with exclusive("project-image.lock"):
+        if not built.is_file():
+            copy = copy_project(tmp_path_factory.mktemp("image") / "project")
+            image = build_image(
+                docker_client,
+                BuildRequest(context_dir=copy, dockerfile="Dockerfile", tags=["producao-test:V1"]),
+                output=lambda _: None,
+            )
+            built.write_text(image.image_id)
     return "producao-test:V1"
 
 
@@ -200,8 +225,8 @@ def local_state(infra: Path, repository: str, environment: str = "default") -> P
     return infra / "terraform.tfstate.d" / environment / f"{repository.replace('/', '+')}.tfstate"
 
 
-def terraform_of(infra: Path, repository: str, environment: str = "default", **request: object):
-    """The Terraform that publish_ecr runs for one environment's repository (its state and data directory)."""
+def stack_of(infra: Path, repository: str, environment: str = "default", **request: object):
+    """The Stack that publish_ecr runs for one environment's repository (its state and data directory)."""
     import boto3
 
     from ecr_deploy.workflows.publish import PublishRequest, stack_for
@@ -209,7 +234,12 @@ def terraform_of(infra: Path, repository: str, environment: str = "default", **r
     return stack_for(
         PublishRequest(repository=repository, tag="V1", terraform_dir=infra, environment=environment, **request),
         boto3.Session(),
-    ).terraform
+    )
+
+
+def terraform_of(infra: Path, repository: str, environment: str = "default", **request: object):
+    """The Terraform that publish_ecr runs for one environment's repository."""
+    return stack_of(infra, repository, environment, **request).terraform
 
 
 @pytest.fixture

@@ -26,7 +26,8 @@ FAULT_REGIONS = {
     "ap-northeast-1": "127.0.0.6",
     "sa-east-1": "127.0.0.7",
 }
-CLAIMS = Path("/tmp/ecr_deploy-tests")
+#: Machine-wide on purpose, unlike the checkout's test locks: the addresses and /etc/hosts lines are the machine's.
+CLAIMS = Path("/tmp/ecr_deploy-fault-regions")
 
 
 def claim_region():

@@ -1,5 +1,8 @@
 """The API's pages in a real browser: Debian's Chromium driven by Playwright, against the image as it ships
-(gunicorn, DEBUG off) on a port published on 127.0.0.1. Chromium maps the allowed host name to that address.
+(gunicorn, DEBUG off). Chromium runs inside the site container's network namespace (nsenter), where nothing but
+the container's own interface exists: the veth pairs that other tests' containers add and remove on the host
+never reach it (on the host, Chromium aborts requests with ERR_NETWORK_CHANGED when they do). It maps the allowed
+host name to 127.0.0.1 there; the tests' own requests go to the port published on the host.
 
 A missing /favicon.ico is the one failed request allowed: Django serves none, and the browser asks for it by itself.
 Each test leaves a screenshot in .artifacts/screenshots/.
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -43,48 +47,75 @@ def site_container(docker_client, project_image):
     container.remove(force=True)
 
 
+class Site(str):
+    """The site's URL as Chromium reaches it, with from_host: the address published on the host, for the tests'
+    own requests."""
+
+    from_host: str
+
+
 @pytest.fixture
-def site(site_container) -> str:
-    """The site's base URL; the container is started again if a serial test stopped the engine meanwhile."""
+def site(site_container) -> Site:
+    """The site; the container is started again if a serial test stopped the engine meanwhile."""
     site_container.reload()
     if site_container.status != "running":
         site_container.start()
         site_container.reload()
     port = site_container.attrs["NetworkSettings"]["Ports"]["8000/tcp"][0]["HostPort"]
     assert wait_for(f"http://127.0.0.1:{port}", host=HOST) == 200
-    return f"http://{HOST}:{port}"
+    site = Site(f"http://{HOST}:8000")
+    site.from_host = f"http://127.0.0.1:{port}"
+    return site
 
 
 @pytest.fixture(scope="session")
-def browser(local_aws):
+def chromium(local_aws, tmp_path_factory):
+    """Chromium in the network namespace of a process (the site container's): launched once per namespace."""
     from playwright.sync_api import sync_playwright
 
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: scripts/local-aws up installs Debian's chromium", pytrace=False)
+    if not shutil.which("nsenter"):
+        pytest.fail("nsenter (util-linux) is missing: the browser tests run Chromium in the site's namespace")
+    launched: dict[int, object] = {}
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                f"--host-resolver-rules=MAP {HOST} 127.0.0.1",
-            ],
-        )
-        yield browser
-        browser.close()
+
+        def in_namespace_of(pid: int):
+            if pid not in launched:
+                for browser in launched.values():
+                    browser.close()
+                launched.clear()
+                wrapper = tmp_path_factory.mktemp("chromium") / "chromium"
+                wrapper.write_text(f'#!/bin/sh\nexec nsenter --net=/proc/{pid}/ns/net {CHROMIUM} "$@"\n')
+                wrapper.chmod(0o755)
+                launched[pid] = playwright.chromium.launch(
+                    executable_path=str(wrapper),
+                    args=[
+                        "--no-sandbox",
+                        "--disable-gpu",
+                        "--disable-quic",
+                        "--no-first-run",
+                        "--disable-background-networking",
+                        "--disable-component-update",
+                        "--disable-sync",
+                        f"--host-resolver-rules=MAP {HOST} 127.0.0.1",
+                    ],
+                )
+            return launched[pid]
+
+        yield in_namespace_of
+        for browser in launched.values():
+            browser.close()
+
+
+@pytest.fixture
+def browser(chromium, site_container, site):
+    return chromium(site_container.attrs["State"]["Pid"])
 
 
 class Problems(list):
-    """Console errors and failed requests of a page, but a missing favicon. Requests that Chromium itself drops,
-    because the next page opens (ERR_ABORTED) or because the machine's interfaces changed as another test's
-    container started (ERR_NETWORK_CHANGED), are not the site's: the page is loaded again (visit)."""
-
-    network_changed = False
+    """Console errors and failed requests of a page, but a missing favicon, and requests that Chromium drops
+    itself because the next page opens (ERR_ABORTED)."""
 
     def watch(self, page) -> None:
         page.on(
@@ -106,10 +137,8 @@ class Problems(list):
         )
 
     def failed(self, request) -> None:
-        if "ERR_NETWORK_CHANGED" in (request.failure or ""):
-            self.network_changed = True
-        elif "ERR_ABORTED" not in (request.failure or ""):
-            self.append(f"failed: {request.url}")
+        if "ERR_ABORTED" not in (request.failure or ""):
+            self.append(f"failed: {request.url}: {request.failure}")
 
 
 @pytest.fixture
@@ -126,14 +155,8 @@ def page(browser, request):
 
 
 def visit(page, url: str) -> None:
-    """page.goto, again while Chromium drops requests because the machine's network changed."""
-    for _ in range(3):
-        page.problems.network_changed = False
-        page.goto(url)
-        page.wait_for_load_state("load")
-        if not page.problems.network_changed:
-            return
-    raise AssertionError(f"{url}: the network kept changing under Chromium")
+    page.goto(url)
+    page.wait_for_load_state("load")
 
 
 def log_in(page, site: str) -> None:
@@ -147,7 +170,7 @@ def log_in(page, site: str) -> None:
 
 def api_get(site: str, path: str, host: str | None = None) -> tuple[int, bytes]:
     """GET path from the site's address, with the site's Host header unless another is given."""
-    status, _, body = request(site.replace(HOST, "127.0.0.1"), path, host=host or urlsplit(site).netloc)
+    status, _, body = request(site.from_host, path, host=host or urlsplit(site).netloc)
     return status, body
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -15,7 +16,9 @@ from django.core.management.base import CommandError
 
 from tests.conftest import ROOT, get_json
 
-TEST_TAG = "producao-test:V1"
+#: A tag of this xdist worker's own: other workers' tests read producao-test:V1 (conftest's project_image) while
+#: these build.
+TEST_TAG = f"producao-build-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}:V1"
 
 
 def build(*flags: str) -> dict:

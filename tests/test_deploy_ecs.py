@@ -9,7 +9,6 @@ ECS answers; those tests say so."""
 
 from __future__ import annotations
 
-import fcntl
 import io
 import json
 import shutil
@@ -26,7 +25,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 
-from tests.conftest import ROOT, SERIAL_LOCK_DIR
+from tests.conftest import MOTO_PID, ROOT, SERIAL_LOCK_DIR, exclusive
 
 pytestmark = [pytest.mark.engine, pytest.mark.xdist_group("ecs")]
 
@@ -41,14 +40,13 @@ def run(command: str, *flags: str) -> tuple[dict, str]:
     return json.loads(out.getvalue()), err.getvalue()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def service(local_aws, docker_client, project_image, tmp_path_factory, testrun_uid) -> dict:
-    """An environment published and provisioned once per test run, whichever xdist worker comes first: its
-    repository, image, state and ECS stack (the others read what it wrote)."""
-    SERIAL_LOCK_DIR.mkdir(exist_ok=True)
-    described = SERIAL_LOCK_DIR / f"ecs-service-{testrun_uid}.json"
-    with open(SERIAL_LOCK_DIR / "ecs-provision.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    """An environment published and provisioned once per test run and moto, whichever xdist worker comes first:
+    its repository, image, state and ECS stack (the others read what it wrote). A serial test that restarts moto
+    empties it; the next test here then makes the stack again."""
+    described = SERIAL_LOCK_DIR / f"ecs-service-{testrun_uid}-moto-{MOTO_PID.read_text().strip()}.json"
+    with exclusive("ecs-provision.lock"):
         if described.is_file():
             return json.loads(described.read_text())
         root = tmp_path_factory.mktemp("ecs")
@@ -88,8 +86,7 @@ def service(local_aws, docker_client, project_image, tmp_path_factory, testrun_u
 @pytest.fixture(autouse=True)
 def one_service_test_at_a_time(service, settings):
     """The tests share one service: each runs alone on it, whatever worker it is on."""
-    with open(SERIAL_LOCK_DIR / "ecs-tests.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with exclusive("ecs-tests.lock"):
         settings.ECR_DEPLOY = service["ecr_deploy"]
         yield
 

@@ -18,7 +18,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from ecr_deploy.terraform.hcl import OVERRIDE_FILE
-from tests.conftest import copy_project, local_state, terraform_of
+from tests.conftest import copy_project, local_state, stack_of, terraform_of
 
 pytestmark = pytest.mark.engine
 
@@ -305,3 +305,26 @@ def test_a_state_from_before_environments_is_moved_to_its_place(local_aws, infra
     )
     assert not (infra_copy / "terraform.tfstate").exists()
     assert repositories_in(json.loads(local_state(infra_copy, name).read_text())) == [name]
+
+
+@pytest.mark.parametrize("backend", ["local", "s3"])
+def test_the_state_read_without_terraform_says_what_terraform_says(
+    local_aws, infra_copy, unique_image, state_bucket, settings, backend
+):
+    from ecr_deploy.environments import StateConfig
+
+    settings.ECR_DEPLOY = {**settings.ECR_DEPLOY, "TERRAFORM_VARS": {"manter_ultimas_imagens": 2}}  # a count: [0]
+    state = StateConfig()
+    if backend == "s3":
+        bootstrap(state_bucket, settings)
+        state = StateConfig("s3", state_bucket)
+    name = unique_image()
+    publish("--repository", name)
+    stack = stack_of(infra_copy, name, state=state)
+    assert (
+        stack.managed_resources()
+        == stack.terraform.managed_resources()
+        == {"aws_ecr_repository.repositorio", "aws_ecr_lifecycle_policy.limpeza[0]"}
+    )
+    assert stack.state_outputs() == stack.terraform.outputs()
+    assert stack.state_outputs()["repository_url"].endswith(f"/{name}")

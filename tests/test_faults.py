@@ -376,14 +376,20 @@ def children_of(pid: int) -> list[int]:
     return children
 
 
-def test_terraform_killed_mid_apply_keeps_the_state_readable_and_a_rerun_converges(infra_copy, unique_image):
+def test_terraform_killed_mid_apply_keeps_the_state_readable_and_a_rerun_converges(local_aws, infra_copy, unique_image):
     name = unique_image()
+    asks = Path(local_aws["LOCAL_AWS_FAULTS"]) / "hold-create-answer"
+    asks.mkdir(parents=True, exist_ok=True)
+    (asks / name).touch()  # moto creates the repository, then holds its answer until NAME.held is removed
+    held = asks / f"{name}.held"
     publish = Publish("--repository", name).start()
-    wait_until(lambda: terraform_apply_pids(infra_copy), what="terraform apply to start")
-    time.sleep(1.0)
-    for pid in terraform_apply_pids(infra_copy):
-        for doomed in [pid, *children_of(pid)]:  # terraform and its provider plugin, as an OOM kill of the group would
-            os.kill(doomed, signal.SIGKILL)
+    try:
+        wait_until(held.exists, what="the provider's CreateRepository to reach moto")
+        for pid in terraform_apply_pids(infra_copy):
+            for doomed in [pid, *children_of(pid)]:  # terraform and its provider plugin, as an OOM kill would
+                os.kill(doomed, signal.SIGKILL)
+    finally:
+        held.unlink(missing_ok=True)
     publish.join()
     assert publish.error is not None and "terraform apply failed (exit -9)" in str(publish.error)
     for state in (infra_copy / "terraform.tfstate.d").rglob("*.tfstate"):

@@ -3,6 +3,7 @@ PostgreSQL, and a graceful stop. Containers that share the local PostgreSQL use 
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -30,28 +31,43 @@ SUPERUSER = {
 PRODUCTION = {"DJANGO_SECRET_KEY": secrets.token_urlsafe(50), "DJANGO_ALLOWED_HOSTS": "api.example.com"}
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def on_host(docker_client, project_image):
-    """Run the image with host networking on a free port (it reaches the local PostgreSQL on 127.0.0.1)."""
+    """Run the image with host networking (it reaches the local PostgreSQL on 127.0.0.1); gunicorn binds a port
+    that the kernel picks (PORT=0), read back from its log, so no other test can take it first."""
     started = []
 
     def run(environment: dict[str, str], command: list[str] | None = None):
-        port = free_port()
         container = docker_client.containers.run(
-            project_image, command, detach=True, network_mode="host", environment={**environment, "PORT": str(port)}
+            project_image, command, detach=True, network_mode="host", environment={**environment, "PORT": "0"}
         )
         started.append(container)
-        return container, f"http://127.0.0.1:{port}"
+        return container, f"http://127.0.0.1:{listening_port(container)}"
 
     yield run
     for container in started:
         container.remove(force=True)
+
+
+def listening_port(container, seconds: float = 60) -> int:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = re.search(rb"Listening at: http://0\.0\.0\.0:(\d+)", container.logs())
+        if found:
+            return int(found.group(1))
+        container.reload()
+        assert container.status in {"created", "running"}, container.logs().decode()
+        time.sleep(0.1)
+    raise AssertionError(f"gunicorn never said where it listens:\n{container.logs().decode()}")
+
+
+@contextlib.contextmanager
+def closed_port():
+    """A port of 127.0.0.1 that is bound but never listens: a connection to it is refused, and nothing else can
+    bind it while the test runs."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield held.getsockname()[1]
 
 
 @pytest.fixture
@@ -208,8 +224,9 @@ def test_a_malformed_database_url_gives_one_clear_line_and_503_without_a_crash_l
 
 
 def test_a_database_down_at_start_gives_one_clear_line_and_503(on_host):
-    container, url = on_host({"DATABASE_URL": f"postgres://u:p@127.0.0.1:{free_port()}/x", **SUPERUSER})
-    assert [wait_for(url) for _ in range(3)] == [503] * 3
+    with closed_port() as port:
+        container, url = on_host({"DATABASE_URL": f"postgres://u:p@127.0.0.1:{port}/x", **SUPERUSER})
+        assert [wait_for(url) for _ in range(3)] == [503] * 3
     logs = container.logs().decode()
     assert logs.count("the database does not answer") == 1 and "Traceback" not in logs
     container.reload()

@@ -28,6 +28,7 @@ READ_PATTERNS = ("*.tf", "*.tf.json", "*.tfvars", "*.tfvars.json", ".terraform.l
 _ALREADY_EXISTS = re.compile(r"\b\w*AlreadyExists\w*\b")
 _LOCK_INFO = re.compile(r"^\s*(ID|Path|Operation|Who|Created):\s*(.*?)\s*$", re.MULTILINE)
 #: Lines of a plan or apply that a user should see at normal verbosity: the totals, and anything destroyed.
+_APPLIED = re.compile(r"Apply complete! Resources: (\d+) added, (\d+) changed, (\d+) destroyed")
 SUMMARY_LINE = re.compile(r"^(Plan: |Apply complete!|No changes\.|\s*# \S+ (will be destroyed|must be replaced))")
 
 
@@ -271,6 +272,17 @@ class Terraform:
             )
         finally:
             self.discard_plan()
+
+    def apply(self, variables: Mapping[str, Any], output: Output, summary: Output) -> bool:
+        """Plan and apply in one terraform run (for a state that holds nothing a plan could destroy); True when it
+        changed anything."""
+        with self._var_file(variables) as var_file:
+            _, text, _ = self.run(
+                ["apply", "-input=false", "-no-color", "-auto-approve", self.lock_flag, var_file],
+                split_summary(output, summary),
+            )
+        totals = _APPLIED.search(text)
+        return totals is None or any(int(count) for count in totals.groups())
 
     def discard_plan(self) -> None:
         self.plan_file.unlink(missing_ok=True)

@@ -1,5 +1,7 @@
-"""One Terraform root with a state of its own: skipped when nothing it reads changed, initialised when its inputs
-changed, planned, refused when the plan destroys what must be kept, and applied exactly as planned."""
+"""One Terraform root with a state of its own: bound to the account it is applied in, skipped when nothing it reads
+changed, initialised when its inputs changed, planned, refused when the plan destroys what must be kept, and
+applied exactly as planned (a new local state, with nothing to destroy, in one terraform run); its resources and
+outputs read from the state itself."""
 
 from __future__ import annotations
 
@@ -17,7 +19,9 @@ from ecr_deploy.terraform.state import (
     DECLARED_BACKEND,
     StateLocation,
     local_state_version,
+    managed_addresses,
     migrate_legacy_state,
+    output_values,
     target_in_state,
 )
 
@@ -143,12 +147,15 @@ class Stack:
             )
         self._target_checked = True
 
-    def bind(self) -> None:
-        """Write the binding before the first write of the state: an apply killed after a create stays bound."""
-        if self._read_beside(BINDING_SUFFIX) is None:
-            target = self.target()
-            binding = json.dumps({"account": target["account"], "region": target["region"]}, sort_keys=True)
-            self._write_beside(BINDING_SUFFIX, binding.encode())
+    def bind(self) -> bool:
+        """Write the binding before the first write of the state (an apply killed after a create stays bound);
+        True when this call wrote it."""
+        if self._read_beside(BINDING_SUFFIX) is not None:
+            return False
+        target = self.target()
+        binding = json.dumps({"account": target["account"], "region": target["region"]}, sort_keys=True)
+        self._write_beside(BINDING_SUFFIX, binding.encode())
+        return True
 
     def _read_beside(self, suffix: str) -> bytes | None:
         if self.remote is not None:
@@ -172,19 +179,44 @@ class Stack:
             return self.terraform.data_dir / f"declared-state{suffix}" if suffix else None
         return self.directory / f"{self.location.config['path']}{suffix}"
 
-    def prepare(self, heading: Output, line: Output) -> None:
-        """Refuse another account than the state's and a missing state bucket; move a local state from before
-        environments to its place; init when the backend, providers, modules or lock file changed."""
+    def check(self, heading: Output) -> None:
+        """Refuse a missing state bucket and another account than the state's; move a local state from before
+        environments to its place."""
         if self.remote is not None:
             self.remote.check_ready()
         if self.location.backend == "local":
             migrate_legacy_state(self.directory, heading)
         self.check_target()
+
+    def prepare(self, heading: Output, line: Output) -> None:
+        """check(), then init when the backend, providers, modules or lock file changed."""
+        self.check(heading)
         if self.terraform.needs_init():
             heading(
                 f"Terraform: init in {self.directory} for environment {self.environment} ({self.location.description})"
             )
             self.terraform.init(line)
+
+    def state_document(self) -> dict[str, Any] | None:
+        """The state as terraform wrote it, read without terraform ({} before the first apply); None for a backend
+        that only terraform reads."""
+        if self.location.backend == DECLARED_BACKEND:
+            return None
+        raw = self._read_beside("")
+        try:
+            return json.loads(raw or b"{}")
+        except ValueError as err:
+            raise StateError(f"The state {self.location.description} is not readable JSON ({err}).") from err
+
+    def managed_resources(self) -> set[str]:
+        """The addresses in the state, as `terraform state list` prints them, without starting terraform."""
+        document = self.state_document()
+        return self.terraform.managed_resources() if document is None else managed_addresses(document)
+
+    def state_outputs(self) -> dict[str, Any]:
+        """The state's outputs, as `terraform output -json` gives them, without starting terraform."""
+        document = self.state_document()
+        return self.terraform.outputs() if document is None else output_values(document)
 
     def plan_and_apply(
         self,
@@ -199,6 +231,17 @@ class Stack:
     ) -> bool:
         """Plan, refuse destroying or replacing a resource of a guarded type unless allowed, apply that very plan;
         True when the plan had changes. A plan made stale by a teammate's apply is made again."""
+        if self.location.backend == "local" and local_state_version(self.directory, self.location) == "absent":
+            # No state yet: nothing that a plan could destroy, and no one else's apply in between (the folder's
+            # lock): one terraform run plans and applies.
+            heading(f"Terraform: apply for {what} ({self.location.description}, a new state: nothing to destroy)")
+            bound = self.bind()
+            try:
+                return self.terraform.apply(variables, line, summary)
+            except TerraformError:
+                if bound and local_state_version(self.directory, self.location) == "absent":
+                    self._local_path(BINDING_SUFFIX).unlink()  # refused before it wrote anything: leave nothing
+                raise
         for _ in range(PLAN_ATTEMPTS):
             heading(f"Terraform: plan for {what} ({self.location.description})")
             plan = self.terraform.plan(variables, line, summary, guarded=guarded)
@@ -226,27 +269,31 @@ class Stack:
         return _read_record(self.record_path).get("outputs", {})
 
     def outputs(self, heading: Output, line: Output) -> dict[str, Any]:
-        """The state's outputs: the record's while the state and its AWS target are as recorded, which costs no
-        terraform start; otherwise terraform's, which the record then keeps."""
+        """The state's outputs: the record's while the state and its AWS target are as recorded; otherwise the
+        state's (read without terraform but for a declared backend), which the record then keeps."""
         record = _read_record(self.record_path)
         seen = self.state_seen()
         if seen is not None and record.get("seen") == seen and "outputs" in record:
             return record["outputs"]
-        self.prepare(heading, line)
-        outputs = self.terraform.outputs()
+        if self.location.backend == DECLARED_BACKEND:
+            self.prepare(heading, line)
+        else:
+            self.check(heading)
+        outputs = self.state_outputs()
         self._write_record({**record, "outputs": outputs, "seen": self.state_seen()})
         return outputs
 
     def record(self, variables: dict[str, Any]) -> dict[str, Any]:
         """Remember this apply (its fingerprint, outputs and the state it left) so that an unchanged rerun can skip
         terraform."""
-        outputs = self.terraform.outputs()
+        outputs = self.state_outputs()
         seen = self.state_seen()
         fingerprint = None if seen is None else self.terraform.fingerprint(variables, seen)
         self._write_record({"fingerprint": fingerprint, "outputs": outputs, "seen": seen})
         return outputs
 
     def _write_record(self, record: dict[str, Any]) -> None:
+        self.record_path.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(self.record_path, json.dumps(record, sort_keys=True).encode())
 
 

@@ -9,6 +9,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ecr_deploy.common import Output
 from ecr_deploy.environments import StateConfig
@@ -75,6 +76,24 @@ def target_in_state(document: bytes) -> dict[str, str] | None:
     account = Counter(account for _, account in found).most_common(1)[0][0]
     regions = Counter(region for region, _ in found if region)
     return {"account": account, "region": regions.most_common(1)[0][0] if regions else ""}
+
+
+def managed_addresses(document: dict[str, Any]) -> set[str]:
+    """The addresses that `terraform state list` prints for a state (v4) document."""
+    addresses = set()
+    for resource in document.get("resources", []):
+        module = f"{resource['module']}." if resource.get("module") else ""
+        kind = "data." if resource.get("mode") == "data" else ""
+        base = f"{module}{kind}{resource['type']}.{resource['name']}"
+        for instance in resource.get("instances", []):
+            key = instance.get("index_key")
+            addresses.add(base if key is None else f"{base}[{json.dumps(key)}]")
+    return addresses
+
+
+def output_values(document: dict[str, Any]) -> dict[str, Any]:
+    """The outputs of a state (v4) document as {name: value}, as `terraform output -json` gives them."""
+    return {name: item["value"] for name, item in document.get("outputs", {}).items()}
 
 
 def migrate_legacy_state(directory: Path, report: Output) -> None:

@@ -213,7 +213,7 @@ class Publisher:
         self.stack.prepare(self.report.heading, self.report.line)
         address = summary.repositories[0]
         declared = {name: value for name, value in self.variables.items() if name in summary.variables}
-        if address in self.terraform.managed_resources():
+        if address in self.stack.managed_resources():
             return RepositoryDecision("apply", address=address, declared=declared)
         repository = self.ecr.repository(request.repository)
         if repository is None:
