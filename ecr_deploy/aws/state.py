@@ -68,6 +68,13 @@ class S3State:
         except (ClientError, BotoCoreError) as err:
             raise aws_error(err, f"write s3://{self.bucket}/{key}") from err
 
+    def delete(self, suffix: str) -> None:
+        key = f"{self.key}{suffix}"
+        try:
+            self.s3.delete_object(Bucket=self.bucket, Key=key)
+        except (ClientError, BotoCoreError) as err:
+            raise aws_error(err, f"remove s3://{self.bucket}/{key}") from err
+
     def check_ready(self) -> None:
         """Refuse a missing bucket before terraform init would write anything."""
         try:

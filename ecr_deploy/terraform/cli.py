@@ -9,7 +9,7 @@ import os
 import re
 import subprocess
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -28,12 +28,21 @@ READ_PATTERNS = ("*.tf", "*.tf.json", "*.tfvars", "*.tfvars.json", ".terraform.l
 _ALREADY_EXISTS = re.compile(r"\b\w*AlreadyExists\w*\b")
 _LOCK_INFO = re.compile(r"^\s*(ID|Path|Operation|Who|Created):\s*(.*?)\s*$", re.MULTILINE)
 #: Lines of a plan or apply that a user should see at normal verbosity: the totals, and anything destroyed.
+_PREVENTED = re.compile(r"Resource\s+(\S+)\s+has\s+lifecycle\.prevent_destroy\s+set")
 _APPLIED = re.compile(r"Apply complete! Resources: (\d+) added, (\d+) changed, (\d+) destroyed")
 SUMMARY_LINE = re.compile(r"^(Plan: |Apply complete!|No changes\.|\s*# \S+ (will be destroyed|must be replaced))")
 
 
 class StalePlanError(TerraformError):
     """Another apply changed the state between this run's plan and its apply."""
+
+
+class DestroyRefusedError(TerraformError):
+    """An apply stopped at its plan, before any change: it would destroy or replace a resource that the run keeps."""
+
+    def __init__(self, message: str, addresses: list[str]) -> None:
+        super().__init__(message)
+        self.addresses = addresses
 
 
 class AlreadyExistsError(TerraformError):
@@ -88,6 +97,8 @@ def _failure(what: str, code: int, directory: Path, detail: str) -> TerraformErr
             f"and was not released in time. Wait for that run and publish again; if it died, release the lock "
             f"with `terraform force-unlock {lock.get('ID', 'LOCK_ID')}` (state {lock.get('Path', 'unknown')})."
         )
+    if prevented := _PREVENTED.findall(detail):
+        return DestroyRefusedError(f"{what}: the plan would destroy {', '.join(prevented)}.", sorted(set(prevented)))
     if "Saved plan is stale" in detail:
         return StalePlanError(f"{what}: the state changed since the plan was made.")
     if _ALREADY_EXISTS.search(detail):
@@ -169,22 +180,27 @@ class Terraform:
         """Where plan() saves the plan that apply_plan() applies."""
         return self.data_dir / "ecr_deploy.tfplan"
 
-    def run(self, args: list[str], output: Output, ok_codes: tuple[int, ...] = (0,)) -> tuple[int, str, str]:
-        """One terraform call, under the folder's lock (already held when a command took it for its whole run)."""
+    def run(
+        self, args: list[str], output: Output, ok_codes: tuple[int, ...] = (0,), keep: Iterable[str] = ()
+    ) -> tuple[int, str, str]:
+        """One terraform call, under the folder's lock (already held when a command took it for its whole run);
+        keep names resources that the call must not destroy."""
         lock = folder_lock(self.directory, "terraform run", self.lock_timeout_seconds, lambda text: output(f"{text}\n"))
-        with lock, self._backend_override():
+        with lock, self._override(keep):
             return run_terraform(self.binary, self.directory, args, output=output, env=self.env, ok_codes=ok_codes)
 
     @contextmanager
-    def _backend_override(self) -> Iterator[None]:
-        if self.backend is None:
+    def _override(self, keep: Iterable[str]) -> Iterator[None]:
+        """The override file of one run: the backend it selects, and lifecycle.prevent_destroy on what it keeps."""
+        blocks = [f'terraform {{\n  backend "{self.backend.type}" {{}}\n}}\n'] if self.backend else []
+        for address in keep:
+            kind, _, name = address.partition(".")
+            blocks.append(f'resource "{kind}" "{name}" {{\n  lifecycle {{\n    prevent_destroy = true\n  }}\n}}\n')
+        if not blocks:
             yield
             return
         path = self.directory / OVERRIDE_FILE
-        path.write_text(
-            "# Written by ecr_deploy for one terraform run, then removed.\n"
-            f'terraform {{\n  backend "{self.backend.type}" {{}}\n}}\n'
-        )
+        path.write_text("# Written by ecr_deploy for one terraform run, then removed.\n" + "".join(blocks))
         try:
             yield
         finally:
@@ -210,15 +226,32 @@ class Terraform:
         (self.data_dir / "ecr_deploy-init.json").write_text(json.dumps({"inputs": self.init_inputs}))
 
     @cached_property
+    def documents(self) -> list[dict[str, Any]]:
+        """The folder's .tf files as python-hcl2 reads them, in name order (parsed once per run)."""
+        return [load_hcl(path) for path in sorted(self.directory.glob("*.tf")) if path.name != OVERRIDE_FILE]
+
+    def declared(self, types: Iterable[str]) -> list[str]:
+        """The addresses of the folder's own resources of these types (not those inside modules)."""
+        return [
+            f"{kind}.{name}"
+            for document in self.documents
+            for block in document.get("resource", [])
+            for kind, named in block.items()
+            if kind in types
+            for name in named
+        ]
+
+    @property
+    def declares_modules(self) -> bool:
+        return any(document.get("module") for document in self.documents)
+
+    @cached_property
     def init_inputs(self) -> str:
-        """A digest of what init depends on: the backend, provider requirements, module sources, the lock file
-        (read once: needs_init() and init() of one run ask for it both)."""
+        """A digest of what init depends on: the backend, provider requirements, module sources, the lock file."""
         digest = hashlib.sha256(json.dumps(self.backend.__dict__ if self.backend else {}, sort_keys=True).encode())
-        for path in sorted(self.directory.glob("*.tf")):
-            if path.name != OVERRIDE_FILE:
-                document = load_hcl(path)
-                blocks = {"terraform": document.get("terraform", []), "module": document.get("module", [])}
-                digest.update(json.dumps(blocks, sort_keys=True, default=str).encode())
+        for document in self.documents:
+            blocks = {"terraform": document.get("terraform", []), "module": document.get("module", [])}
+            digest.update(json.dumps(blocks, sort_keys=True, default=str).encode())
         lock_file = self.directory / ".terraform.lock.hcl"
         digest.update(lock_file.read_bytes() if lock_file.is_file() else b"")
         return digest.hexdigest()
@@ -273,13 +306,14 @@ class Terraform:
         finally:
             self.discard_plan()
 
-    def apply(self, variables: Mapping[str, Any], output: Output, summary: Output) -> bool:
-        """Plan and apply in one terraform run (for a state that holds nothing a plan could destroy); True when it
-        changed anything."""
+    def apply(self, variables: Mapping[str, Any], output: Output, summary: Output, keep: Iterable[str] = ()) -> bool:
+        """Plan and apply in one terraform run, which stops before any change if its plan destroys or replaces a
+        resource of keep (DestroyRefusedError); True when it changed anything."""
         with self._var_file(variables) as var_file:
             _, text, _ = self.run(
                 ["apply", "-input=false", "-no-color", "-auto-approve", self.lock_flag, var_file],
                 split_summary(output, summary),
+                keep=keep,
             )
         totals = _APPLIED.search(text)
         return totals is None or any(int(count) for count in totals.groups())

@@ -1,7 +1,6 @@
 """One Terraform root with a state of its own: bound to the account it is applied in, skipped when nothing it reads
-changed, initialised when its inputs changed, planned, refused when the plan destroys what must be kept, and
-applied exactly as planned (a new local state, with nothing to destroy, in one terraform run); its resources and
-outputs read from the state itself."""
+changed, initialised when its inputs changed, planned and applied in one terraform run that stops before any
+change when it would destroy what must be kept; its resources and outputs read from the state itself."""
 
 from __future__ import annotations
 
@@ -13,7 +12,7 @@ from typing import Any, Protocol
 
 from ecr_deploy.common import Output, write_atomically
 from ecr_deploy.errors import StateError, TerraformError, WrongAccountError
-from ecr_deploy.terraform.cli import Backend, StalePlanError, Terraform
+from ecr_deploy.terraform.cli import Backend, DestroyRefusedError, StalePlanError, Terraform
 from ecr_deploy.terraform.lock import folder_lock
 from ecr_deploy.terraform.state import (
     DECLARED_BACKEND,
@@ -44,6 +43,9 @@ class RemoteState(Protocol):
 
     def write(self, suffix: str, body: bytes) -> None:
         """Put the object of suffix beside the state."""
+
+    def delete(self, suffix: str) -> None:
+        """Remove the object of suffix beside the state."""
 
 
 class Stack:
@@ -172,6 +174,14 @@ class Stack:
             path.parent.mkdir(parents=True, exist_ok=True)
             write_atomically(path, body)
 
+    def _delete_beside(self, suffix: str) -> None:
+        if self.remote is not None:
+            self.remote.delete(suffix)
+            return
+        path = self._local_path(suffix)
+        if path is not None:
+            path.unlink(missing_ok=True)
+
     def _local_path(self, suffix: str) -> Path | None:
         """Beside a local state file; for a backend that the folder declares, the binding stays in the data
         directory and the state itself is unreadable."""
@@ -218,7 +228,7 @@ class Stack:
         document = self.state_document()
         return self.terraform.outputs() if document is None else output_values(document)
 
-    def plan_and_apply(
+    def apply(
         self,
         variables: dict[str, Any],
         *,
@@ -229,40 +239,57 @@ class Stack:
         line: Output,
         summary: Output,
     ) -> bool:
-        """Plan, refuse destroying or replacing a resource of a guarded type unless allowed, apply that very plan;
-        True when the plan had changes. A plan made stale by a teammate's apply is made again."""
-        if self.location.backend == "local" and local_state_version(self.directory, self.location) == "absent":
-            # No state yet: nothing that a plan could destroy, and no one else's apply in between (the folder's
-            # lock): one terraform run plans and applies.
-            heading(f"Terraform: apply for {what} ({self.location.description}, a new state: nothing to destroy)")
-            bound = self.bind()
+        """Plan and apply in one terraform run, refused before any change when its plan destroys or replaces a
+        resource of a guarded type (lifecycle.prevent_destroy in the run's override file) unless allowed; True
+        when it changed anything. Resources inside modules cannot be guarded so: such a folder is planned, checked,
+        and that very plan applied."""
+        bound = self.bind()
+        try:
+            if self.terraform.declares_modules and not allow_destroy:
+                return self._plan_check_and_apply(variables, guarded, what, heading, line, summary)
+            heading(f"Terraform: apply for {what} ({self.location.description})")
+            keep = () if allow_destroy else self.terraform.declared(guarded)
             try:
-                return self.terraform.apply(variables, line, summary)
-            except TerraformError:
-                if bound and local_state_version(self.directory, self.location) == "absent":
-                    self._local_path(BINDING_SUFFIX).unlink()  # refused before it wrote anything: leave nothing
-                raise
+                return self.terraform.apply(variables, line, summary, keep=keep)
+            except DestroyRefusedError as err:
+                raise self._destroy_refused(err.addresses, what) from err
+        except TerraformError:
+            if bound and self.state_version() == "absent":
+                self._delete_beside(BINDING_SUFFIX)  # refused before it wrote anything: leave nothing
+            raise
+
+    def _plan_check_and_apply(
+        self,
+        variables: dict[str, Any],
+        guarded: frozenset[str],
+        what: str,
+        heading: Output,
+        line: Output,
+        summary: Output,
+    ) -> bool:
         for _ in range(PLAN_ATTEMPTS):
             heading(f"Terraform: plan for {what} ({self.location.description})")
             plan = self.terraform.plan(variables, line, summary, guarded=guarded)
-            if plan.destroyed and not allow_destroy:
+            if plan.destroyed:
                 self.terraform.discard_plan()
-                raise StateError(
-                    f"The plan would destroy or replace {', '.join(plan.destroyed)} ({what}, environment "
-                    f"{self.environment}); nothing was applied. Check the Terraform folder and TERRAFORM_VARS; if "
-                    "that is what you mean, run again with --allow-destroy."
-                )
+                raise self._destroy_refused(plan.destroyed, what)
             if not plan.changes:
                 self.terraform.discard_plan()
                 return False
             heading("Terraform: apply")
-            self.bind()
             try:
                 self.terraform.apply_plan(line, summary)
                 return True
             except StalePlanError:
                 heading("Terraform: another apply changed the state since this plan; planning again.")
         raise TerraformError(f"The state kept changing under {PLAN_ATTEMPTS} plans; run again.")
+
+    def _destroy_refused(self, addresses: list[str], what: str) -> StateError:
+        return StateError(
+            f"The plan would destroy or replace {', '.join(addresses)} ({what}, environment {self.environment}); "
+            "nothing was applied. Check the Terraform folder and TERRAFORM_VARS; if that is what you mean, run again "
+            "with --allow-destroy."
+        )
 
     def recorded_outputs(self) -> dict[str, Any]:
         """The outputs of the last apply from this checkout (empty when there was none)."""

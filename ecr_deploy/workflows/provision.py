@@ -81,7 +81,7 @@ class ServiceProvisioner:
                     stack.terraform.discard_plan()
                     result.terraform_changes = planned.changes
                     return result
-                result.terraform_changes = stack.plan_and_apply(
+                result.terraform_changes = stack.apply(
                     variables,
                     guarded=SERVICE_RESOURCES,
                     allow_destroy=self.allow_destroy,

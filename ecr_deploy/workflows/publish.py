@@ -269,7 +269,7 @@ class Publisher:
                 decision.address, request.repository, decision.declared, self.report.line
             ):
                 self.report.heading(f"Terraform: another run imported {request.repository} meanwhile.")
-        self.result.terraform_changes = self.stack.plan_and_apply(
+        self.result.terraform_changes = self.stack.apply(
             decision.declared,
             guarded=frozenset({REPOSITORY_RESOURCE}),
             allow_destroy=request.allow_destroy,
