@@ -66,11 +66,7 @@ def pytest_configure(config: pytest.Config) -> None:
         settings.SECRET_KEY = secrets.token_urlsafe(50)
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     if not hasattr(config, "workerinput") and MOTO_PID.is_file():
-        reset = urllib.request.Request("http://127.0.0.1:5000/moto-api/reset", method="POST")
-        try:
-            urllib.request.urlopen(reset, timeout=30).close()
-        except OSError:
-            pass  # not answering: the local_aws fixture starts a new one, empty
+        subprocess.run([str(LOCAL_AWS), "reset"], check=False, capture_output=True)  # not running: up starts it empty
     SERIAL_LOCK_DIR.mkdir(parents=True, exist_ok=True)
 
 
