@@ -27,9 +27,10 @@ READ_PATTERNS = ("*.tf", "*.tf.json", "*.tfvars", "*.tfvars.json", ".terraform.l
 #: What AWS answers a create of something that exists (RepositoryAlreadyExistsException, ...AlreadyExists...).
 _ALREADY_EXISTS = re.compile(r"\b\w*AlreadyExists\w*\b")
 _LOCK_INFO = re.compile(r"^\s*(ID|Path|Operation|Who|Created):\s*(.*?)\s*$", re.MULTILINE)
-#: Lines of a plan or apply that a user should see at normal verbosity: the totals, and anything destroyed.
+#: What terraform says of a plan that lifecycle.prevent_destroy stopped, and of a finished apply.
 _PREVENTED = re.compile(r"Resource\s+(\S+)\s+has\s+lifecycle\.prevent_destroy\s+set")
 _APPLIED = re.compile(r"Apply complete! Resources: (\d+) added, (\d+) changed, (\d+) destroyed")
+#: Lines of a plan or apply that a user should see at normal verbosity: the totals, and anything destroyed.
 SUMMARY_LINE = re.compile(r"^(Plan: |Apply complete!|No changes\.|\s*# \S+ (will be destroyed|must be replaced))")
 
 

@@ -11,6 +11,7 @@ from ecr_deploy.common import timed
 from ecr_deploy.environments import Environment
 from ecr_deploy.terraform.stack import Stack
 from ecr_deploy.workflows.service import Progress, ServiceResult, published_image
+from ecr_deploy.workflows.stacks import account_pin
 
 #: What provision_ecs never destroys or replaces without --allow-destroy.
 SERVICE_RESOURCES = frozenset(
@@ -55,7 +56,7 @@ class ServiceProvisioner:
             "imagem": image,
             "container": ecs.container,
             "etiquetas": {**ecs.terraform_vars.get("etiquetas", {}), **ownership},
-            **({"contas_permitidas": [self.environment.account]} if self.environment.account else {}),
+            **account_pin(self.environment.account),
         }
 
     def run(self) -> ServiceResult:

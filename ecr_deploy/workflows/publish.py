@@ -19,7 +19,7 @@ from ecr_deploy.terraform.cli import AlreadyExistsError
 from ecr_deploy.terraform.hcl import REPOSITORY_RESOURCE, check_infra
 from ecr_deploy.terraform.stack import Stack
 from ecr_deploy.workflows.service import Progress
-from ecr_deploy.workflows.stacks import open_stack
+from ecr_deploy.workflows.stacks import account_pin, open_stack
 
 #: Passed to terraform only where infra/ declares them: the course's two files declare just `nome`.
 OPTIONAL_VARIABLES = frozenset({"regiao", "etiquetas", "contas_permitidas"})
@@ -171,7 +171,7 @@ class Publisher:
             "nome": request.repository,
             "regiao": session.region_name,
             "etiquetas": {**request.terraform_vars.get("etiquetas", {}), **ownership},
-            **({"contas_permitidas": [request.account]} if request.account else {}),
+            **account_pin(request.account),
         }
         self.result = PublishResult(tag=request.tag, environment=request.environment, state=stack.location.description)
 

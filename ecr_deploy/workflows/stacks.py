@@ -1,5 +1,6 @@
 """A Stack for one environment and name, wired to the AWS side: the S3 state read with boto3, and the account,
-region, endpoint and profile that an apply acts on (the account checked against the environment's pin)."""
+region, endpoint and profile that an apply acts on (the account checked against the environment's pin), and the
+variable that hands that pin to terraform's provider."""
 
 from __future__ import annotations
 
@@ -67,3 +68,8 @@ def open_stack(
         binary=binary,
         lock_timeout_seconds=lock_timeout_seconds,
     )
+
+
+def account_pin(account: str | None) -> dict[str, list[str]]:
+    """The variable that pins a stack's provider to an environment's ACCOUNT (allowed_account_ids); none unpinned."""
+    return {"contas_permitidas": [account]} if account else {}
