@@ -50,7 +50,9 @@ DEFAULTS: dict[str, Any] = {
 
 #: ECR_DEPLOY["ECS"]: the Terraform folder of the service, its name (None: the repository's), the container, plain
 #: environment values and secrets (name: ARN of a Secrets Manager secret or SSM parameter) for the task, extra host
-#: names (the ALB's is always allowed), Terraform variables, how long a deploy waits, and whether it runs migrate.
+#: names (the ALB's is always allowed), Terraform variables, how long a deploy waits, whether it runs migrate, and
+#: the database: "rds" (PostgreSQL on RDS, made by provision_ecs), {"SECRET_ARN": ARN} (your own, its DATABASE_URL
+#: in a secret) or "none" (each task's own SQLite from the image: one task at most, its writes lost at each deploy).
 ECS_DEFAULTS: dict[str, Any] = {
     "TERRAFORM_DIR": "infra/ecs",
     "SERVICE": None,
@@ -61,6 +63,7 @@ ECS_DEFAULTS: dict[str, Any] = {
     "TERRAFORM_VARS": {},
     "TIMEOUT_SECONDS": 900,
     "MIGRATE": True,
+    "DATABASE": "rds",
 }
 
 #: ECR_DEPLOY["STATE"]: BUCKET, KEY_PREFIX, REGION (the bucket's; default: the environment's), LOCK_TABLE (DynamoDB,
@@ -105,6 +108,12 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "ECS": (dict,),
     "HEALTH_PATH": (str,),
 }
+#: The service's Terraform variables that ECR_DEPLOY["ECS"]["DATABASE"] sets.
+DATABASE_VARIABLES = ("banco_rds", "database_url_secret_arn")
+#: The ARN of a Secrets Manager secret or an SSM parameter (what ECS reads a task's secret from).
+_SECRET_ARN = re.compile(
+    r"arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+|ssm:[a-z0-9-]+:[0-9]{12}:parameter/.+)"
+)
 _ENVIRONMENT_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 _ACCOUNT = re.compile(r"[0-9]{12}")
 
@@ -222,12 +231,48 @@ def _ecs_problems(ecs: Any, where: str) -> list[str]:
     ):
         found.append(f"{where}['DOMAINS'] must be a list of host names")
     found += _vars_problems(ecs.get("TERRAFORM_VARS", {}), f"{where}['TERRAFORM_VARS']")
+    found += [
+        f"{where}['TERRAFORM_VARS'][{name!r}] is set from {where}['DATABASE']; set that instead"
+        for name in DATABASE_VARIABLES
+        if isinstance(ecs.get("TERRAFORM_VARS"), dict) and name in ecs["TERRAFORM_VARS"]
+    ]
     timeout = ecs.get("TIMEOUT_SECONDS", ECS_DEFAULTS["TIMEOUT_SECONDS"])
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
         found.append(f"{where}['TIMEOUT_SECONDS'] must be a positive number")
+    found += _database_problems(ecs, where)
     if "DJANGO_ALLOWED_HOSTS" in ecs.get("ENVIRONMENT", {}):
         found.append(f"{where}['ENVIRONMENT']: DJANGO_ALLOWED_HOSTS is set by deploy_ecs; list extra hosts in DOMAINS")
     return found
+
+
+def _database_problems(ecs: dict[str, Any], where: str) -> list[str]:
+    database = ecs.get("DATABASE", ECS_DEFAULTS["DATABASE"])
+    if isinstance(database, dict):
+        arn = database.get("SECRET_ARN")
+        if set(database) != {"SECRET_ARN"} or not isinstance(arn, str) or not _SECRET_ARN.fullmatch(arn):
+            return [
+                (
+                    f"{where}['DATABASE'] = {database!r}: your own database is {{'SECRET_ARN': ARN}}, the ARN of a Secrets "
+                    "Manager secret or SSM parameter holding its DATABASE_URL (arn:aws:secretsmanager:REGION:ACCOUNT:"
+                    "secret:NAME)"
+                )
+            ]
+        return []
+    if database not in ("rds", "none"):
+        return [
+            (
+                f"{where}['DATABASE'] = {database!r}: use 'rds' (PostgreSQL made by provision_ecs), "
+                "{'SECRET_ARN': ARN} (your own) or 'none' (the image's SQLite, one task)"
+            )
+        ]
+    if database == "rds" and "DATABASE_URL" in ecs.get("SECRETS", {}):
+        return [
+            (
+                f"{where}: SECRETS['DATABASE_URL'] would win over the RDS database of DATABASE 'rds'; for your own "
+                "database set DATABASE = {'SECRET_ARN': ARN} instead"
+            )
+        ]
+    return []
 
 
 def _state_problems(state: dict[str, Any], where: str) -> list[str]:

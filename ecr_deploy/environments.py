@@ -36,6 +36,12 @@ class EcsConfig:
     terraform_vars: dict[str, Any] = field(default_factory=dict)
     timeout_seconds: float = 900
     migrate: bool = True
+    #: "rds", "none", or the ARN of your own database's DATABASE_URL secret.
+    database: str = "rds"
+
+    @property
+    def database_secret_arn(self) -> str:
+        return "" if self.database in ("rds", "none") else self.database
 
 
 @dataclass(frozen=True)
@@ -99,5 +105,6 @@ def resolve_environment(name: str | None = None) -> Environment:
             terraform_vars=dict(ecs["TERRAFORM_VARS"]),
             timeout_seconds=ecs["TIMEOUT_SECONDS"],
             migrate=ecs["MIGRATE"],
+            database=ecs["DATABASE"]["SECRET_ARN"] if isinstance(ecs["DATABASE"], dict) else ecs["DATABASE"],
         ),
     )

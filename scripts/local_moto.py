@@ -15,6 +15,12 @@
   instead holds the answer after the create: the file becomes NAME.held, and the answer goes out once the test
   removes that (at most two minutes later), so a test can kill the caller at a known point. Nothing is written
   there by default.
+- RDS stands in with the local PostgreSQL: a CreateDBInstance makes, in the PostgreSQL that scripts/local-aws
+  runs ($LOCAL_AWS_POSTGRES, a libpq connection string of its superuser), the master user with the password the
+  create was given and the database it names (new and empty), and a ModifyDBInstance with a new password sets it there too. A
+  task started locally from the task definition then connects with exactly what ECS would give it (the endpoint's
+  host name resolves to that PostgreSQL through local-aws's DNS). Each instance gets a DbiResourceId of its own
+  (moto gives all the same one, which the provider takes as the resource's id).
 - DescribeImages answers from the registry that stands in for the ECR host (moto's ECR never sees a
   `docker push`): the digests and tags the registry holds, read over HTTPS with the token's credentials (a tag
   in one read). A registry that does not answer gets moto's own answer.
@@ -39,6 +45,7 @@ from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult
 from moto.ecr.exceptions import ImageNotFoundException
 from moto.ecr.responses import ECRResponse
+from moto.rds.models import DBInstance, RDSBackend
 from moto.server import main
 
 issue_token = ECRResponse.get_authorization_token
@@ -98,6 +105,69 @@ def create_repository(self):
 
 
 ECRResponse.create_repository = create_repository
+
+
+def in_local_postgres(*statements: tuple[str, list, list]) -> None:
+    """Run each (statement, identifiers, literals) as the local PostgreSQL's superuser, each on its own (CREATE
+    DATABASE refuses a transaction); nothing when local-aws runs no PostgreSQL."""
+    conninfo = os.environ.get("LOCAL_AWS_POSTGRES")
+    if not conninfo:
+        return
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        for statement, identifiers, literals in statements:
+            names = [*map(sql.Identifier, identifiers), *map(sql.Literal, literals)]
+            connection.execute(sql.SQL(statement).format(*names))
+
+
+def set_master_user(user: str, password: str) -> None:
+    in_local_postgres(
+        ("DO $$ BEGIN CREATE ROLE {} LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$", [user], []),
+        ("ALTER ROLE {} PASSWORD {}", [user], [password]),
+    )
+
+
+def give_database(name: str, user: str) -> None:
+    """A new, empty database named name, owned by user, as a new instance has: one left from an instance that a
+    moto reset forgot is dropped first."""
+    in_local_postgres(
+        ("DROP DATABASE IF EXISTS {} WITH (FORCE)", [name], []),
+        ("CREATE DATABASE {} OWNER {}", [name, user], []),
+    )
+
+
+create_db_instance_in_moto = RDSBackend.create_db_instance
+modify_db_instance_in_moto = RDSBackend.modify_db_instance
+init_db_instance_in_moto = DBInstance.__init__
+
+
+def create_db_instance(self, db_kwargs):
+    database = create_db_instance_in_moto(self, db_kwargs)
+    user, password = db_kwargs.get("master_username"), db_kwargs.get("master_user_password")
+    if database.engine == "postgres" and user and password:
+        set_master_user(user, password)
+        if db_kwargs.get("db_name"):
+            give_database(db_kwargs["db_name"], user)
+    return database
+
+
+def modify_db_instance(self, db_instance_identifier, db_kwargs):
+    database = modify_db_instance_in_moto(self, db_instance_identifier, db_kwargs)
+    if database.engine == "postgres" and db_kwargs.get("master_user_password"):
+        set_master_user(database.master_username, db_kwargs["master_user_password"])
+    return database
+
+
+def init_db_instance(self, *args, **kwargs):
+    init_db_instance_in_moto(self, *args, **kwargs)
+    self.dbi_resource_id = "db-" + base64.b32encode(os.urandom(16)).decode().rstrip("=")[:26]
+
+
+RDSBackend.create_db_instance = create_db_instance
+RDSBackend.modify_db_instance = modify_db_instance
+DBInstance.__init__ = init_db_instance
 
 
 @functools.cache

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dj_database_url
 
+from ecr_deploy.runtime.database import database_from_environment
 from setup.environment import env_bool, env_hosts, env_int
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -63,8 +64,10 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "setup.wsgi.application"
 
-# DATABASE_URL (e.g. postgres://user:password@host:5432/name) selects a shared database; without it, the SQLite
-# file baked into the image at build, with the fixture. Connections are kept between requests and checked first.
+# DATABASE_URL (e.g. postgres://user:password@host:5432/name) selects a shared database; else DATABASE_HOST,
+# DATABASE_PORT, DATABASE_NAME, DATABASE_USER and DATABASE_PASSWORD (what provision_ecs's RDS gives a task; TLS
+# required, DATABASE_SSLMODE overrides); without either, the SQLite file baked into the image at build, with the
+# fixture. Connections are kept between requests and checked first.
 SQLITE_DIR = BASE_DIR / "data"
 try:
     DATABASES = {
@@ -76,6 +79,7 @@ except ValueError as err:  # the server still starts: `manage.py serve` says why
     DATABASES = {"default": {"ENGINE": "django.db.backends.dummy", "NAME": f"DATABASE_URL is malformed: {err}"}}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
+DATABASES["default"] = database_from_environment(DATABASES["default"])
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -246,6 +246,18 @@ def test_a_project_without_requirements_gets_them_and_the_settings_lines_it_lack
     )
 
 
+def test_init_for_ecs_pins_the_postgresql_driver_of_the_rds_database(tmp_path, settings):
+    from importlib import metadata
+
+    (tmp_path / "manage.py").write_text("# manage.py\n")
+    settings.BASE_DIR = tmp_path
+    out = io.StringIO()
+    call_command("ecr_deploy_init", "--ecs", stdout=out)
+    assert f"psycopg[binary]=={metadata.version('psycopg')}" in (tmp_path / "requirements.txt").read_text()
+    assert (tmp_path / "infra" / "ecs" / "banco.tf").is_file()
+    assert "database_from_environment" not in out.getvalue()  # setup/settings.py already assembles it
+
+
 def test_a_folder_that_is_not_a_django_project_is_refused(tmp_path, settings):
     settings.BASE_DIR = tmp_path
     with pytest.raises(CommandError, match="is not a Django project: it has no manage.py"):

@@ -432,6 +432,34 @@ CASES = [
         ["provision_ecs", "--tag", "never-published"],
         "The ECR repository producao does not exist|No published image .*:never-published",
     ),
+    Case(
+        "provision-database-unknown",
+        ["provision_ecs"],
+        r"\['DATABASE'\] = 'mysql': use 'rds' .*, \{'SECRET_ARN': ARN\} .* or 'none'",
+        ecr_deploy={"ECS": {"DATABASE": "mysql"}},
+        env=CLOSED_PORT,
+    ),
+    Case(
+        "provision-database-secret-arn-malformed",
+        ["provision_ecs"],
+        r"your own database is \{'SECRET_ARN': ARN\}, the ARN of a Secrets Manager secret or SSM parameter",
+        ecr_deploy={"ECS": {"DATABASE": {"SECRET_ARN": "postgres://u:p@db/x"}}},
+        env=CLOSED_PORT,
+    ),
+    Case(
+        "provision-database-url-secret-beside-rds",
+        ["provision_ecs"],
+        r"SECRETS\['DATABASE_URL'\] would win over the RDS database",
+        ecr_deploy={"ECS": {"SECRETS": {"DATABASE_URL": "arn:aws:secretsmanager:us-east-1:123456789012:secret:x"}}},
+        env=CLOSED_PORT,
+    ),
+    Case(
+        "provision-sqlite-with-more-than-one-task",
+        ["provision_ecs"],
+        r"'DATABASE'\] is 'none': each task keeps its own SQLite, so with tarefas_max 4 .* Nothing was applied",
+        ecr_deploy={"ECS": {"DATABASE": "none"}},
+        env=CLOSED_PORT,
+    ),
     Case("deploy-unknown-env", ["deploy_ecs", "--env", "staging"], "Unknown environment", env=CLOSED_PORT),
     Case(
         "deploy-timeout-zero", ["deploy_ecs", "--timeout", "0"], "--timeout must be a positive number", env=CLOSED_PORT

@@ -1,5 +1,5 @@
 """provision_ecs and deploy_ecs against moto (ECS, ELBv2, EC2, IAM, Logs, Secrets Manager, Application Auto
-Scaling), real terraform, the registry and the local engine. The stack is applied once (its load balancer alone
+Scaling, RDS), real terraform, the registry, the local engine and the PostgreSQL that stands in for RDS. The stack is applied once (its load balancer alone
 takes a minute) by the first worker to need it: under `make test` the tests go to one worker (xdist_group), and
 file locks keep it so under any other split. Each test deploys the image it checks: their order does not matter.
 
@@ -9,13 +9,18 @@ ECS answers; those tests say so."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
+import os
+import re
 import shutil
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
@@ -25,13 +30,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 
+from ecr_deploy.workflows.deploy import FIXTURES_COMMAND, MIGRATE_COMMAND
 from tests.conftest import MOTO_PID, ROOT, SERIAL_LOCK_DIR, exclusive
 
 pytestmark = [pytest.mark.engine, pytest.mark.xdist_group("ecs")]
-
-#: The image's own SQLite, named as a DATABASE_URL: a database "outside" the image for deploy_ecs (so migrate runs
-#: as a one-off task), that the local run of the task definition can serve from.
-IMAGE_SQLITE_URL = "sqlite:////home/ubuntu/tcc/data/db.sqlite3"
 
 
 def run(command: str, *flags: str) -> tuple[dict, str]:
@@ -54,16 +56,13 @@ def service(local_aws, docker_client, project_image, tmp_path_factory, testrun_u
         shutil.copytree(ROOT / "infra", infra, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*"))
         name = f"ecs-{uuid.uuid4().hex[:8]}"
         docker_client.images.get(project_image).tag(name, "V1")
-        database = boto3.client("secretsmanager").create_secret(
-            Name=f"{name}/DATABASE_URL", SecretString=IMAGE_SQLITE_URL
-        )
         ecr_deploy = {
             "TERRAFORM_DIR": str(infra),
             "REPOSITORY": name,
+            "FIXTURES": ["clientes.json"],
             "ECS": {
                 "TERRAFORM_DIR": str(infra / "ecs"),
                 "TIMEOUT_SECONDS": 60,
-                "SECRETS": {"DATABASE_URL": database["ARN"]},
                 "DOMAINS": ["clientes.example.com"],
                 "TERRAFORM_VARS": {"max_tentativas": 2},
             },
@@ -77,7 +76,6 @@ def service(local_aws, docker_client, project_image, tmp_path_factory, testrun_u
             "published": published,
             "provisioned": provisioned,
             "provision_log": provision_log,
-            "database_arn": database["ARN"],
         }
         described.write_text(json.dumps(made))
         return made
@@ -115,9 +113,43 @@ def applied_service(service: dict) -> dict:
     return next(r["instances"][0]["attributes"] for r in state["resources"] if r["type"] == "aws_ecs_service")
 
 
+def applied_state(service: dict) -> str:
+    infra = Path(service["ecr_deploy"]["ECS"]["TERRAFORM_DIR"])
+    return (infra / "terraform.tfstate.d" / "default" / f"_ecs+{service['name']}.tfstate").read_text()
+
+
+def applied_outputs(service: dict) -> dict:
+    return {name: output["value"] for name, output in json.loads(applied_state(service))["outputs"].items()}
+
+
+def credentials(service: dict) -> dict:
+    """The database's master user, as ECS reads it from the secret when a task starts."""
+    arn = applied_outputs(service)["banco"]["secret_arn"]
+    return json.loads(boto3.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
+
+
+def in_database(service: dict, query: str, *params) -> list[tuple]:
+    """query in the service's database, on the PostgreSQL that stands in for its RDS endpoint, as its user (TLS)."""
+    import psycopg
+
+    user, local = credentials(service), urllib.parse.urlsplit(os.environ["LOCAL_AWS_DATABASE_URL"])
+    database = applied_outputs(service)["banco"]["name"]
+    connection = psycopg.connect(
+        host=local.hostname,
+        port=local.port,
+        dbname=database,
+        user=user["username"],
+        password=user["password"],
+        sslmode="require",
+    )
+    with connection:
+        cursor = connection.execute(query, params)
+        return cursor.fetchall() if cursor.description else []
+
+
 def publish_new_image(docker_client, service: dict, tag: str) -> str:
     """A new image under tag (one more layer), published; its digest."""
-    container = docker_client.containers.create(f"{service['name']}:V1", command=["true"])
+    container = docker_client.containers.create(f"{service['name']}:V1")  # never started: the image keeps its CMD
     try:
         container.commit(repository=service["name"], tag=tag, changes=[f"LABEL revision={uuid.uuid4().hex}"])
     finally:
@@ -148,6 +180,73 @@ def test_provision_makes_the_service_behind_a_load_balancer_with_its_guards(serv
     assert again["skipped"] == ["terraform (unchanged)"] and again["service_url"] == provisioned["service_url"]
 
 
+def test_provision_makes_postgres_on_rds_reached_only_from_the_tasks_with_no_password_in_the_state(service):
+    name, outputs = service["name"], applied_outputs(service)
+    instance = boto3.client("rds").describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]
+    assert (instance["Engine"], instance["EngineVersion"], instance["DBInstanceClass"]) == (
+        "postgres",
+        "17",
+        "db.t4g.micro",
+    )
+    assert (instance["AllocatedStorage"], instance["StorageType"], instance["StorageEncrypted"]) == (20, "gp3", True)
+    assert (instance["PubliclyAccessible"], instance["BackupRetentionPeriod"]) == (False, 7)
+    assert (instance["DeletionProtection"], instance["AutoMinorVersionUpgrade"]) == (True, True)
+    assert {s["SubnetIdentifier"] for s in instance["DBSubnetGroup"]["Subnets"]} == set(outputs["sub_redes"])
+    (group,) = boto3.client("ec2").describe_security_groups(
+        GroupIds=[g["VpcSecurityGroupId"] for g in instance["VpcSecurityGroups"]]
+    )["SecurityGroups"]
+    ingress = [
+        (rule["FromPort"], rule["ToPort"], [pair["GroupId"] for pair in rule["UserIdGroupPairs"]], rule["IpRanges"])
+        for rule in group["IpPermissions"]
+    ]
+    assert ingress == [(5432, 5432, [outputs["grupo_seguranca"]], [])]  # the tasks' group, nothing else
+    applied = next(
+        r["instances"][0]["attributes"]
+        for r in json.loads(applied_state(service))["resources"]
+        if r["type"] == "aws_db_instance"
+    )
+    assert applied["skip_final_snapshot"] is False
+    assert re.fullmatch(rf"{name}-final-\d{{8}}-\d{{4}}", applied["final_snapshot_identifier"])
+    assert applied["apply_immediately"] is False
+    user = credentials(service)
+    assert user["username"] == name.replace("-", "_") and len(user["password"]) == 40
+    everything = applied_state(service) + service["provision_log"] + json.dumps(service["provisioned"])
+    assert user["password"] not in everything
+    assert f"Database: PostgreSQL {user['username']} at {name}.aaaaaaaaaa" in service["provision_log"]
+
+
+def test_a_plan_that_would_replace_or_destroy_the_database_is_refused(service, settings):
+    name, ecs_settings = service["name"], service["ecr_deploy"]["ECS"]
+    before = applied_state(service), snapshot(name)
+    replacing = {**ecs_settings, "TERRAFORM_VARS": {**ecs_settings["TERRAFORM_VARS"], "banco_criptografado": False}}
+    dropping = {
+        **ecs_settings,
+        "DATABASE": "none",
+        "TERRAFORM_VARS": {**ecs_settings["TERRAFORM_VARS"], "tarefas_max": 1},
+    }
+    for changed in (replacing, dropping):
+        settings.ECR_DEPLOY = {**service["ecr_deploy"], "ECS": changed}
+        with pytest.raises(
+            CommandError, match=r"would destroy or replace .*aws_db_instance\.banco\[0\].*--allow-destroy"
+        ):
+            call_command("provision_ecs", stdout=io.StringIO(), stderr=io.StringIO())
+    assert (applied_state(service), snapshot(name)) == before
+    assert boto3.client("rds").describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]["StorageEncrypted"]
+
+
+def test_a_database_setting_that_the_provider_refuses_gives_terraforms_own_message(service, settings):
+    name, ecs_settings = service["name"], service["ecr_deploy"]["ECS"]
+    before = applied_state(service), snapshot(name)
+    refused = {**ecs_settings, "TERRAFORM_VARS": {**ecs_settings["TERRAFORM_VARS"], "banco_backup_dias": 40}}
+    settings.ECR_DEPLOY = {**service["ecr_deploy"], "ECS": refused}
+    with pytest.raises(
+        CommandError, match=r"expected backup_retention_period to be in the range \(0 - 35\), got 40"
+    ) as failed:
+        call_command("provision_ecs", stdout=io.StringIO(), stderr=io.StringIO())
+    assert failed.value.returncode == 1
+    assert (applied_state(service), snapshot(name)) == before
+
+
 def test_provisioning_again_with_another_image_never_touches_the_running_revision(service, docker_client):
     publish_new_image(docker_client, service, "reprovision")
     before = snapshot(service["name"])
@@ -169,13 +268,28 @@ def test_a_full_deploy_pins_the_digest_runs_migrate_and_completes_its_rollout(se
     container = definition["containerDefinitions"][0]
     assert container["image"] == result["image"]
     alb = result["service_url"].removeprefix("http://").rstrip("/")
+    database = applied_outputs(service)["banco"]
     environment = {item["name"]: item["value"] for item in container["environment"]}
-    assert environment == {"DJANGO_ALLOWED_HOSTS": f"{alb},clientes.example.com"}
+    assert environment == {
+        "DJANGO_ALLOWED_HOSTS": f"{alb},clientes.example.com",
+        "DATABASE_HOST": f"{name}.aaaaaaaaaa.us-east-1.rds.amazonaws.com",
+        "DATABASE_PORT": "5432",
+        "DATABASE_NAME": name.replace("-", "_"),
+    }
     secrets = {item["name"]: item["valueFrom"] for item in container["secrets"]}
-    assert secrets["DATABASE_URL"] == service["database_arn"]
+    assert secrets["DATABASE_USER"] == f"{database['secret_arn']}:username::"
+    assert secrets["DATABASE_PASSWORD"] == f"{database['secret_arn']}:password::"
     assert secrets["DJANGO_SECRET_KEY"].startswith(f"arn:aws:secretsmanager:us-east-1:123456789012:secret:{name}/")
-    migrate = ecs().list_tasks(cluster=name, startedBy="ecr_deploy")["taskArns"]
-    assert migrate and "Migrate: `python manage.py migrate --noinput` as a one-off task" in log
+    password = credentials(service)["password"]
+    assert password not in json.dumps(definition) + log + json.dumps(result)
+    one_offs = ecs().describe_tasks(
+        cluster=name, tasks=ecs().list_tasks(cluster=name, startedBy="ecr_deploy")["taskArns"]
+    )
+    commands = {tuple(t["overrides"]["containerOverrides"][0]["command"]) for t in one_offs["tasks"]}
+    assert ("python", "manage.py", "migrate", "--noinput") in commands
+    assert ("python", "manage.py", "load_fixtures_once", "clientes.json") in commands
+    assert "Migrate: `python manage.py migrate --noinput` as a one-off task" in log
+    assert result["fixtures_checked"] is True
 
 
 def test_a_deploy_needs_no_docker_engine(service, docker_client, monkeypatch):
@@ -239,10 +353,88 @@ def test_rollback_redeploys_the_previous_revision(service, docker_client):
     assert rolled["rollout_state"] == "COMPLETED"
 
 
+def running_definition(service: dict) -> dict:
+    arn = live(service["name"])["taskDefinition"]
+    return ecs().describe_task_definition(taskDefinition=arn)["taskDefinition"]
+
+
+def one_off(docker_client, definition: dict, command: list[str], environment: dict | None = None) -> tuple[int, str]:
+    """A one-off task of the revision, as deploy_ecs runs it on Fargate, run locally to its end."""
+    from ecr_deploy.workflows.local_run import run_one_off_locally
+
+    return run_one_off_locally(docker_client, boto3.Session(), definition, "app", command, environment=environment)
+
+
+def prepare_database(docker_client, definition: dict) -> str:
+    """What deploy_ecs's one-off tasks did on Fargate (moto ran nothing): migrate, then the fixtures; their log."""
+    logs = ""
+    for command in (MIGRATE_COMMAND, [*FIXTURES_COMMAND, "clientes.json"]):
+        code, log = one_off(docker_client, definition, command)
+        assert code == 0, log
+        logs += log
+    return logs
+
+
+def an_admin(docker_client, definition: dict) -> tuple[str, str]:
+    """A new superuser, made by a one-off task (`createsuperuser --noinput`); its name and password."""
+    user = (f"admin-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex)
+    made = {"DJANGO_SUPERUSER_USERNAME": user[0], "DJANGO_SUPERUSER_PASSWORD": user[1]}
+    code, log = one_off(
+        docker_client, definition, ["python", "manage.py", "createsuperuser", "--noinput", "--email", "a@x.com"], made
+    )
+    assert code == 0, log
+    return user
+
+
+@contextmanager
+def serving_tasks(docker_client, definition: dict, count: int = 1):
+    """count tasks of the revision on the local engine, each answering /health/; their ports."""
+    from ecr_deploy.workflows.local_run import run_task_definition_locally
+
+    containers = [run_task_definition_locally(docker_client, boto3.Session(), definition, "app") for _ in range(count)]
+    try:
+        yield [serving_port(container) for container in containers]
+    finally:
+        for container in containers:
+            container.remove(force=True)
+
+
+def serving_port(container, seconds: float = 60) -> str:
+    container.reload()
+    port = container.attrs["NetworkSettings"]["Ports"]["8000/tcp"][0]["HostPort"]
+    deadline = time.monotonic() + seconds
+    while not answers_health(port):
+        assert time.monotonic() < deadline, container.logs().decode()[-3000:]
+        time.sleep(0.5)
+    return port
+
+
+def answers_health(port: str) -> bool:
+    """/health/ answers 200 (the published port resets connections until gunicorn listens)."""
+    try:
+        return status(f"http://127.0.0.1:{port}/health/", "10.0.1.17") == 200
+    except OSError:
+        return False
+
+
+def api(port: str, path: str, host: str, body: dict | None = None, user: tuple[str, str] | None = None):
+    """The API's status and JSON body; a POST of body when one is given, with HTTP Basic when user is."""
+    headers = {"Host": host, "Content-Type": "application/json"}
+    if user:
+        headers["Authorization"] = "Basic " + base64.b64encode(":".join(user).encode()).decode()
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data, headers)
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, None
+
+
 def test_the_deployed_task_definition_runs_locally_and_answers_the_load_balancer(service, docker_client):
-    name = service["name"]
     run("deploy_ecs")
-    definition = ecs().describe_task_definition(taskDefinition=live(name)["taskDefinition"])["taskDefinition"]
+    definition = running_definition(service)
+    prepare_database(docker_client, definition)
     from ecr_deploy.workflows.local_run import run_task_definition_locally
 
     container = run_task_definition_locally(docker_client, boto3.Session(), definition, "app")
@@ -256,6 +448,45 @@ def test_the_deployed_task_definition_runs_locally_and_answers_the_load_balancer
         assert status(f"http://127.0.0.1:{port}/clientes/", "attacker.example") == 400
     finally:
         container.remove(force=True)
+
+
+def test_the_fixtures_are_loaded_into_the_database_once_and_never_over_real_data(service, docker_client):
+    run("deploy_ecs")
+    definition = running_definition(service)
+    prepare_database(docker_client, definition)  # the first of these in this database loaded the fixture
+    fixture = json.loads((ROOT / "clientes.json").read_text())
+    loaded = in_database(service, "SELECT loaded_at FROM ecr_deploy_loadedfixture WHERE name = 'clientes.json'")
+    assert len(loaded) == 1
+    first = fixture[0]["pk"]
+    in_database(service, "UPDATE clientes_cliente SET nome = 'Renamed by a user' WHERE id = %s", first)
+    code, log = one_off(docker_client, definition, [*FIXTURES_COMMAND, "clientes.json"])
+    assert code == 0 and "Already loaded into this database, not loaded again: clientes.json" in log
+    assert in_database(service, "SELECT nome FROM clientes_cliente WHERE id = %s", first) == [("Renamed by a user",)]
+    assert in_database(service, "SELECT loaded_at FROM ecr_deploy_loadedfixture") == loaded
+    assert in_database(
+        service, "SELECT count(*) FROM clientes_cliente WHERE id = ANY(%s)", [r["pk"] for r in fixture]
+    ) == [(len(fixture),)]
+
+
+def test_a_write_survives_the_next_deploy_and_two_tasks_of_a_revision_share_it(service, docker_client):
+    alb = service["provisioned"]["service_url"].removeprefix("http://").rstrip("/")
+    run("deploy_ecs")
+    before = running_definition(service)
+    prepare_database(docker_client, before)
+    user = an_admin(docker_client, before)
+    with serving_tasks(docker_client, before) as (port,):
+        code, created = api(port, "/clientes/", alb, {"nome": "Kept", "email": "kept@example.com"}, user)
+    assert code == 201
+    publish_new_image(docker_client, service, "kept")
+    deployed, _ = run("deploy_ecs", "--tag", "kept")
+    after = running_definition(service)
+    assert after["taskDefinitionArn"] == deployed["task_definition"] != before["taskDefinitionArn"]
+    prepare_database(docker_client, after)
+    with serving_tasks(docker_client, after, count=2) as (first, second):
+        assert api(first, f"/clientes/{created['id']}/", alb) == (200, created)
+        code, made = api(first, "/clientes/", alb, {"nome": "From task A", "email": "a@example.com"}, user)
+        assert code == 201
+        assert api(second, f"/clientes/{made['id']}/", alb) == (200, made)
 
 
 def wait_for_health(container, seconds: float = 90) -> str:

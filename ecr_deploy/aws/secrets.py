@@ -3,10 +3,12 @@ them when a task starts, and a random value put once into a secret that holds no
 
 from __future__ import annotations
 
+import json
 import secrets as random_secrets
 from typing import Any
 
 from ecr_deploy.aws.session import aws_call, aws_error
+from ecr_deploy.errors import DeployError
 
 
 def secret_values(session: Any, definition: dict[str, Any]) -> dict[str, str]:
@@ -20,9 +22,25 @@ def secret_values(session: Any, definition: dict[str, Any]) -> dict[str, str]:
             )
             values[secret["name"]] = parameter["Parameter"]["Value"]
         else:
-            found = aws_call(action, session.client("secretsmanager").get_secret_value, SecretId=arn)
-            values[secret["name"]] = found["SecretString"]
+            values[secret["name"]] = secrets_manager_value(session.client("secretsmanager"), arn, action)
     return values
+
+
+def secrets_manager_value(client: Any, value_from: str, action: str) -> str:
+    """What ECS injects for a secret's valueFrom: the secret's string, or one JSON key of it with the form
+    ARN:json-key:version-stage:version-id (each part after the ARN may be empty)."""
+    parts = value_from.split(":")
+    arn, json_key, stage, version = ":".join(parts[:7]), *(parts[7:10] + ["", "", ""])[:3]
+    request = (
+        {"SecretId": arn} | ({"VersionStage": stage} if stage else {}) | ({"VersionId": version} if version else {})
+    )
+    found = aws_call(action, client.get_secret_value, **request)
+    if not json_key:
+        return found["SecretString"]
+    try:
+        return str(json.loads(found["SecretString"])[json_key])
+    except (ValueError, KeyError, TypeError) as err:
+        raise DeployError(f"The secret {arn} holds no JSON key {json_key!r} ({action}).") from err
 
 
 def ensure_secret_value(session: Any, arn: str, name: str) -> bool:

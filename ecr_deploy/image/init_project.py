@@ -58,17 +58,18 @@ def local_requirement_files(base_dir: Path, requirements: str) -> list[str]:
     return [line.strip() for line in lines if re.match(r"\s*\.{0,2}/\S+$", line) and (base_dir / line.strip()).exists()]
 
 
-def default_requirements(base_dir: Path) -> str:
+def default_requirements(base_dir: Path, *, ecs: bool = False) -> str:
     """What the image of a project without requirements.txt installs: Django at the version installed here,
     gunicorn (at its installed version, when it is), and django-ecr-deploy at its own version, or the wheel inside
-    the project that it was installed from."""
-    gunicorn = _installed("gunicorn")
+    the project that it was installed from; with ecs, psycopg too, for the service's PostgreSQL on RDS."""
+    gunicorn, psycopg = _installed("gunicorn"), _installed("psycopg")
     return "".join(
         f"{line}\n"
         for line in (
             "# Written by ecr_deploy_init: what the image installs. Add your project's own requirements here.",
             f"Django=={metadata.version('Django')}",
             f"gunicorn=={gunicorn}" if gunicorn else "gunicorn>=23",
+            *([f"psycopg[binary]=={psycopg}" if psycopg else "psycopg[binary]>=3.2"] if ecs else []),
             _ecr_deploy_requirement(base_dir),
         )
     )
@@ -123,7 +124,7 @@ def plan(
     if (base_dir / requirements).is_file():
         requirements_text = (base_dir / requirements).read_text()
     else:
-        requirements_text = files[base_dir / requirements] = default_requirements(base_dir)
+        requirements_text = files[base_dir / requirements] = default_requirements(base_dir, ecs=ecs)
     local_files = local_requirement_files(base_dir, requirements_text)
     prepare = "python manage.py prepare_image --verbosity 0 --skip-checks"
     database = sqlite_file(base_dir, settings.DATABASES)

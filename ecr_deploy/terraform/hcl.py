@@ -37,6 +37,7 @@ class Variable:
     name: str
     file: Path
     has_default: bool
+    default: Any = None
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,9 @@ def read_infra(directory: Path) -> InfraSummary:
             repositories += [f"{REPOSITORY_RESOURCE}.{name}" for name in block.get(REPOSITORY_RESOURCE, {})]
         for block in document.get("variable", []):
             for name, body in block.items():
-                variables[name] = Variable(name=name, file=path, has_default="default" in (body or {}))
+                variables[name] = Variable(
+                    name=name, file=path, has_default="default" in (body or {}), default=(body or {}).get("default")
+                )
     return InfraSummary(repositories=repositories, variables=variables)
 
 

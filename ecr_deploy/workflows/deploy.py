@@ -1,5 +1,5 @@
-"""deploy_ecs: resolve the published image by digest, register a revision, run migrate as a one-off task, roll
-the service and wait on its own deployment; or roll back to the revision before."""
+"""deploy_ecs: resolve the published image by digest, register a revision, run migrate (and the fixtures, once per
+database) as one-off tasks, roll the service and wait on its own deployment; or roll back to the revision before."""
 
 from __future__ import annotations
 
@@ -17,6 +17,12 @@ from ecr_deploy.terraform.stack import Stack
 from ecr_deploy.workflows.service import Progress, ServiceResult, published_image, service_outputs
 
 MIGRATE_COMMAND = ["python", "manage.py", "migrate", "--noinput"]
+#: Followed by the fixtures' names: loads what this database has never been given (ecr_deploy.runtime.fixtures).
+FIXTURES_COMMAND = ["python", "manage.py", "load_fixtures_once"]
+SQLITE_WARNING = (
+    "Database 'none': each task keeps the SQLite file of its image; every write is lost at the next deploy "
+    "(ECR_DEPLOY['ECS']['DATABASE'] 'rds' keeps them)."
+)
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,8 @@ class DeployOptions:
     migrate: bool = True
     rollback: bool = False
     timeout_seconds: float = 900
+    #: ECR_DEPLOY["FIXTURES"]: loaded after migrate into a database that never had them.
+    fixtures: tuple[str, ...] = ()
 
 
 class Deployer:
@@ -59,16 +67,21 @@ class Deployer:
         if self.options.rollback:
             return self.roll_back()
         options, result, heading = self.options, self.result, self.progress.heading
+        if self.uses_image_sqlite:
+            heading(SQLITE_WARNING)
         with timed(result.timings, "resolve"):
             live = self.service.describe()
             current = self.service.task_definition(live["taskDefinition"])
             result.previous_task_definition = live["taskDefinition"]
             image = result.image = self.resolving.result() if self.resolving else self.resolve_image()
             desired = with_image(
-                current, self.environment.ecs.container, image, self.environment_values(), self.environment.ecs.secrets
+                current, self.environment.ecs.container, image, self.environment_values(), self.secrets()
             )
             result.diff = task_definition_diff(current, desired)
-        if not result.diff and len(live.get("deployments", [])) <= 1:  # runs it, and no other deployment is under way
+        # Nothing to do when the service runs this already, with no other deployment under way, from a revision
+        # that a deploy made (Terraform's first revision never had its migrate and fixtures run).
+        deployed_before = live["taskDefinition"] != self.outputs.get("primeira_revisao")
+        if not result.diff and len(live.get("deployments", [])) <= 1 and deployed_before:
             heading(f"Service {result.service} already runs {image} ({live['taskDefinition']}); nothing to deploy.")
             result.skipped.append("deploy (already running)")
             result.task_definition = live["taskDefinition"]
@@ -82,6 +95,8 @@ class Deployer:
         try:
             with timed(result.timings, "migrate"):
                 self.migrate(live)
+            with timed(result.timings, "fixtures"):
+                self.load_fixtures(live)
         except DeployError:
             self.service.deregister(result.task_definition)
             raise
@@ -94,23 +109,68 @@ class Deployer:
             self.ecr, self.environment.repository, options.tag or self.environment.tag, options.digest
         )
 
+    @property
+    def uses_image_sqlite(self) -> bool:
+        """No database outside the image: no RDS, no DATABASE_URL of your own."""
+        outputs = self.outputs
+        return not (
+            outputs.get("banco") or outputs.get("usa_banco_externo") or "DATABASE_URL" in self.environment.ecs.secrets
+        )
+
     def environment_values(self) -> dict[str, str]:
+        """Plain values: the hosts, and where the RDS database is (the user and password come as secrets)."""
         hosts = [self.outputs["alb_dns"], *self.environment.ecs.domains]
-        return {**self.environment.ecs.environment, "DJANGO_ALLOWED_HOSTS": ",".join(hosts)}
+        database = self.outputs.get("banco") or {}
+        location = (
+            {
+                "DATABASE_HOST": database["host"],
+                "DATABASE_PORT": str(database["port"]),
+                "DATABASE_NAME": database["name"],
+            }
+            if database
+            else {}
+        )
+        return {**self.environment.ecs.environment, **location, "DJANGO_ALLOWED_HOSTS": ",".join(hosts)}
+
+    def secrets(self) -> dict[str, str]:
+        """ECS reads these by ARN when a task starts: the RDS user and password are JSON keys of its secret."""
+        database = self.outputs.get("banco") or {}
+        credentials = (
+            {
+                "DATABASE_USER": f"{database['secret_arn']}:username::",
+                "DATABASE_PASSWORD": f"{database['secret_arn']}:password::",
+            }
+            if database
+            else {}
+        )
+        return {**self.environment.ecs.secrets, **credentials}
 
     def migrate(self, live: dict[str, Any]) -> None:
         """migrate --noinput as a one-off task of the new revision; skipped for the image's own SQLite."""
         if not self.options.migrate:
             self.result.skipped.append("migrate (--no-migrate)")
             return
-        if not self.outputs.get("usa_banco_externo") and "DATABASE_URL" not in self.environment.ecs.secrets:
+        if self.uses_image_sqlite:
             self.result.skipped.append("migrate (the image's SQLite: each task migrates its own)")
             return
-        self.progress.heading(f"Migrate: `{' '.join(MIGRATE_COMMAND)}` as a one-off task")
+        self.one_off("Migrate", MIGRATE_COMMAND, live)
+        self.result.migrated = True
+
+    def load_fixtures(self, live: dict[str, Any]) -> None:
+        """The fixtures as a one-off task after migrate: loaded into a database that never had them, never again."""
+        if not self.options.fixtures or not self.result.migrated:
+            return
+        self.one_off("Fixtures", [*FIXTURES_COMMAND, *self.options.fixtures], live)
+        self.result.fixtures_checked = True
+
+    def one_off(self, step: str, command: list[str], live: dict[str, Any]) -> None:
+        """command as a one-off task of the new revision, on the service's network; a failure names its exit code
+        and the end of its log."""
+        self.progress.heading(f"{step}: `{' '.join(command)}` as a one-off task")
         outcome = self.service.run_one_off(
             self.result.task_definition,
             self.environment.ecs.container,
-            MIGRATE_COMMAND,
+            command,
             {"awsvpcConfiguration": live["networkConfiguration"]["awsvpcConfiguration"]},
             self.options.timeout_seconds,
             self.outputs["grupo_logs"],
@@ -119,11 +179,10 @@ class Deployer:
         if not outcome.succeeded:
             tail = "\n".join(outcome.log_tail[-20:]) or "(no log lines)"
             raise DeployError(
-                f"The migrate task {outcome.task_arn} failed (exit code {outcome.exit_code}, stop code "
+                f"The {step.lower()} task {outcome.task_arn} failed (exit code {outcome.exit_code}, stop code "
                 f"{outcome.stop_code or 'none'}: {outcome.stopped_reason or 'no reason given'}); the service was "
                 f"not updated and the new revision was deregistered. The end of its log:\n{tail}"
             )
-        self.result.migrated = True
 
     def roll_to(self, task_definition: str) -> None:
         with timed(self.result.timings, "rollout"):

@@ -10,8 +10,43 @@ from ecr_deploy.aws.secrets import secret_values
 from ecr_deploy.image.local_task import container_definition, run_container_locally
 
 
-def run_task_definition_locally(docker_client: Any, session: Any, task_definition: dict[str, Any], name: str) -> Any:
-    """Start the container named name; the caller stops the container it gets."""
+def run_task_definition_locally(
+    docker_client: Any,
+    session: Any,
+    task_definition: dict[str, Any],
+    name: str,
+    *,
+    command: list[str] | None = None,
+    environment: dict[str, str] | None = None,
+) -> Any:
+    """Start the container named name, with a command and extra values as a run_task's containerOverrides would
+    give them; the caller stops the container it gets."""
     definition = container_definition(task_definition, name)
+    if command:
+        definition = {**definition, "command": command}
+    if environment:
+        extra = [{"name": key, "value": value} for key, value in environment.items()]
+        definition = {**definition, "environment": [*definition.get("environment", []), *extra]}
     auth = EcrApi(session.client("ecr")).authorization()
     return run_container_locally(docker_client, definition, secret_values(session, definition), auth)
+
+
+def run_one_off_locally(
+    docker_client: Any,
+    session: Any,
+    task_definition: dict[str, Any],
+    name: str,
+    command: list[str],
+    *,
+    environment: dict[str, str] | None = None,
+    timeout_seconds: float = 300,
+) -> tuple[int, str]:
+    """command as a one-off task of the revision, run locally to its end: its exit code and its log."""
+    container = run_task_definition_locally(
+        docker_client, session, task_definition, name, command=command, environment=environment
+    )
+    try:
+        exit_code = container.wait(timeout=timeout_seconds)["StatusCode"]
+        return exit_code, container.logs().decode(errors="replace")
+    finally:
+        container.remove(force=True)

@@ -6,16 +6,26 @@ from __future__ import annotations
 from typing import Any
 
 from ecr_deploy.aws.ecr import EcrApi
+from ecr_deploy.aws.rds import pending_changes
 from ecr_deploy.aws.secrets import ensure_secret_value
 from ecr_deploy.common import timed
 from ecr_deploy.environments import Environment
+from ecr_deploy.errors import ConfigurationError
+from ecr_deploy.terraform.hcl import read_infra
 from ecr_deploy.terraform.stack import Stack
 from ecr_deploy.workflows.service import Progress, ServiceResult, published_image
 from ecr_deploy.workflows.stacks import account_pin
 
 #: What provision_ecs never destroys or replaces without --allow-destroy.
 SERVICE_RESOURCES = frozenset(
-    {"aws_ecs_cluster", "aws_ecs_service", "aws_lb", "aws_secretsmanager_secret", "aws_cloudwatch_log_group"}
+    {
+        "aws_ecs_cluster",
+        "aws_ecs_service",
+        "aws_lb",
+        "aws_secretsmanager_secret",
+        "aws_cloudwatch_log_group",
+        "aws_db_instance",
+    }
 )
 
 
@@ -56,12 +66,15 @@ class ServiceProvisioner:
             "imagem": image,
             "container": ecs.container,
             "etiquetas": {**ecs.terraform_vars.get("etiquetas", {}), **ownership},
+            "banco_rds": ecs.database == "rds",
+            "database_url_secret_arn": ecs.database_secret_arn,
             **account_pin(self.environment.account),
         }
 
     def run(self) -> ServiceResult:
         environment, stack, progress = self.environment, self.stack, self.progress
         result = ServiceResult(environment=environment.name, service=environment.ecs.service)
+        self.check_database()
         stack.check_target()
         image = published_image(self.ecr, environment.repository, self.tag, None)
         variables = self.variables(image)
@@ -93,9 +106,43 @@ class ServiceProvisioner:
                 )
                 outputs = stack.record(variables)
         self.ensure_secret_key(outputs["secret_key_arn"])
+        self.report_database(outputs)
         result.service_url = f"http://{outputs['alb_dns']}/"
         result.image = image
         return result
+
+    def check_database(self) -> None:
+        """The image's SQLite is each task's own: with DATABASE 'none', more than one task would split the writes."""
+        ecs = self.environment.ecs
+        if ecs.database != "none":
+            return
+        declared = read_infra(self.stack.directory).variables
+        most = ecs.terraform_vars.get(
+            "tarefas_max", declared["tarefas_max"].default if "tarefas_max" in declared else 1
+        )
+        if isinstance(most, (int, float)) and most > 1:
+            raise ConfigurationError(
+                f"ECR_DEPLOY['ECS']['DATABASE'] is 'none': each task keeps its own SQLite, so with tarefas_max {most} "
+                "a record written through one task is missing from the others. Set ECR_DEPLOY['ECS']['TERRAFORM_VARS']"
+                "['tarefas_max'] = 1 (and tarefas_min, tarefas_desejadas), or use DATABASE 'rds'. Nothing was applied."
+            )
+
+    def report_database(self, outputs: dict[str, Any]) -> None:
+        """Where the database is, and the changes RDS holds for its maintenance window."""
+        database = outputs.get("banco")
+        if not database:
+            return
+        self.progress.heading(
+            f"Database: PostgreSQL {database['name']} at {database['host']}:{database['port']} (user and password in "
+            f"{database['secret_arn']}, never in the state)"
+        )
+        pending = pending_changes(self.session.client("rds"), self.environment.ecs.service)
+        if pending:
+            changes = ", ".join(f"{name} {value}" for name, value in pending.items())
+            self.progress.heading(
+                f"Database: RDS applies {changes} in the next maintenance window, not now (banco_aplicar_imediatamente "
+                "is false)."
+            )
 
     def ensure_secret_key(self, arn: str) -> None:
         """A random DJANGO_SECRET_KEY in its secret, put once; the value never reaches the state or any output."""

@@ -37,6 +37,8 @@ class ServiceResult:
     deployment_id: str = ""
     rollout_state: str = ""
     migrated: bool = False
+    #: The fixtures' one-off task ran (it loads them only into a database that never had them).
+    fixtures_checked: bool = False
     terraform_changes: bool | None = None
     skipped: list[str] = field(default_factory=list)
     diff: str = ""

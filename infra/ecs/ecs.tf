@@ -8,10 +8,36 @@ resource "aws_secretsmanager_secret" "secret_key" {
   tags                    = var.etiquetas
 }
 
+# The database reaches the task as plain host, port and name, and as the user and password read by ARN (the JSON
+# keys of its secret) when the task starts; DATABASE_URL, your own database's secret, wins inside the image.
 locals {
+  banco = var.banco_rds ? {
+    host       = aws_db_instance.banco[0].address
+    port       = aws_db_instance.banco[0].port
+    name       = aws_db_instance.banco[0].db_name
+    secret_arn = aws_secretsmanager_secret.banco[0].arn
+  } : null
   segredos = concat(
     [{ name = "DJANGO_SECRET_KEY", valueFrom = aws_secretsmanager_secret.secret_key.arn }],
     var.database_url_secret_arn == "" ? [] : [{ name = "DATABASE_URL", valueFrom = var.database_url_secret_arn }],
+    var.banco_rds ? [
+      { name = "DATABASE_USER", valueFrom = "${local.banco.secret_arn}:username::" },
+      { name = "DATABASE_PASSWORD", valueFrom = "${local.banco.secret_arn}:password::" },
+    ] : [],
+  )
+  # What the execution role may read: each secret's ARN, without a JSON key.
+  segredos_arns = distinct(concat(
+    [aws_secretsmanager_secret.secret_key.arn],
+    var.database_url_secret_arn == "" ? [] : [var.database_url_secret_arn],
+    var.banco_rds ? [local.banco.secret_arn] : [],
+  ))
+  ambiente = concat(
+    [{ name = "DJANGO_ALLOWED_HOSTS", value = aws_lb.app.dns_name }],
+    var.banco_rds ? [
+      { name = "DATABASE_HOST", value = local.banco.host },
+      { name = "DATABASE_NAME", value = local.banco.name },
+      { name = "DATABASE_PORT", value = tostring(local.banco.port) },
+    ] : [],
   )
 }
 
@@ -42,7 +68,7 @@ resource "aws_ecs_task_definition" "app" {
     essential    = true
     memory       = var.memoria
     portMappings = [{ containerPort = var.porta, protocol = "tcp" }]
-    environment  = [{ name = "DJANGO_ALLOWED_HOSTS", value = aws_lb.app.dns_name }]
+    environment  = local.ambiente
     secrets      = local.segredos
     healthCheck = {
       command     = ["CMD", "python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:${var.porta}/health/', timeout=4)"]

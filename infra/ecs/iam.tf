@@ -29,7 +29,7 @@ resource "aws_iam_role_policy" "segredos" {
     Statement = [{
       Effect   = "Allow"
       Action   = ["secretsmanager:GetSecretValue", "ssm:GetParameters"]
-      Resource = [for segredo in local.segredos : segredo.valueFrom]
+      Resource = local.segredos_arns
     }]
   })
 }

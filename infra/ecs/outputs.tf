@@ -7,6 +7,11 @@ output "servico" {
   value = aws_ecs_service.app.name
 }
 
+# The revision Terraform made: no deploy_ecs has run migrate for it, so a deploy of its image is never skipped.
+output "primeira_revisao" {
+  value = aws_ecs_task_definition.app.arn
+}
+
 output "familia" {
   value = aws_ecs_task_definition.app.family
 }
@@ -45,4 +50,9 @@ output "secret_key_arn" {
 
 output "usa_banco_externo" {
   value = var.database_url_secret_arn != ""
+}
+
+# The RDS database's host, port, name and the ARN of its master user's secret (null without one); no password.
+output "banco" {
+  value = local.banco
 }

@@ -118,3 +118,67 @@ variable "contas_permitidas" {
   default     = []
   description = "The AWS account ids terraform may act in (an environment's ACCOUNT); empty: any."
 }
+
+variable "banco_rds" {
+  type        = bool
+  default     = true
+  description = "Make PostgreSQL on RDS for the service (ECR_DEPLOY['ECS']['DATABASE'] 'rds'; provision_ecs passes it)."
+}
+
+variable "banco_versao" {
+  type        = string
+  default     = "17"
+  description = "PostgreSQL's major version (RDS picks the newest minor one, and upgrades minor versions in the maintenance window)."
+}
+
+variable "banco_classe" {
+  type        = string
+  default     = "db.t4g.micro"
+  description = "The RDS instance class (db.t4g.micro: about USD 12 a month in us-east-1)."
+}
+
+variable "banco_armazenamento_gb" {
+  type        = number
+  default     = 20
+  description = "Storage in GB."
+}
+
+variable "banco_tipo_armazenamento" {
+  type    = string
+  default = "gp3"
+}
+
+variable "banco_criptografado" {
+  type        = bool
+  default     = true
+  description = "Encrypt the storage, its backups and snapshots (the account's aws/rds key)."
+}
+
+variable "banco_backup_dias" {
+  type        = number
+  default     = 7
+  description = "Days of automated backups kept (point-in-time restore within them)."
+}
+
+variable "banco_atualizacao_menor_automatica" {
+  type    = bool
+  default = true
+}
+
+variable "banco_aplicar_imediatamente" {
+  type        = bool
+  default     = false
+  description = "Apply changes that restart the database now instead of in the maintenance window."
+}
+
+variable "banco_protecao_exclusao" {
+  type        = bool
+  default     = true
+  description = "RDS refuses to delete the instance while this is on."
+}
+
+variable "banco_senha_versao" {
+  type        = number
+  default     = 1
+  description = "Bump to rotate the master password: a new one is made and written to RDS and the secret, never to the state."
+}

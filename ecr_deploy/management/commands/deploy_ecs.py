@@ -8,7 +8,8 @@ from ecr_deploy.names import validate_digest, validate_tag
 class Command(EcrDeployCommand):
     help = (
         "Deploy the published image to the environment's ECS Fargate service: pin it by digest in a new task "
-        "definition revision, run migrate as a one-off task, update the service and wait for its rollout."
+        "definition revision, run migrate (then the fixtures, into a database that never had them) as one-off "
+        "tasks, update the service and wait for its rollout."
     )
     json_flag = True
     env_flag = True
@@ -50,6 +51,7 @@ class Command(EcrDeployCommand):
             migrate=environment.ecs.migrate and not no_migrate,
             rollback=rollback,
             timeout_seconds=timeout or environment.ecs.timeout_seconds,
+            fixtures=tuple(conf.get("FIXTURES")),
         )
         result = deploy_service(environment, session, stack, self.reporter(), options)
         if self.as_json:

@@ -2,6 +2,7 @@ from django.conf import settings
 
 from ecr_deploy import conf
 from ecr_deploy.image.init_project import HEALTH_MIDDLEWARE, plan, write_plan
+from ecr_deploy.image.settings_patch import settings_file
 from ecr_deploy.management.commands._base import EcrDeployCommand
 
 
@@ -43,6 +44,13 @@ class Command(EcrDeployCommand):
                     (
                         f"MIDDLEWARE: put '{HEALTH_MIDDLEWARE}' first, for /health/ (load balancers, and a "
                         "HEALTHCHECK in the Dockerfile when you run this again)"
+                    ),
+                ),
+                (
+                    not ecs or "database_from_environment" in settings_file(conf.settings_module()).read_text(),
+                    (
+                        "DATABASES: after it, `DATABASES['default'] = database_from_environment(DATABASES['default'])` "
+                        "(from ecr_deploy.runtime.database): the RDS database that provision_ecs makes"
                     ),
                 ),
             )

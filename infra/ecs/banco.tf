@@ -1,0 +1,82 @@
+# PostgreSQL on RDS, the service's own database (ECR_DEPLOY["ECS"]["DATABASE"] = "rds", the default). The master
+# password is made by an ephemeral resource and written through write-only arguments: it reaches RDS and Secrets
+# Manager, never this state, a plan or an output. Bumping banco_senha_versao rotates it (README, "The database").
+locals {
+  banco_nome = replace(var.nome, "-", "_")
+}
+
+ephemeral "aws_secretsmanager_random_password" "banco" {
+  count               = var.banco_rds ? 1 : 0
+  password_length     = 40
+  exclude_punctuation = true
+}
+
+resource "aws_secretsmanager_secret" "banco" {
+  count                   = var.banco_rds ? 1 : 0
+  name                    = "${var.nome}/database"
+  description             = "The master user of ${var.nome}'s database ({\"username\", \"password\"}); tasks read it by ARN."
+  recovery_window_in_days = 7
+  tags                    = var.etiquetas
+}
+
+resource "aws_secretsmanager_secret_version" "banco" {
+  count                    = var.banco_rds ? 1 : 0
+  secret_id                = aws_secretsmanager_secret.banco[0].id
+  secret_string_wo         = jsonencode({ username = local.banco_nome, password = ephemeral.aws_secretsmanager_random_password.banco[0].random_password })
+  secret_string_wo_version = var.banco_senha_versao
+}
+
+resource "aws_db_subnet_group" "banco" {
+  count       = var.banco_rds ? 1 : 0
+  name        = var.nome
+  description = "The subnets of ${var.nome}'s database: the service's own"
+  subnet_ids  = local.sub_redes
+  tags        = var.etiquetas
+}
+
+resource "aws_security_group" "banco" {
+  count       = var.banco_rds ? 1 : 0
+  name        = "${var.nome}-banco"
+  description = "The database of ${var.nome}, reached only from its tasks"
+  vpc_id      = local.vpc_id
+  tags        = var.etiquetas
+
+  ingress {
+    description     = "PostgreSQL from the tasks of the service only"
+    from_port       = 5432
+    to_port         = 5432
+    protocol        = "tcp"
+    security_groups = [aws_security_group.servico.id]
+  }
+}
+
+resource "aws_db_instance" "banco" {
+  count                      = var.banco_rds ? 1 : 0
+  identifier                 = var.nome
+  engine                     = "postgres"
+  engine_version             = var.banco_versao
+  instance_class             = var.banco_classe
+  allocated_storage          = var.banco_armazenamento_gb
+  storage_type               = var.banco_tipo_armazenamento
+  storage_encrypted          = var.banco_criptografado
+  db_name                    = local.banco_nome
+  username                   = local.banco_nome
+  password_wo                = ephemeral.aws_secretsmanager_random_password.banco[0].random_password
+  password_wo_version        = var.banco_senha_versao
+  db_subnet_group_name       = aws_db_subnet_group.banco[0].name
+  vpc_security_group_ids     = [aws_security_group.banco[0].id]
+  publicly_accessible        = false
+  backup_retention_period    = var.banco_backup_dias
+  auto_minor_version_upgrade = var.banco_atualizacao_menor_automatica
+  apply_immediately          = var.banco_aplicar_imediatamente
+  deletion_protection        = var.banco_protecao_exclusao
+  copy_tags_to_snapshot      = true
+  # The snapshot RDS takes when the instance is destroyed, named with the date and time the instance was made
+  # (Terraform must know the name before the destroy; a timestamp read at each plan would change it every run).
+  final_snapshot_identifier = "${var.nome}-final-${formatdate("YYYYMMDD-hhmm", plantimestamp())}"
+  tags                      = var.etiquetas
+
+  lifecycle {
+    ignore_changes = [final_snapshot_identifier]
+  }
+}
