@@ -64,6 +64,10 @@ ECS_DEFAULTS: dict[str, Any] = {
     "TIMEOUT_SECONDS": 900,
     "MIGRATE": True,
     "DATABASE": "rds",
+    # After a rollout completes, deploy_ecs watches the service's alarms (and ALARMS, more alarm names) this long;
+    # one in ALARM rolls the service back. 0: no bake.
+    "BAKE_SECONDS": 180,
+    "ALARMS": [],
 }
 
 #: ECR_DEPLOY["STATE"]: BUCKET, KEY_PREFIX, REGION (the bucket's; default: the environment's), LOCK_TABLE (DynamoDB,
@@ -236,6 +240,12 @@ def _ecs_problems(ecs: Any, where: str) -> list[str]:
         for name in DATABASE_VARIABLES
         if isinstance(ecs.get("TERRAFORM_VARS"), dict) and name in ecs["TERRAFORM_VARS"]
     ]
+    bake = ecs.get("BAKE_SECONDS", ECS_DEFAULTS["BAKE_SECONDS"])
+    if isinstance(bake, bool) or not isinstance(bake, (int, float)) or bake < 0:
+        found.append(f"{where}['BAKE_SECONDS'] must be a number of seconds, 0 or more")
+    alarms = ecs.get("ALARMS", [])
+    if not isinstance(alarms, list) or not all(isinstance(name, str) and name for name in alarms):
+        found.append(f"{where}['ALARMS'] must be a list of CloudWatch alarm names")
     timeout = ecs.get("TIMEOUT_SECONDS", ECS_DEFAULTS["TIMEOUT_SECONDS"])
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
         found.append(f"{where}['TIMEOUT_SECONDS'] must be a positive number")

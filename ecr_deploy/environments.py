@@ -38,6 +38,8 @@ class EcsConfig:
     migrate: bool = True
     #: "rds", "none", or the ARN of your own database's DATABASE_URL secret.
     database: str = "rds"
+    bake_seconds: float = 180
+    alarms: list[str] = field(default_factory=list)
 
     @property
     def database_secret_arn(self) -> str:
@@ -106,5 +108,7 @@ def resolve_environment(name: str | None = None) -> Environment:
             timeout_seconds=ecs["TIMEOUT_SECONDS"],
             migrate=ecs["MIGRATE"],
             database=ecs["DATABASE"]["SECRET_ARN"] if isinstance(ecs["DATABASE"], dict) else ecs["DATABASE"],
+            bake_seconds=ecs["BAKE_SECONDS"],
+            alarms=list(ecs["ALARMS"]),
         ),
     )

@@ -465,6 +465,18 @@ CASES = [
         "deploy-timeout-zero", ["deploy_ecs", "--timeout", "0"], "--timeout must be a positive number", env=CLOSED_PORT
     ),
     Case("deploy-tag-malformed", ["deploy_ecs", "--tag", "v 1"], "Invalid tag 'v 1'", env=CLOSED_PORT),
+    Case(
+        "deploy-bake-negative",
+        ["deploy_ecs", "--bake", "-5"],
+        "--bake must be a number of seconds, 0 or more, not -5",
+        env=CLOSED_PORT,
+    ),
+    Case(
+        "deploy-bake-longer-than-timeout",
+        ["deploy_ecs", "--bake", "300", "--timeout", "60"],
+        r"--bake 300 is longer than the deploy's timeout \(60s\)",
+        env=CLOSED_PORT,
+    ),
     Case("deploy-digest-malformed", ["deploy_ecs", "--digest", "sha256:abc"], "Invalid digest", env=CLOSED_PORT),
     Case(
         "deploy-tag-and-digest",

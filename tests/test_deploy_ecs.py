@@ -10,11 +10,13 @@ ECS answers; those tests say so."""
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import json
 import os
 import re
 import shutil
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -64,6 +66,7 @@ def service(local_aws, docker_client, project_image, tmp_path_factory, testrun_u
                 "TERRAFORM_DIR": str(infra / "ecs"),
                 "TIMEOUT_SECONDS": 60,
                 "DOMAINS": ["clientes.example.com"],
+                "BAKE_SECONDS": 0,  # the bake tests ask for theirs
                 "TERRAFORM_VARS": {"max_tentativas": 2},
             },
         }
@@ -769,9 +772,161 @@ def test_a_failed_migrate_stops_the_deploy_before_the_service_changes_recorded_a
         EcrApi(boto3.client("ecr")),
         progress,
         DeployOptions(timeout_seconds=60),
+        alarms=lambda names: [],
     )
     with stubber, logs_stubber, pytest.raises(Exception) as failed:
         deployer.run()
     assert "exit code 3" in str(failed.value) and "migrate: boom" in str(failed.value)
     assert "the service was not updated and the new revision was deregistered" in str(failed.value)
     stubber.assert_no_pending_responses()  # no update_service was answered: none was made
+
+
+# The alarms that judge a release, and the bake after a rollout.
+
+
+def alarms():
+    return boto3.client("cloudwatch")
+
+
+def test_provision_makes_the_alarms_that_judge_a_release_and_names_them_in_the_service(service):
+    name = service["name"]
+    (rate,) = alarms().describe_alarms(AlarmNames=[f"{name}-5xx"])["MetricAlarms"]
+    assert (rate["Threshold"], rate["EvaluationPeriods"], rate["DatapointsToAlarm"]) == (1.0, 3, 2)
+    assert rate["ComparisonOperator"] == "GreaterThanThreshold"
+    queries = {query["Id"]: query for query in rate["Metrics"]}
+    assert queries["taxa"]["Expression"] == "IF(pedidos > 0, 100 * FILL(erros, 0) / pedidos, 0)"
+    assert queries["erros"]["MetricStat"]["Metric"]["MetricName"] == "HTTPCode_Target_5XX_Count"
+    assert queries["pedidos"]["MetricStat"]["Metric"]["MetricName"] == "RequestCount"
+    (hosts,) = alarms().describe_alarms(AlarmNames=[f"{name}-alvos-doentes"])["MetricAlarms"]
+    assert (hosts["MetricName"], hosts["Threshold"], hosts["ComparisonOperator"]) == (
+        "UnHealthyHostCount",
+        0.0,
+        "GreaterThanThreshold",
+    )
+    assert applied_service(service)["alarms"] == [
+        {"alarm_names": [f"{name}-5xx", f"{name}-alvos-doentes"], "enable": True, "rollback": True}
+    ]
+
+
+def test_a_bake_that_passes_keeps_the_new_revision_and_records_its_verdict(service, docker_client):
+    publish_new_image(docker_client, service, "baked")
+    deployed, log = run("deploy_ecs", "--tag", "baked", "--bake", "2")
+    assert deployed["bake"] == {
+        "seconds": 2.0,
+        "verdict": "passed",
+        "alarms": [f"{service['name']}-5xx", f"{service['name']}-alvos-doentes"],
+    }
+    assert f"{service['name']}-5xx OK" in log and "Bake: passed (2s, no alarm fired)." in log
+    assert live(service["name"])["taskDefinition"] == deployed["task_definition"]
+
+
+def test_bake_0_skips_the_bake_and_says_so(service, docker_client):
+    publish_new_image(docker_client, service, "unbaked")
+    deployed, log = run("deploy_ecs", "--tag", "unbaked", "--bake", "0")
+    assert deployed["bake"] == {"seconds": 0, "verdict": "skipped", "reason": "--bake 0"}
+    assert "Bake: skipped (--bake 0)." in log
+
+
+def test_a_5xx_alarm_that_fires_during_the_bake_rolls_the_service_back(service, docker_client):
+    """The alarm is set to ALARM with CloudWatch's SetAlarmState as soon as the bake's first line is out."""
+    name = service["name"]
+    run("deploy_ecs")  # a known revision runs before
+    before = live(name)["taskDefinition"]
+    publish_new_image(docker_client, service, "failing")
+    out, err = io.StringIO(), io.StringIO()
+
+    def fire_when_the_bake_starts():
+        deadline = time.monotonic() + 120
+        while "Bake: " not in err.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        alarms().set_alarm_state(
+            AlarmName=f"{name}-5xx", StateValue="ALARM", StateReason="Threshold Crossed: 2 of 3 datapoints above 1"
+        )
+
+    setter = threading.Thread(target=fire_when_the_bake_starts)
+    setter.start()
+    try:
+        with pytest.raises(CommandError) as failed:
+            call_command(
+                "deploy_ecs", "--json", "--tag", "failing", "--bake", "60", "--timeout", "120", stdout=out, stderr=err
+            )
+    finally:
+        setter.join()
+        alarms().set_alarm_state(AlarmName=f"{name}-5xx", StateValue="OK", StateReason="the test is over")
+    message = str(failed.value)
+    assert failed.value.returncode == 1
+    assert f"{name}-5xx went into ALARM (Threshold Crossed: 2 of 3 datapoints above 1)" in message
+    assert f"rolled back and runs {before} again" in message
+    assert "the schema is at the new version" in message  # this release ran migrate
+    assert live(name)["taskDefinition"] == before
+
+
+@pytest.mark.parametrize(
+    ("flags", "ecs_settings", "message"),
+    [
+        (["--bake", "-1"], {}, r"--bake must be a number of seconds, 0 or more, not -1"),
+        (["--bake", "soon"], {}, r"argument --bake: invalid float value: 'soon'"),
+        (["--bake", "120", "--timeout", "60"], {}, r"--bake 120 is longer than the deploy's timeout \(60s\)"),
+        (["--bake", "5"], {"ALARMS": ["never-made"]}, r"No CloudWatch alarm named never-made; fix .*\['ALARMS'\]"),
+    ],
+    ids=["negative", "not-a-number", "longer-than-timeout", "unknown-alarm"],
+)
+def test_a_bad_bake_is_refused_before_anything_changes(service, docker_client, settings, flags, ecs_settings, message):
+    publish_new_image(docker_client, service, "bad-bake")
+    settings.ECR_DEPLOY = {**service["ecr_deploy"], "ECS": {**service["ecr_deploy"]["ECS"], **ecs_settings}}
+    before = snapshot(service["name"])
+    with pytest.raises(CommandError, match=message) as refused:
+        call_command("deploy_ecs", "--tag", "bad-bake", *flags, stdout=io.StringIO(), stderr=io.StringIO())
+    assert refused.value.returncode == 1
+    assert snapshot(service["name"]) == before
+
+
+def unreadable_alarms_after_the_first_read(names: list[str]):
+    """A CloudWatch client on recorded answers: the alarms read once before the deploy, then ServiceUnavailable
+    (moto's CloudWatch never fails)."""
+    from ecr_deploy.aws.cloudwatch import alarm_states
+
+    client = boto3.client("cloudwatch")
+    stubber = Stubber(client)
+    stubber.add_response(
+        "describe_alarms",
+        {"MetricAlarms": [{"AlarmName": n, "StateValue": "OK"} for n in names]},
+        {"AlarmNames": names},
+    )
+    stubber.add_client_error("describe_alarms", "ServiceUnavailable", "CloudWatch is unavailable", 503)
+    stubber.activate()
+    return functools.partial(alarm_states, client)
+
+
+@pytest.mark.parametrize("keep", [False, True], ids=["rolled-back", "kept"])
+def test_alarms_that_cannot_be_read_during_the_bake_fail_it_unless_kept_recorded_answers(service, docker_client, keep):
+    from ecr_deploy.aws.ecr import EcrApi
+    from ecr_deploy.aws.ecs import EcsService
+    from ecr_deploy.environments import resolve_environment
+    from ecr_deploy.errors import DeployError
+    from ecr_deploy.workflows.deploy import Deployer, DeployOptions
+    from ecr_deploy.workflows.service import Progress
+
+    name, outputs = service["name"], applied_outputs(service)
+    run("deploy_ecs")
+    before = live(name)["taskDefinition"]
+    publish_new_image(docker_client, service, "unjudged")
+    seen: list[str] = []
+    progress = Progress(heading=seen.append, summary=seen.append, line=seen.append)
+    deployer = Deployer(
+        resolve_environment(),
+        outputs,
+        EcsService(ecs(), boto3.client("logs"), name, name, poll_seconds=0.2),
+        EcrApi(boto3.client("ecr")),
+        progress,
+        DeployOptions(tag="unjudged", migrate=False, bake_seconds=5, keep_on_bake_error=keep),
+        alarms=unreadable_alarms_after_the_first_read(outputs["alarmes"]),
+    )
+    if keep:
+        result = deployer.run()
+        assert result.bake["verdict"] == "unjudged, kept"
+        assert live(name)["taskDefinition"] == result.task_definition != before
+    else:
+        with pytest.raises(DeployError, match=r"the alarms could not be read: .*ServiceUnavailable.* runs .* again"):
+            deployer.run()
+        assert live(name)["taskDefinition"] == before

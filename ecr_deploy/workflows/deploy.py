@@ -1,18 +1,23 @@
 """deploy_ecs: resolve the published image by digest, register a revision, run migrate (and the fixtures, once per
-database) as one-off tasks, roll the service and wait on its own deployment; or roll back to the revision before."""
+database) as one-off tasks, roll the service and wait on its own deployment, then watch its alarms for a bake time
+and roll back when one fires; or roll back to the revision before."""
 
 from __future__ import annotations
 
+import functools
+import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from ecr_deploy.aws.cloudwatch import AlarmState, alarm_states
 from ecr_deploy.aws.ecr import EcrApi
 from ecr_deploy.aws.ecs import EcsService, task_definition_diff, with_image
 from ecr_deploy.aws.session import LazyClient
 from ecr_deploy.common import timed
 from ecr_deploy.environments import Environment
-from ecr_deploy.errors import DeployError
+from ecr_deploy.errors import AwsError, DeployError
 from ecr_deploy.terraform.stack import Stack
 from ecr_deploy.workflows.service import Progress, ServiceResult, published_image, service_outputs
 
@@ -35,6 +40,10 @@ class DeployOptions:
     timeout_seconds: float = 900
     #: ECR_DEPLOY["FIXTURES"]: loaded after migrate into a database that never had them.
     fixtures: tuple[str, ...] = ()
+    #: Seconds to watch the alarms after the rollout completes (0: no bake), and whether a bake whose alarms could
+    #: not be read keeps the new revision instead of rolling back.
+    bake_seconds: float = 0
+    keep_on_bake_error: bool = False
 
 
 class Deployer:
@@ -48,9 +57,11 @@ class Deployer:
         ecr: EcrApi,
         progress: Progress,
         options: DeployOptions,
+        alarms: Callable[[list[str]], list[AlarmState]],
         resolving: Future[str] | None = None,
     ) -> None:
         self.environment = environment
+        self.alarms = alarms
         self.resolving = resolving
         self.outputs = outputs
         self.service = service
@@ -89,6 +100,7 @@ class Deployer:
         if options.plan:
             heading(f"Plan: register a new revision of {current['family']} and roll {result.service} onto it.")
             return result
+        watched, firing_before = self.alarms_to_watch()
         with timed(result.timings, "register"):
             result.task_definition = self.service.register(desired)
             heading(f"Task definition: registered {result.task_definition}")
@@ -101,6 +113,8 @@ class Deployer:
             self.service.deregister(result.task_definition)
             raise
         self.roll_to(result.task_definition)
+        with timed(result.timings, "bake"):
+            self.bake(watched, firing_before)
         return result
 
     def resolve_image(self) -> str:
@@ -184,6 +198,68 @@ class Deployer:
                 f"not updated and the new revision was deregistered. The end of its log:\n{tail}"
             )
 
+    def alarms_to_watch(self) -> tuple[list[str], set[str]]:
+        """The alarms the bake will watch, read once before anything changes (a missing one stops the deploy here),
+        and those already in ALARM, which the bake cannot blame on this release."""
+        if not self.options.bake_seconds:
+            return [], set()
+        watched = [*self.outputs.get("alarmes", []), *self.environment.ecs.alarms]
+        firing = {alarm.name for alarm in self.alarms(watched) if alarm.firing} if watched else set()
+        for name in sorted(firing):
+            self.progress.heading(f"Bake: {name} is in ALARM before this deploy; the bake does not judge it.")
+        return watched, firing
+
+    def bake(self, watched: list[str], firing_before: set[str]) -> None:
+        """Watch the alarms for bake_seconds after the rollout: one that goes into ALARM rolls the service back to
+        the revision before (with the same waits), and the deploy fails naming it."""
+        seconds, heading = self.options.bake_seconds, self.progress.heading
+        if not seconds or not watched:
+            reason = "--bake 0" if not seconds else "no alarms to watch"
+            heading(f"Bake: skipped ({reason}).")
+            self.result.bake = {"seconds": 0, "verdict": "skipped", "reason": reason}
+            return
+        poll = min(10.0, max(1.0, seconds / 10))
+        ends = time.monotonic() + seconds
+        while True:
+            left = max(0.0, ends - time.monotonic())
+            try:
+                states = self.alarms(watched)
+            except (AwsError, DeployError) as err:
+                self.bake_failed(seconds, f"the alarms could not be read: {err}")
+                return
+            heading(f"Bake: {left:.0f}s left; " + ", ".join(f"{alarm.name} {alarm.state}" for alarm in states))
+            fired = [alarm for alarm in states if alarm.firing and alarm.name not in firing_before]
+            if fired:
+                self.bake_failed(seconds, f"{fired[0].name} went into ALARM ({fired[0].reason or 'no reason given'})")
+            if not left:
+                heading(f"Bake: passed ({seconds:g}s, no alarm fired).")
+                self.result.bake = {"seconds": seconds, "verdict": "passed", "alarms": watched}
+                return
+            time.sleep(min(poll, left))
+
+    def bake_failed(self, seconds: float, why: str) -> None:
+        """Roll back to the revision before, then fail; an unreadable alarm with --keep-on-bake-error keeps the new
+        revision."""
+        result = self.result
+        if self.options.keep_on_bake_error and why.startswith("the alarms could not be read"):
+            self.progress.heading(f"Bake: {why}; the new revision stays (--keep-on-bake-error).")
+            result.bake = {"seconds": seconds, "verdict": "unjudged, kept", "reason": why}
+            return
+        self.progress.heading(f"Bake: {why}; rolling {result.service} back to {result.previous_task_definition}")
+        failed = result.task_definition
+        self.roll_to(result.previous_task_definition)
+        result.bake = {"seconds": seconds, "verdict": "rolled back", "reason": why}
+        schema = (
+            " The migrations it ran stay applied: the schema is at the new version, which the previous revision "
+            "must work with (README: expand, then contract)."
+            if result.migrated
+            else ""
+        )
+        raise DeployError(
+            f"The bake of {failed} failed: {why}. {result.service} was rolled back and runs "
+            f"{result.previous_task_definition} again.{schema}"
+        )
+
     def roll_to(self, task_definition: str) -> None:
         with timed(self.result.timings, "rollout"):
             deployment_id = self.service.update(task_definition)
@@ -234,4 +310,5 @@ def deploy_service(
             resolving = pool.submit(published_image, ecr, environment.repository, tag, options.digest)
         outputs = service_outputs(stack, progress)
         service = EcsService(session.client("ecs"), LazyClient(session, "logs"), outputs["cluster"], outputs["servico"])
-        return Deployer(environment, outputs, service, ecr, progress, options, resolving).run()
+        alarms = functools.partial(alarm_states, LazyClient(session, "cloudwatch"))
+        return Deployer(environment, outputs, service, ecr, progress, options, alarms, resolving).run()

@@ -39,6 +39,8 @@ class ServiceResult:
     migrated: bool = False
     #: The fixtures' one-off task ran (it loads them only into a database that never had them).
     fixtures_checked: bool = False
+    #: The bake after the rollout: its seconds and verdict (passed, skipped, rolled back), and why.
+    bake: dict[str, Any] = field(default_factory=dict)
     terraform_changes: bool | None = None
     skipped: list[str] = field(default_factory=list)
     diff: str = ""

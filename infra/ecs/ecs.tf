@@ -108,6 +108,13 @@ resource "aws_ecs_service" "app" {
     rollback = true
   }
 
+  # ECS itself rolls a deployment back when one of these fires during it (alarmes.tf).
+  alarms {
+    alarm_names = local.alarmes
+    enable      = true
+    rollback    = true
+  }
+
   network_configuration {
     subnets          = local.sub_redes
     security_groups  = [aws_security_group.servico.id]

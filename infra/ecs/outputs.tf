@@ -56,3 +56,8 @@ output "usa_banco_externo" {
 output "banco" {
   value = local.banco
 }
+
+# The alarms that judge a release: deploy_ecs watches them for its bake time.
+output "alarmes" {
+  value = local.alarmes
+}

@@ -182,3 +182,27 @@ variable "banco_senha_versao" {
   default     = 1
   description = "Bump to rotate the master password: a new one is made and written to RDS and the secret, never to the state."
 }
+
+variable "alarme_5xx_pct" {
+  type        = number
+  default     = 1
+  description = "The 5xx alarm fires above this percentage of the requests (per minute)."
+}
+
+variable "alarme_periodos" {
+  type        = number
+  default     = 3
+  description = "One-minute periods each alarm looks at."
+}
+
+variable "alarme_pontos" {
+  type        = number
+  default     = 2
+  description = "Breaching periods among alarme_periodos that fire an alarm."
+}
+
+variable "alarme_latencia_p99_s" {
+  type        = number
+  default     = 0
+  description = "Fire when the p99 response time exceeds this many seconds; 0: no latency alarm."
+}

@@ -9,7 +9,8 @@ class Command(EcrDeployCommand):
     help = (
         "Deploy the published image to the environment's ECS Fargate service: pin it by digest in a new task "
         "definition revision, run migrate (then the fixtures, into a database that never had them) as one-off "
-        "tasks, update the service and wait for its rollout."
+        "tasks, update the service, wait for its rollout, and watch its alarms for a bake time (rolled back when one "
+        "fires)."
     )
     json_flag = True
     env_flag = True
@@ -24,8 +25,19 @@ class Command(EcrDeployCommand):
         parser.add_argument("--timeout", type=float, help="Seconds to wait for the migrate task and the rollout.")
         parser.add_argument("--no-migrate", action="store_true", help="Skip the one-off `manage.py migrate` task.")
         parser.add_argument("--rollback", action="store_true", help="Redeploy the previous task definition revision.")
+        parser.add_argument(
+            "--bake",
+            type=float,
+            metavar="SECONDS",
+            help="Watch the alarms this long after the rollout; one in ALARM rolls back (default: BAKE_SECONDS; 0: none).",
+        )
+        parser.add_argument(
+            "--keep-on-bake-error",
+            action="store_true",
+            help="When the alarms cannot be read during the bake, keep the new revision instead of rolling back.",
+        )
 
-    def handle(self, *args, env, tag, digest, plan, timeout, no_migrate, rollback, **options):
+    def handle(self, *args, env, tag, digest, plan, timeout, no_migrate, rollback, bake, keep_on_bake_error, **options):
         from ecr_deploy.aws.session import aws_session
         from ecr_deploy.environments import resolve_environment
         from ecr_deploy.workflows.deploy import DeployOptions, deploy_service
@@ -40,6 +52,15 @@ class Command(EcrDeployCommand):
         if digest is not None:
             validate_digest(digest)
         environment = resolve_environment(env)
+        bake_seconds = environment.ecs.bake_seconds if bake is None else bake
+        waits = timeout or environment.ecs.timeout_seconds
+        if not 0 <= bake_seconds < float("inf"):
+            raise CommandError(f"--bake must be a number of seconds, 0 or more, not {bake_seconds:g}.")
+        if bake_seconds > waits:
+            raise CommandError(
+                f"--bake {bake_seconds:g} is longer than the deploy's timeout ({waits:g}s): give --timeout at least as "
+                "much, or a shorter --bake."
+            )
         session = aws_session(environment.region, environment.profile)
         stack = service_stack(
             environment, conf.base_dir(), session, conf.get("TERRAFORM_BIN"), conf.get("LOCK_TIMEOUT_SECONDS")
@@ -50,8 +71,10 @@ class Command(EcrDeployCommand):
             plan=plan,
             migrate=environment.ecs.migrate and not no_migrate,
             rollback=rollback,
-            timeout_seconds=timeout or environment.ecs.timeout_seconds,
+            timeout_seconds=waits,
             fixtures=tuple(conf.get("FIXTURES")),
+            bake_seconds=bake_seconds,
+            keep_on_bake_error=keep_on_bake_error,
         )
         result = deploy_service(environment, session, stack, self.reporter(), options)
         if self.as_json:
