@@ -155,3 +155,20 @@ def test_changes_held_for_the_maintenance_window_are_read_from_rds_recorded_answ
     with stubber:
         assert pending_changes(client, "clientes") == {"DBInstanceClass": "db.t4g.small"}
         assert pending_changes(client, "gone") == {}
+
+
+def test_migrations_that_cannot_run_backwards_are_named_after_migrate():
+    from django.db import migrations
+
+    from ecr_deploy.apps import EcrDeployConfig
+    from ecr_deploy.runtime.migrations import IRREVERSIBLE_MARK, irreversible, report_irreversible
+
+    data = type("Migration", (migrations.Migration,), {"operations": [migrations.RunPython(lambda apps, schema: None)]})
+    safe = type("Migration", (migrations.Migration,), {"operations": [migrations.RunSQL("SELECT 1", "SELECT 1")]})
+    plan = [(data("0002_fill_emails", "clientes"), False), (safe("0003_index", "clientes"), False)]
+    assert irreversible(plan) == ["clientes.0002_fill_emails"]
+    assert irreversible([(data("0002_fill_emails", "clientes"), True)]) == []  # unapplying is not this release
+    out = io.StringIO()
+    sender = EcrDeployConfig("ecr_deploy", __import__("ecr_deploy"))
+    report_irreversible(sender, plan=plan, stdout=out)
+    assert out.getvalue() == f"{IRREVERSIBLE_MARK} clientes.0002_fill_emails\n"

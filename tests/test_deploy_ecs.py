@@ -930,3 +930,58 @@ def test_alarms_that_cannot_be_read_during_the_bake_fail_it_unless_kept_recorded
         with pytest.raises(DeployError, match=r"the alarms could not be read: .*ServiceUnavailable.* runs .* again"):
             deployer.run()
         assert live(name)["taskDefinition"] == before
+
+
+def test_a_failed_bake_after_irreversible_migrations_does_not_roll_back_recorded_answers(service, docker_client):
+    """The migrate task's log and the alarm going into ALARM are recorded answers (moto's tasks print nothing, and its
+    alarms change only when asked); the service, its revisions and the rollout are moto's."""
+    from ecr_deploy.aws.cloudwatch import alarm_states
+    from ecr_deploy.aws.ecr import EcrApi
+    from ecr_deploy.aws.ecs import EcsService
+    from ecr_deploy.environments import resolve_environment
+    from ecr_deploy.errors import DeployError
+    from ecr_deploy.runtime.migrations import IRREVERSIBLE_MARK
+    from ecr_deploy.workflows.deploy import Deployer, DeployOptions
+    from ecr_deploy.workflows.service import Progress
+
+    name, outputs = service["name"], applied_outputs(service)
+    publish_new_image(docker_client, service, "irreversible")
+    logs, cloudwatch = boto3.client("logs"), boto3.client("cloudwatch")
+    logs_stubber, alarms_stubber = Stubber(logs), Stubber(cloudwatch)
+    logs_stubber.add_response(
+        "get_log_events",
+        {
+            "events": [
+                {"message": "  Applying clientes.0002_fill_emails... OK"},
+                {"message": f"{IRREVERSIBLE_MARK} clientes.0002_fill_emails"},
+            ]
+        },
+    )
+    names = outputs["alarmes"]
+    ok = {"MetricAlarms": [{"AlarmName": n, "StateValue": "OK"} for n in names]}
+    firing = {
+        "MetricAlarms": [
+            {"AlarmName": names[0], "StateValue": "ALARM", "StateReason": "5xx above 1 %"},
+            *ok["MetricAlarms"][1:],
+        ]
+    }
+    alarms_stubber.add_response("describe_alarms", ok, {"AlarmNames": names})
+    alarms_stubber.add_response("describe_alarms", firing, {"AlarmNames": names})
+    deployer = Deployer(
+        resolve_environment(),
+        outputs,
+        EcsService(ecs(), logs, name, name, poll_seconds=0.2),
+        EcrApi(boto3.client("ecr")),
+        Progress(heading=lambda _: None, summary=lambda _: None, line=lambda _: None),
+        DeployOptions(tag="irreversible", bake_seconds=5),
+        alarms=functools.partial(alarm_states, cloudwatch),
+    )
+    with logs_stubber, alarms_stubber, pytest.raises(DeployError) as failed:
+        deployer.run()
+    assert f"{names[0]} went into ALARM (5xx above 1 %)" in str(failed.value)
+    assert (
+        "It was not rolled back: this release applied migrations that cannot run backwards (clientes.0002_fill_emails)"
+        in str(failed.value)
+    )
+    assert deployer.result.bake["verdict"] == "failed, not rolled back"
+    assert live(name)["taskDefinition"] == deployer.result.task_definition  # the new revision still runs

@@ -13,11 +13,12 @@ from typing import Any
 
 from ecr_deploy.aws.cloudwatch import AlarmState, alarm_states
 from ecr_deploy.aws.ecr import EcrApi
-from ecr_deploy.aws.ecs import EcsService, task_definition_diff, with_image
+from ecr_deploy.aws.ecs import EcsService, TaskOutcome, task_definition_diff, with_image
 from ecr_deploy.aws.session import LazyClient
 from ecr_deploy.common import timed
 from ecr_deploy.environments import Environment
 from ecr_deploy.errors import AwsError, DeployError
+from ecr_deploy.runtime.migrations import IRREVERSIBLE_MARK
 from ecr_deploy.terraform.stack import Stack
 from ecr_deploy.workflows.service import Progress, ServiceResult, published_image, service_outputs
 
@@ -167,8 +168,12 @@ class Deployer:
         if self.uses_image_sqlite:
             self.result.skipped.append("migrate (the image's SQLite: each task migrates its own)")
             return
-        self.one_off("Migrate", MIGRATE_COMMAND, live)
+        outcome = self.one_off("Migrate", MIGRATE_COMMAND, live)
         self.result.migrated = True
+        marked = [line for line in outcome.log_tail if line.startswith(IRREVERSIBLE_MARK)]
+        self.result.irreversible_migrations = [
+            name.strip() for line in marked for name in line.removeprefix(IRREVERSIBLE_MARK).split(",") if name.strip()
+        ]
 
     def load_fixtures(self, live: dict[str, Any]) -> None:
         """The fixtures as a one-off task after migrate: loaded into a database that never had them, never again."""
@@ -177,7 +182,7 @@ class Deployer:
         self.one_off("Fixtures", [*FIXTURES_COMMAND, *self.options.fixtures], live)
         self.result.fixtures_checked = True
 
-    def one_off(self, step: str, command: list[str], live: dict[str, Any]) -> None:
+    def one_off(self, step: str, command: list[str], live: dict[str, Any]) -> TaskOutcome:
         """command as a one-off task of the new revision, on the service's network; a failure names its exit code
         and the end of its log."""
         self.progress.heading(f"{step}: `{' '.join(command)}` as a one-off task")
@@ -197,6 +202,7 @@ class Deployer:
                 f"{outcome.stop_code or 'none'}: {outcome.stopped_reason or 'no reason given'}); the service was "
                 f"not updated and the new revision was deregistered. The end of its log:\n{tail}"
             )
+        return outcome
 
     def alarms_to_watch(self) -> tuple[list[str], set[str]]:
         """The alarms the bake will watch, read once before anything changes (a missing one stops the deploy here),
@@ -245,8 +251,16 @@ class Deployer:
             self.progress.heading(f"Bake: {why}; the new revision stays (--keep-on-bake-error).")
             result.bake = {"seconds": seconds, "verdict": "unjudged, kept", "reason": why}
             return
-        self.progress.heading(f"Bake: {why}; rolling {result.service} back to {result.previous_task_definition}")
         failed = result.task_definition
+        if result.irreversible_migrations:
+            result.bake = {"seconds": seconds, "verdict": "failed, not rolled back", "reason": why}
+            raise DeployError(
+                f"The bake of {failed} failed: {why}. It was not rolled back: this release applied migrations that "
+                f"cannot run backwards ({', '.join(result.irreversible_migrations)}), so the previous revision may not "
+                "work with the schema. Fix forward with a new deploy, or `deploy_ecs --rollback` once you know that "
+                "the previous revision works with it."
+            )
+        self.progress.heading(f"Bake: {why}; rolling {result.service} back to {result.previous_task_definition}")
         self.roll_to(result.previous_task_definition)
         result.bake = {"seconds": seconds, "verdict": "rolled back", "reason": why}
         schema = (

@@ -37,6 +37,8 @@ class ServiceResult:
     deployment_id: str = ""
     rollout_state: str = ""
     migrated: bool = False
+    #: What the migrate task said it applied that cannot run backwards: a failed bake then does not roll back.
+    irreversible_migrations: list[str] = field(default_factory=list)
     #: The fixtures' one-off task ran (it loads them only into a database that never had them).
     fixtures_checked: bool = False
     #: The bake after the rollout: its seconds and verdict (passed, skipped, rolled back), and why.
