@@ -7,7 +7,7 @@ import base64
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ecr_deploy.aws.session import aws_call, aws_error
+from ecr_deploy.aws.session import aws_call, aws_call_or_none
 from ecr_deploy.common import RegistryAuth
 
 
@@ -20,16 +20,13 @@ class EcrApi:
 
     def repository(self, name: str) -> dict[str, Any] | None:
         """The repository's description, or None when it does not exist."""
-        import botocore.exceptions
-
-        try:
-            return self.ecr.describe_repositories(repositoryNames=[name])["repositories"][0]
-        except botocore.exceptions.ClientError as err:
-            if err.response.get("Error", {}).get("Code") == "RepositoryNotFoundException":
-                return None
-            raise aws_error(err, f"describe repository {name}") from err
-        except botocore.exceptions.BotoCoreError as err:
-            raise aws_error(err, f"describe repository {name}") from err
+        described = aws_call_or_none(
+            f"describe repository {name}",
+            "RepositoryNotFoundException",
+            self.ecr.describe_repositories,
+            repositoryNames=[name],
+        )
+        return described["repositories"][0] if described else None
 
     def tags(self, arn: str) -> dict[str, str]:
         listed = aws_call("list the repository's tags", self.ecr.list_tags_for_resource, resourceArn=arn)
@@ -50,17 +47,13 @@ class EcrApi:
     def image_digest(self, repository: str, reference: str) -> str | None:
         """The digest that reference (a tag, or sha256:... to check a digest is there) names in repository, or
         None when the repository holds no such image (DescribeImages)."""
-        import botocore.exceptions
-
         image_id = {"imageDigest": reference} if reference.startswith("sha256:") else {"imageTag": reference}
-        action = f"read the image {repository}:{reference}"
-        try:
-            described = self.ecr.describe_images(repositoryName=repository, imageIds=[image_id])
-        except botocore.exceptions.ClientError as err:
-            if err.response.get("Error", {}).get("Code") == "ImageNotFoundException":
-                return None
-            raise aws_error(err, action) from err
-        except botocore.exceptions.BotoCoreError as err:
-            raise aws_error(err, action) from err
-        details = described.get("imageDetails", [])
+        described = aws_call_or_none(
+            f"read the image {repository}:{reference}",
+            "ImageNotFoundException",
+            self.ecr.describe_images,
+            repositoryName=repository,
+            imageIds=[image_id],
+        )
+        details = (described or {}).get("imageDetails", [])
         return details[0]["imageDigest"] if details else None

@@ -54,6 +54,20 @@ def aws_call(action: str, method: Callable[..., Any], **kwargs: Any) -> Any:
         raise aws_error(err, action) from err
 
 
+def aws_call_or_none(action: str, absent_code: str, method: Callable[..., Any], **kwargs: Any) -> Any:
+    """Like aws_call, but None when AWS answers absent_code (what it says of a thing that is not there)."""
+    import botocore.exceptions
+
+    try:
+        return method(**kwargs)
+    except botocore.exceptions.ClientError as err:
+        if err.response.get("Error", {}).get("Code") == absent_code:
+            return None
+        raise aws_error(err, action) from err
+    except botocore.exceptions.BotoCoreError as err:
+        raise aws_error(err, action) from err
+
+
 def aws_session(region: str | None, profile: str | None) -> Any:
     """A boto3 session from the usual chain, checked to have a region and credentials."""
     import boto3

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from ecr_deploy.aws.cloudwatch import AlarmState, alarm_states
 from ecr_deploy.aws.ecr import EcrApi
@@ -231,26 +231,26 @@ class Deployer:
             try:
                 states = self.alarms(watched)
             except (AwsError, DeployError) as err:
-                self.bake_failed(seconds, f"the alarms could not be read: {err}")
-                return
+                why = f"the alarms could not be read: {err}"
+                if self.options.keep_on_bake_error:
+                    heading(f"Bake: {why}; the new revision stays (--keep-on-bake-error).")
+                    self.result.bake = {"seconds": seconds, "verdict": "unjudged, kept", "reason": why}
+                    return
+                self.fail_bake(seconds, why)
             heading(f"Bake: {left:.0f}s left; " + ", ".join(f"{alarm.name} {alarm.state}" for alarm in states))
             fired = [alarm for alarm in states if alarm.firing and alarm.name not in firing_before]
             if fired:
-                self.bake_failed(seconds, f"{fired[0].name} went into ALARM ({fired[0].reason or 'no reason given'})")
+                self.fail_bake(seconds, f"{fired[0].name} went into ALARM ({fired[0].reason or 'no reason given'})")
             if not left:
                 heading(f"Bake: passed ({seconds:g}s, no alarm fired).")
                 self.result.bake = {"seconds": seconds, "verdict": "passed", "alarms": watched}
                 return
             time.sleep(min(poll, left))
 
-    def bake_failed(self, seconds: float, why: str) -> None:
-        """Roll back to the revision before, then fail; an unreadable alarm with --keep-on-bake-error keeps the new
-        revision."""
+    def fail_bake(self, seconds: float, why: str) -> NoReturn:
+        """Roll back to the revision before, then fail; after migrations that cannot run backwards, fail without
+        the rollback."""
         result = self.result
-        if self.options.keep_on_bake_error and why.startswith("the alarms could not be read"):
-            self.progress.heading(f"Bake: {why}; the new revision stays (--keep-on-bake-error).")
-            result.bake = {"seconds": seconds, "verdict": "unjudged, kept", "reason": why}
-            return
         failed = result.task_definition
         if result.irreversible_migrations:
             result.bake = {"seconds": seconds, "verdict": "failed, not rolled back", "reason": why}
