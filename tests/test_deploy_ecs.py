@@ -109,16 +109,25 @@ def snapshot(name: str) -> tuple[str, list[str]]:
     return live(name)["taskDefinition"], revisions(name)
 
 
-def applied_service(service: dict) -> dict:
-    """The aws_ecs_service that the environment's state holds, as terraform applied it."""
+def state_file(service: dict) -> Path:
+    """The environment's local state of the service, as provision_ecs keeps it."""
     infra = Path(service["ecr_deploy"]["ECS"]["TERRAFORM_DIR"])
-    state = json.loads((infra / "terraform.tfstate.d" / "default" / f"_ecs+{service['name']}.tfstate").read_text())
-    return next(r["instances"][0]["attributes"] for r in state["resources"] if r["type"] == "aws_ecs_service")
+    return infra / "terraform.tfstate.d" / "default" / f"_ecs+{service['name']}.tfstate"
 
 
 def applied_state(service: dict) -> str:
-    infra = Path(service["ecr_deploy"]["ECS"]["TERRAFORM_DIR"])
-    return (infra / "terraform.tfstate.d" / "default" / f"_ecs+{service['name']}.tfstate").read_text()
+    return state_file(service).read_text()
+
+
+def applied_resource(service: dict, kind: str) -> dict:
+    """The first resource of that type in the state, as terraform applied it."""
+    resources = json.loads(applied_state(service))["resources"]
+    return next(r["instances"][0]["attributes"] for r in resources if r["type"] == kind)
+
+
+def applied_service(service: dict) -> dict:
+    """The aws_ecs_service that the environment's state holds (moto's describe_services leaves parts out)."""
+    return applied_resource(service, "aws_ecs_service")
 
 
 def applied_outputs(service: dict) -> dict:
@@ -203,11 +212,7 @@ def test_provision_makes_postgres_on_rds_reached_only_from_the_tasks_with_no_pas
         for rule in group["IpPermissions"]
     ]
     assert ingress == [(5432, 5432, [outputs["grupo_seguranca"]], [])]  # the tasks' group, nothing else
-    applied = next(
-        r["instances"][0]["attributes"]
-        for r in json.loads(applied_state(service))["resources"]
-        if r["type"] == "aws_db_instance"
-    )
+    applied = applied_resource(service, "aws_db_instance")
     assert applied["skip_final_snapshot"] is False
     assert re.fullmatch(rf"{name}-final-\d{{8}}-\d{{4}}", applied["final_snapshot_identifier"])
     assert applied["apply_immediately"] is False
@@ -306,8 +311,7 @@ def test_a_deploy_needs_no_docker_engine(service, docker_client, monkeypatch):
 
 def test_provision_and_deploy_with_another_accounts_credentials_stop_before_terraform(service, local_aws, monkeypatch):
     name, second = service["name"], local_aws["LOCAL_AWS_SECOND_ACCOUNT"]
-    infra = Path(service["ecr_deploy"]["ECS"]["TERRAFORM_DIR"])
-    state = infra / "terraform.tfstate.d" / "default" / f"_ecs+{name}.tfstate"
+    state = state_file(service)
     before = state.read_bytes(), snapshot(name)
     role = f"arn:aws:iam::{second}:role/deployer"
     credentials = boto3.client("sts").assume_role(RoleArn=role, RoleSessionName="tests")["Credentials"]
