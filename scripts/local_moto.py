@@ -24,6 +24,9 @@
 - DescribeImages answers from the registry that stands in for the ECR host (moto's ECR never sees a
   `docker push`): the digests and tags the registry holds, read over HTTPS with the token's credentials (a tag
   in one read). A registry that does not answer gets moto's own answer.
+- A task that ECS runs has stopped by the time it is first described. moto runs no containers, and by default
+  steps a task through one state per DescribeTasks, so a caller's every wait on a one-off task (migrate, the
+  fixtures) was three polls of nothing running.
 """
 
 import base64
@@ -45,6 +48,7 @@ from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult
 from moto.ecr.exceptions import ImageNotFoundException
 from moto.ecr.responses import ECRResponse
+from moto.moto_api import state_manager
 from moto.rds.models import DBInstance, RDSBackend
 from moto.server import main
 
@@ -290,6 +294,7 @@ def untag_resource(self):
 ApplicationAutoScalingResponse.list_tags_for_resource = list_tags_for_resource
 ApplicationAutoScalingResponse.tag_resource = tag_resource
 ApplicationAutoScalingResponse.untag_resource = untag_resource
+state_manager.set_transition("ecs::task", {"progression": "immediate"})
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -278,13 +278,15 @@ def get_json(url: str, host: str = "localhost", attempts: int = 80) -> dict:
 
 
 @pytest.fixture
-def running_container(docker_client):
-    """Run images detached with port 8000 on a free loopback port; removed after the test."""
-    started = []
+def running_container(docker_client, request):
+    """Run images detached with port 8000 on a free loopback port, returned once gunicorn listens; removed after
+    the test. A failed test's report shows each container's state and log (see pytest_runtest_makereport)."""
+    started = request.node.started_containers = []
 
     def run(image: str, **kwargs):
         container = docker_client.containers.run(image, detach=True, ports={"8000/tcp": ("127.0.0.1", None)}, **kwargs)
         started.append(container)
+        listening_port(container)
         container.reload()
         port = container.attrs["NetworkSettings"]["Ports"]["8000/tcp"][0]["HostPort"]
         return container, f"http://127.0.0.1:{port}"
@@ -292,6 +294,37 @@ def running_container(docker_client):
     yield run
     for container in started:
         container.remove(force=True)
+
+
+def listening_port(container, seconds: float = 120, since: int | None = None) -> int:
+    """The port gunicorn says it listens on, once its log (since a restart's Unix time, if given) says so: the app is loaded,
+    as gunicorn preloads it. A container that stops first fails at once with its log; seconds only bounds a hang,
+    it is not how long a start takes."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = re.search(rb"Listening at: http://0\.0\.0\.0:(\d+)", container.logs(since=since))
+        if found:
+            return int(found.group(1))
+        container.reload()
+        assert container.status in {"created", "running"}, container.logs().decode()
+        time.sleep(0.1)
+    raise AssertionError(f"gunicorn never said where it listens:\n{container.logs().decode()}")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call):
+    """A failed test's report gains the state, health and log tail of the containers it started."""
+    report = (yield).get_result()
+    if report.when != "call" or not report.failed:
+        return
+    for container in getattr(item, "started_containers", []):
+        try:
+            container.reload()
+            state = container.attrs["State"]
+            log = container.logs(tail=60, timestamps=True).decode(errors="replace")
+            report.sections.append((f"container {container.short_id}", f"{json.dumps(state, indent=1)}\n{log}"))
+        except Exception as err:  # noqa: BLE001 - a diagnostic must not hide the test's own failure
+            report.sections.append((f"container {container.short_id}", f"not readable: {err}"))
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -94,7 +94,9 @@ def run(python: Path, project: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.engine
-def test_a_bare_new_project_is_initialised_built_published_and_served(tmp_path, wheel, local_aws, docker_client):
+def test_a_bare_new_project_is_initialised_built_published_and_served(
+    tmp_path, wheel, local_aws, docker_client, running_container
+):
     """startproject, the wheel installed from the project's dist/, and one line by hand: 'ecr_deploy' in
     INSTALLED_APPS. ecr_deploy_init writes everything else, requirements.txt included."""
     subprocess.run([sys.executable, "-m", "django", "startproject", "loja"], cwd=tmp_path, check=True)
@@ -145,14 +147,9 @@ def test_a_bare_new_project_is_initialised_built_published_and_served(tmp_path, 
     docker_client.images.remove(f"{uri}:V1", force=True)
     auth = {"username": "AWS", "password": registry_password()}
     docker_client.api.pull(uri, tag=digest, auth_config=auth)
-    container = docker_client.containers.run(f"{uri}@{digest}", detach=True, ports={"8000/tcp": ("127.0.0.1", None)})
-    try:
-        container.reload()
-        url = f"http://127.0.0.1:{container.attrs['NetworkSettings']['Ports']['8000/tcp'][0]['HostPort']}"
-        assert wait_for(url, "/admin/login/", host="loja.example.test") == 200
-        assert b"Django" in request(url, "/admin/login/", host="loja.example.test")[2]
-    finally:
-        container.remove(force=True)
+    _, url = running_container(f"{uri}@{digest}")
+    assert wait_for(url, "/admin/login/", host="loja.example.test") == 200
+    assert b"Django" in request(url, "/admin/login/", host="loja.example.test")[2]
 
 
 def registry_password() -> str:

@@ -13,13 +13,14 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import time
 import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, listening_port
 from tests.web import request, wait_for
 
 pytestmark = pytest.mark.engine
@@ -43,6 +44,7 @@ def site_container(docker_client, project_image):
             "DJANGO_SUPERUSER_EMAIL": "admin@example.test",
         },
     )
+    listening_port(container)
     yield container
     container.remove(force=True)
 
@@ -59,7 +61,9 @@ def site(site_container) -> Site:
     """The site; the container is started again if a serial test stopped the engine meanwhile."""
     site_container.reload()
     if site_container.status != "running":
+        restarted = int(time.time())
         site_container.start()
+        listening_port(site_container, since=restarted)
         site_container.reload()
     port = site_container.attrs["NetworkSettings"]["Ports"]["8000/tcp"][0]["HostPort"]
     assert wait_for(f"http://127.0.0.1:{port}", host=HOST) == 200

@@ -192,6 +192,44 @@ def test_provision_makes_the_service_behind_a_load_balancer_with_its_guards(serv
     assert again["skipped"] == ["terraform (unchanged)"] and again["service_url"] == provisioned["service_url"]
 
 
+def test_a_resource_that_the_apply_finds_already_there_is_imported_only_with_this_environments_tags(service):
+    """As after an apply interrupted before it wrote the state, or a create whose answer was lost: the log group
+    exists, and the state does not hold it. Untagged, it may be another stack's: refused. With this environment's
+    tags, it is imported and the apply converges in the same run."""
+    group, address = f"/ecs/{service['name']}", "aws_cloudwatch_log_group.app"
+    logs = boto3.client("logs")
+    tags = logs.list_tags_log_group(logGroupName=group)["tags"]
+    assert {"ecr_deploy:project", "ecr_deploy:environment"} <= tags.keys()
+    forget_in_state(service, address)
+    logs.untag_log_group(logGroupName=group, tags=list(tags))
+    try:
+        with pytest.raises(CommandError) as refused:
+            run("provision_ecs")
+        assert f"found {address} ({group}) already there, without this project's tags" in str(refused.value)
+        assert address not in managed(service)
+    finally:
+        logs.tag_log_group(logGroupName=group, tags=tags)
+    provisioned, log = run("provision_ecs")
+    assert f"found {address} ({group}) already there, with this environment's tags; importing it" in log
+    assert address in managed(service) and provisioned["service_url"] == service["provisioned"]["service_url"]
+
+
+def forget_in_state(service: dict, address: str) -> None:
+    """The state without the resource at address (type.name), as terraform would have written it before that
+    resource's create was recorded."""
+    document = json.loads(applied_state(service))
+    kind, name = address.split(".")
+    document["resources"] = [r for r in document["resources"] if (r["type"], r["name"]) != (kind, name)]
+    document["serial"] += 1
+    state_file(service).write_text(json.dumps(document, indent=2))
+
+
+def managed(service: dict) -> set[str]:
+    return {
+        f"{r['type']}.{r['name']}" for r in json.loads(applied_state(service))["resources"] if r["mode"] == "managed"
+    }
+
+
 def test_provision_makes_postgres_on_rds_reached_only_from_the_tasks_with_no_password_in_the_state(service):
     name, outputs = service["name"], applied_outputs(service)
     instance = boto3.client("rds").describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]
@@ -446,9 +484,8 @@ def test_the_deployed_task_definition_runs_locally_and_answers_the_load_balancer
 
     container = run_task_definition_locally(docker_client, boto3.Session(), definition, "app")
     try:
-        container.reload()
-        port = container.attrs["NetworkSettings"]["Ports"]["8000/tcp"][0]["HostPort"]
-        assert wait_for_health(container) == "healthy"
+        port = serving_port(container)
+        assert health_check_exit_code(container) == 0
         alb = service["provisioned"]["service_url"].removeprefix("http://").rstrip("/")
         assert status(f"http://127.0.0.1:{port}/health/", "10.0.1.17") == 200  # the ALB's checks use the task IP
         assert status(f"http://127.0.0.1:{port}/clientes/", alb) == 200
@@ -496,15 +533,12 @@ def test_a_write_survives_the_next_deploy_and_two_tasks_of_a_revision_share_it(s
         assert api(second, f"/clientes/{made['id']}/", alb) == (200, made)
 
 
-def wait_for_health(container, seconds: float = 90) -> str:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        container.reload()
-        state = container.attrs["State"].get("Health", {}).get("Status", "none")
-        if state in {"healthy", "unhealthy"}:
-            return state
-        time.sleep(1)
-    return "starting"
+def health_check_exit_code(container) -> int:
+    """The container's own health check (the task definition's, as the engine was given it) run once inside it,
+    now: the engine's first scheduled check comes only after the 30 s interval."""
+    test = container.attrs["Config"]["Healthcheck"]["Test"]
+    assert test[0] == "CMD", test
+    return container.exec_run(test[1:]).exit_code
 
 
 def status(url: str, host: str) -> int:

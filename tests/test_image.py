@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, listening_port
 from tests.web import basic, request, wait_for
 
 pytestmark = pytest.mark.engine
@@ -32,10 +32,10 @@ PRODUCTION = {"DJANGO_SECRET_KEY": secrets.token_urlsafe(50), "DJANGO_ALLOWED_HO
 
 
 @pytest.fixture
-def on_host(docker_client, project_image):
+def on_host(docker_client, project_image, request):
     """Run the image with host networking (it reaches the local PostgreSQL on 127.0.0.1); gunicorn binds a port
     that the kernel picks (PORT=0), read back from its log, so no other test can take it first."""
-    started = []
+    started = request.node.started_containers = []
 
     def run(environment: dict[str, str], command: list[str] | None = None):
         container = docker_client.containers.run(
@@ -47,18 +47,6 @@ def on_host(docker_client, project_image):
     yield run
     for container in started:
         container.remove(force=True)
-
-
-def listening_port(container, seconds: float = 60) -> int:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = re.search(rb"Listening at: http://0\.0\.0\.0:(\d+)", container.logs())
-        if found:
-            return int(found.group(1))
-        container.reload()
-        assert container.status in {"created", "running"}, container.logs().decode()
-        time.sleep(0.1)
-    raise AssertionError(f"gunicorn never said where it listens:\n{container.logs().decode()}")
 
 
 @contextlib.contextmanager

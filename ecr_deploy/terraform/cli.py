@@ -24,8 +24,13 @@ from ecr_deploy.terraform.lock import folder_lock
 
 #: What terraform reads from the folder: these files make a no-op skip unsound when they change.
 READ_PATTERNS = ("*.tf", "*.tf.json", "*.tfvars", "*.tfvars.json", ".terraform.lock.hcl")
-#: What AWS answers a create of something that exists (RepositoryAlreadyExistsException, ...AlreadyExists...).
-_ALREADY_EXISTS = re.compile(r"\b\w*AlreadyExists\w*\b")
+#: What AWS answers a create of something that exists (RepositoryAlreadyExistsException, EntityAlreadyExists,
+#: DBInstanceAlreadyExists, Secrets Manager's ResourceExistsException, ...).
+_ALREADY_EXISTS = re.compile(r"\b(\w*AlreadyExists\w*|ResourceExistsException)\b")
+#: One error of terraform's human output: the provider's "creating <kind> (<name>): ..." and its "with <address>,".
+_CREATE_ERROR = re.compile(
+    r"Error: creating [^(\n]*\((?P<name>[^)\n]+)\):(?P<detail>.*?)\n\s+with (?P<address>[^,\s]+),", re.DOTALL
+)
 _LOCK_INFO = re.compile(r"^\s*(ID|Path|Operation|Who|Created):\s*(.*?)\s*$", re.MULTILINE)
 #: What terraform says of a plan that lifecycle.prevent_destroy stopped, and of a finished apply.
 _PREVENTED = re.compile(r"Resource\s+(\S+)\s+has\s+lifecycle\.prevent_destroy\s+set")
@@ -47,7 +52,12 @@ class DestroyRefusedError(TerraformError):
 
 
 class AlreadyExistsError(TerraformError):
-    """An apply's create found the resource there: made meanwhile, or by this very create whose answer was lost."""
+    """An apply's create found the resource there: made meanwhile, or by this very create whose answer was lost.
+    found maps each such resource's address to the name that its create gave."""
+
+    def __init__(self, message: str, found: dict[str, str]) -> None:
+        super().__init__(message)
+        self.found = found
 
 
 def run_terraform(
@@ -103,7 +113,12 @@ def _failure(what: str, code: int, directory: Path, detail: str) -> TerraformErr
     if "Saved plan is stale" in detail:
         return StalePlanError(f"{what}: the state changed since the plan was made.")
     if _ALREADY_EXISTS.search(detail):
-        return AlreadyExistsError(f"{what} failed (exit {code}) in {directory}:\n{detail}")
+        found = {
+            error["address"]: error["name"]
+            for error in _CREATE_ERROR.finditer(detail)
+            if _ALREADY_EXISTS.search(error["detail"])
+        }
+        return AlreadyExistsError(f"{what} failed (exit {code}) in {directory}:\n{detail}", found)
     return TerraformError(f"{what} failed (exit {code}) in {directory}:\n{detail}")
 
 

@@ -6,15 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 from ecr_deploy.aws.ecr import EcrApi
+from ecr_deploy.aws.ownership import existing_resource
 from ecr_deploy.aws.rds import pending_changes
 from ecr_deploy.aws.secrets import ensure_secret_value
 from ecr_deploy.common import timed
 from ecr_deploy.environments import Environment
-from ecr_deploy.errors import ConfigurationError
+from ecr_deploy.errors import ConfigurationError, StateError
+from ecr_deploy.terraform.cli import AlreadyExistsError
 from ecr_deploy.terraform.hcl import read_infra
 from ecr_deploy.terraform.stack import Stack
 from ecr_deploy.workflows.service import Progress, ServiceResult, published_image
-from ecr_deploy.workflows.stacks import account_pin
+from ecr_deploy.workflows.stacks import account_pin, owned_by, ownership_tags
 
 #: What provision_ecs never destroys or replaces without --allow-destroy.
 SERVICE_RESOURCES = frozenset(
@@ -58,7 +60,7 @@ class ServiceProvisioner:
 
     def variables(self, image: str) -> dict[str, Any]:
         ecs = self.environment.ecs
-        ownership = {"ecr_deploy:project": self.environment.project, "ecr_deploy:environment": self.environment.name}
+        ownership = ownership_tags(self.environment.project, self.environment.name)
         return {
             **ecs.terraform_vars,
             "nome": ecs.service,
@@ -95,21 +97,52 @@ class ServiceProvisioner:
                     stack.terraform.discard_plan()
                     result.terraform_changes = planned.changes
                     return result
-                result.terraform_changes = stack.apply(
-                    variables,
-                    guarded=SERVICE_RESOURCES,
-                    allow_destroy=self.allow_destroy,
-                    what=f"the service {environment.ecs.service}",
-                    heading=progress.heading,
-                    line=progress.line,
-                    summary=progress.summary,
-                )
+                try:
+                    result.terraform_changes = self.apply(variables)
+                except AlreadyExistsError as err:
+                    self.import_own(err, variables)
+                    result.terraform_changes = self.apply(variables)
                 outputs = stack.record(variables)
         self.ensure_secret_key(outputs["secret_key_arn"])
         self.report_database(outputs)
         result.service_url = f"http://{outputs['alb_dns']}/"
         result.image = image
         return result
+
+    def apply(self, variables: dict[str, Any]) -> bool:
+        progress = self.progress
+        return self.stack.apply(
+            variables,
+            guarded=SERVICE_RESOURCES,
+            allow_destroy=self.allow_destroy,
+            what=f"the service {self.environment.ecs.service}",
+            heading=progress.heading,
+            line=progress.line,
+            summary=progress.summary,
+        )
+
+    def import_own(self, err: AlreadyExistsError, variables: dict[str, Any]) -> None:
+        """After an apply whose creates found resources there (made by a create whose answer was lost, or by an
+        interrupted apply): import each one that carries this environment's tags, so that one more apply converges;
+        anything else stops the run, since another stack may own it."""
+        environment, stack = self.environment, self.stack
+        if not err.found:
+            raise err
+        tags = ownership_tags(environment.project, environment.name)
+        for address, name in err.found.items():
+            found = existing_resource(self.session, address.split(".")[-2], name)
+            if found is None or not owned_by(found.tags, environment.project, environment.name):
+                raise StateError(
+                    f"The apply found {address} ({name}) already there, without this project's tags "
+                    f"({', '.join(f'{key}={value}' for key, value in tags.items())}): another stack may own it. "
+                    "Remove it, name this service otherwise (ECR_DEPLOY['ECS']['SERVICE']), or, if it is this "
+                    f"environment's, import it with `terraform import {address} ID`; then provision again."
+                ) from err
+            self.progress.heading(
+                f"Terraform: the apply found {address} ({name}) already there, with this environment's tags; "
+                "importing it and applying again."
+            )
+            stack.terraform.import_resource(address, found.import_id, variables, self.progress.line)
 
     def check_database(self) -> None:
         """The image's SQLite is each task's own: with DATABASE 'none', more than one task would split the writes."""

@@ -19,13 +19,10 @@ from ecr_deploy.terraform.cli import AlreadyExistsError
 from ecr_deploy.terraform.hcl import REPOSITORY_RESOURCE, check_infra
 from ecr_deploy.terraform.stack import Stack
 from ecr_deploy.workflows.service import Progress
-from ecr_deploy.workflows.stacks import account_pin, open_stack
+from ecr_deploy.workflows.stacks import ENVIRONMENT_TAG, PROJECT_TAG, account_pin, open_stack, owned_by, ownership_tags
 
 #: Passed to terraform only where infra/ declares them: the course's two files declare just `nome`.
 OPTIONAL_VARIABLES = frozenset({"regiao", "etiquetas", "contas_permitidas"})
-#: The tags that mark a repository as this project's, for this environment (set by infra/ on create).
-PROJECT_TAG = "ecr_deploy:project"
-ENVIRONMENT_TAG = "ecr_deploy:environment"
 
 
 @dataclass(frozen=True)
@@ -165,7 +162,7 @@ class Publisher:
             backoff_seconds=request.retry_backoff_seconds,
         )
         self.docker = docker_client
-        ownership = {PROJECT_TAG: request.project, ENVIRONMENT_TAG: request.environment}
+        ownership = ownership_tags(request.project, request.environment)
         self.variables = {
             **request.terraform_vars,
             "nome": request.repository,
@@ -219,7 +216,7 @@ class Publisher:
         if repository is None:
             return RepositoryDecision("apply", address=address, declared=declared)
         tags = self.ecr.tags(repository["repositoryArn"])
-        owned = tags.get(PROJECT_TAG) == request.project and tags.get(ENVIRONMENT_TAG) == request.environment
+        owned = owned_by(tags, request.project, request.environment)
         if owned:
             reason = "it carries this environment's tags; an interrupted apply or a lost state"
             return RepositoryDecision("import", reason, address, declared)

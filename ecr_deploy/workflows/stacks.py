@@ -1,6 +1,6 @@
 """A Stack for one environment and name, wired to the AWS side: the S3 state read with boto3, and the account,
-region, endpoint and profile that an apply acts on (the account checked against the environment's pin), and the
-variable that hands that pin to terraform's provider."""
+region, endpoint and profile that an apply acts on (the account checked against the environment's pin), the
+variable that hands that pin to terraform's provider, and the tags that say what a project's environment owns."""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ from ecr_deploy.environments import StateConfig
 from ecr_deploy.errors import WrongAccountError
 from ecr_deploy.terraform.stack import Stack
 from ecr_deploy.terraform.state import slug, stack_location
+
+PROJECT_TAG = "ecr_deploy:project"
+ENVIRONMENT_TAG = "ecr_deploy:environment"
 
 
 def open_stack(
@@ -73,3 +76,12 @@ def open_stack(
 def account_pin(account: str | None) -> dict[str, list[str]]:
     """The variable that pins a stack's provider to an environment's ACCOUNT (allowed_account_ids); none unpinned."""
     return {"contas_permitidas": [account]} if account else {}
+
+
+def ownership_tags(project: str, environment: str) -> dict[str, str]:
+    """The tags that every resource an environment's stack makes carries: what it finds with them is its own."""
+    return {PROJECT_TAG: project, ENVIRONMENT_TAG: environment}
+
+
+def owned_by(tags: dict[str, str], project: str, environment: str) -> bool:
+    return ownership_tags(project, environment).items() <= tags.items()
