@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import shutil
 import subprocess
 import uuid
@@ -12,6 +13,7 @@ import boto3
 import docker.errors
 import pytest
 
+from ecr_deploy.errors import TerraformError
 from ecr_deploy.terraform.cli import Terraform
 from tests.conftest import LOCAL_AWS, ROOT
 
@@ -35,11 +37,16 @@ def test_a_container_from_the_base_image_reaches_pypi_with_pip(docker_client):
 def test_terraform_with_the_mirror_and_only_the_endpoint_creates_a_repository(local_aws, tmp_path):
     infra = tmp_path / "infra"
     shutil.copytree(ROOT / "infra", infra, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*"))
-    terraform = Terraform(infra)
+    log = tmp_path / "terraform.log"  # the provider's requests, shown if the apply fails
+    terraform = Terraform(infra, env={"TF_LOG_PROVIDER": "DEBUG", "TF_LOG_PATH": str(log)})
     terraform.init(output=lambda _: None)
     name = f"local-aws-terraform-check-{uuid.uuid4().hex[:8]}"
     assert terraform.plan({"nome": name}, output=lambda _: None, summary=lambda _: None).changes
-    terraform.apply_plan(output=lambda _: None, summary=lambda _: None)
+    try:
+        terraform.apply_plan(output=lambda _: None, summary=lambda _: None)
+    except TerraformError as err:
+        exchange = [line for line in log.read_text().splitlines() if re.search(r"CreateRepository|retry|attempt", line)]
+        raise AssertionError(f"{err}\nThe provider's CreateRepository requests:\n" + "\n".join(exchange[-60:])) from err
     names = [r["repositoryName"] for r in boto3.client("ecr").describe_repositories()["repositories"]]
     assert name in names
     assert terraform.outputs()["registry_id"] == "123456789012"
