@@ -1023,3 +1023,99 @@ def test_a_failed_bake_after_irreversible_migrations_does_not_roll_back_recorded
     )
     assert deployer.result.bake["verdict"] == "failed, not rolled back"
     assert live(name)["taskDefinition"] == deployer.result.task_definition  # the new revision still runs
+
+
+def status_of(*flags: str) -> tuple[str, int]:
+    """status_ecs's stdout and exit code (0 steady, 3 not: it exits with that code after printing)."""
+    out = io.StringIO()
+    try:
+        call_command("status_ecs", *flags, stdout=out, stderr=io.StringIO())
+    except SystemExit as exited:
+        return out.getvalue(), exited.code
+    return out.getvalue(), 0
+
+
+def test_status_shows_what_runs_its_tags_counts_database_and_cost_and_exits_0_when_steady(service):
+    deployed, _ = run("deploy_ecs")
+    text, code = status_of("--json")
+    status = json.loads(text)
+    assert code == 0 and status["steady"] is True and status["not_steady_because"] == []
+    assert status["url"] == service["provisioned"]["service_url"]
+    assert status["image"] == deployed["image"] and "V1" in status["image_tags"]
+    assert status["task_definition"] == deployed["task_definition"] == live(service["name"])["taskDefinition"]
+    assert (status["desired"], status["running"], status["pending"]) == (1, 1, 0)
+    assert (status["min_tasks"], status["max_tasks"]) == (1, 4)
+    assert [d["rollout_state"] for d in status["deployments"]] == ["COMPLETED"]
+    database = status["database"]
+    assert database["status"] == "available" and database["engine"].startswith("postgres 17")
+    assert (database["class"], database["storage_gb"]) == ("db.t4g.micro", 20)
+    # One 0.25 vCPU / 0.5 GB task, the load balancer and its LCU, db.t4g.micro and 20 GB gp3, at PRICES.
+    task = (0.25 * 0.04048 + 0.5 * 0.004445) * 730
+    assert status["monthly_cost_usd"] == round(task + (0.0225 + 0.008) * 730 + 0.016 * 730 + 20 * 0.115, 2)
+    assert "us-east-1 as of 2026-12-01" in status["cost_basis"]
+    text, code = status_of()  # not a terminal: one `key: value` line each
+    assert code == 0 and "state: steady" in text.splitlines()
+    assert f"url: {status['url']}" in text and f"tags: {', '.join(status['image_tags'])}" in text
+
+
+def test_status_is_not_steady_during_a_rollout_says_why_and_exits_3_recorded_answers(service, monkeypatch):
+    """moto reports every service as steady (one COMPLETED deployment, every task running), so the ECS client
+    answers with botocore's Stubber: moto's own answers, recorded, with a rollout under way (one of two tasks)."""
+    from ecr_deploy.environments import resolve_environment
+    from ecr_deploy.workflows.service import Progress, service_stack
+    from ecr_deploy.workflows.status import service_status
+
+    run("deploy_ecs")
+    name = service["name"]
+    recorded = ecs().describe_services(cluster=name, services=[name])
+    definition = ecs().describe_task_definition(taskDefinition=recorded["services"][0]["taskDefinition"])
+    for answer in (recorded, definition):
+        answer.pop("ResponseMetadata")
+    steady = recorded["services"][0]
+    rolling = {**steady["deployments"][0], "id": "ecs-svc/2", "rolloutState": "IN_PROGRESS", "runningCount": 0}
+    old = {**steady["deployments"][0], "status": "ACTIVE"}
+    recorded["services"][0] = {**steady, "desiredCount": 2, "pendingCount": 1, "deployments": [rolling, old]}
+    client = boto3.client("ecs")
+    stubber = Stubber(client)
+    stubber.add_response("describe_services", recorded)
+    stubber.add_response("describe_task_definition", definition)
+
+    class Session:
+        """A boto3 session whose ECS client is the stubbed one."""
+
+        def __init__(self) -> None:
+            self.real = boto3.Session()
+
+        def client(self, kind: str, **options):
+            return client if kind == "ecs" else self.real.client(kind, **options)
+
+        def __getattr__(self, name: str):
+            return getattr(self.real, name)
+
+    environment = resolve_environment(None)
+    stack = service_stack(environment, ROOT, boto3.Session(), "terraform", 60)
+    with stubber:
+        status = service_status(environment, Session(), stack, Progress(print, print, print))
+    assert status.steady is False
+    assert status.not_steady_because == [
+        "2 deployments",
+        "the rollout is not COMPLETED",
+        "1 of 2 tasks running, 1 pending",
+    ]
+    assert [(d["id"], d["rollout_state"]) for d in status.deployments] == [
+        ("ecs-svc/2", "IN_PROGRESS"),
+        (steady["deployments"][0]["id"], "COMPLETED"),
+    ]
+    stubber.add_response("describe_services", recorded)
+    stubber.add_response("describe_task_definition", definition)
+    monkeypatch.setattr("ecr_deploy.aws.session.aws_session", lambda *_: Session())
+    with stubber:
+        text, code = status_of()
+    assert code == 3
+    assert "state: not steady: 2 deployments; the rollout is not COMPLETED; 1 of 2 tasks running, 1 pending" in text
+
+
+def test_status_of_an_environment_never_provisioned_is_a_clear_error(service, settings):
+    settings.ECR_DEPLOY = {**service["ecr_deploy"], "ECS": {**service["ecr_deploy"]["ECS"], "SERVICE": "nunca-feito"}}
+    with pytest.raises(CommandError, match="was never applied .* run `python manage.py provision_ecs"):
+        status_of()

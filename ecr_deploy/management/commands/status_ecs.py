@@ -1,0 +1,71 @@
+from ecr_deploy import conf
+from ecr_deploy.management.commands._base import EcrDeployCommand
+
+
+class Command(EcrDeployCommand):
+    help = (
+        "Show the environment's ECS service: URL, image and its tags, revision, task counts and autoscaling bounds, "
+        "deployments, target health, the last events, the database, and a monthly cost estimate. Exits 0 when the "
+        "service is steady, 3 when it is not (a script can wait on it)."
+    )
+    json_flag = True
+    env_flag = True
+    requires_system_checks = []
+
+    def handle(self, *args, env, **options):
+        from ecr_deploy.aws.session import aws_session
+        from ecr_deploy.environments import resolve_environment
+        from ecr_deploy.workflows.service import service_stack
+        from ecr_deploy.workflows.status import NOT_STEADY_EXIT, service_status
+
+        environment = resolve_environment(env)
+        session = aws_session(environment.region, environment.profile)
+        stack = service_stack(
+            environment, conf.base_dir(), session, conf.get("TERRAFORM_BIN"), conf.get("LOCK_TIMEOUT_SECONDS")
+        )
+        status = service_status(environment, session, stack, self.reporter())
+        if self.as_json:
+            self.emit_json(status)
+        else:
+            self.show(status)
+        if not status.steady:
+            raise SystemExit(NOT_STEADY_EXIT)
+
+    def show(self, status) -> None:
+        """On a terminal, an aligned table; otherwise one `key: value` line each, for grep."""
+        rows = [
+            ("service", f"{status.service} ({status.environment})"),
+            ("url", status.url),
+            ("image", status.image),
+            ("tags", ", ".join(status.image_tags) or "none"),
+            ("revision", status.task_definition),
+            ("tasks", f"{status.running} running, {status.pending} pending, {status.desired} desired"),
+            ("autoscaling", "none" if status.min_tasks is None else f"min {status.min_tasks}, max {status.max_tasks}"),
+            *(("deployment", _deployment(d)) for d in status.deployments),
+            *(("target", f"{t['target']} {t['state']} {t['reason']}".rstrip()) for t in status.targets),
+            ("database", _database(status.database)),
+            ("cost", f"about USD {status.monthly_cost_usd:.2f} a month ({status.cost_basis})"),
+            ("state", "steady" if status.steady else f"not steady: {'; '.join(status.not_steady_because)}"),
+            *(("event", event) for event in status.events),
+        ]
+        table = self.stdout.isatty()
+        width = max(len(key) for key, _ in rows)
+        for key, value in rows:
+            self.stdout.write(f"{key:<{width}}  {value}" if table else f"{key}: {value}")
+
+
+def _deployment(deployment) -> str:
+    revision = deployment["task_definition"].rsplit("/", 1)[-1]
+    return (
+        f"{deployment['id']} {deployment['status']} {deployment['rollout_state']} "
+        f"{deployment['running']}/{deployment['desired']} tasks, {deployment['age']} old, {revision}"
+    )
+
+
+def _database(database) -> str:
+    if not database:
+        return "none"
+    return (
+        f"{database['engine']} {database['class']} {database['status']}, "
+        f"{database['storage_gb']} GB {database['storage_type']}"
+    )

@@ -1,0 +1,140 @@
+"""status_ecs: what the environment's service runs and how it is doing (ECS, its target group, autoscaling, the
+image's tags in ECR, the RDS instance), with an estimate of what it costs per month."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from ecr_deploy.aws.ecs import EcsService
+from ecr_deploy.aws.service_status import db_instance, image_tags, scaling_bounds, target_health
+from ecr_deploy.aws.session import LazyClient
+from ecr_deploy.environments import Environment
+from ecr_deploy.terraform.stack import Stack
+from ecr_deploy.workflows.service import Progress, service_outputs
+
+#: On-demand list prices (USD) that the estimate uses, as AWS published them for us-east-1 on 2026-12-01. Other
+#: regions differ by a few percent; data transfer, LCUs above one, logs and snapshots are left out.
+PRICES: dict[str, Any] = {
+    "as_of": "2026-12-01",
+    "region": "us-east-1",
+    "fargate_vcpu_hour": 0.04048,
+    "fargate_gb_hour": 0.004445,
+    "alb_hour": 0.0225,
+    "alb_lcu_hour": 0.008,
+    "rds_instance_hour": {"db.t4g.micro": 0.016, "db.t4g.small": 0.032, "db.t4g.medium": 0.065},
+    "rds_storage_gb_month": {"gp3": 0.115, "gp2": 0.115, "io1": 0.125},
+}
+HOURS_PER_MONTH = 730
+#: What `status_ecs` exits with when the service is not steady (a deployment under way, tasks missing).
+NOT_STEADY_EXIT = 3
+
+
+@dataclass
+class ServiceStatus:
+    environment: str
+    service: str
+    url: str
+    image: str
+    image_tags: list[str]
+    task_definition: str
+    desired: int
+    running: int
+    pending: int
+    min_tasks: int | None
+    max_tasks: int | None
+    deployments: list[dict[str, Any]]
+    targets: list[dict[str, str]]
+    events: list[str]
+    database: dict[str, Any] | None
+    monthly_cost_usd: float
+    cost_basis: str
+    steady: bool
+    not_steady_because: list[str] = field(default_factory=list)
+
+
+def monthly_cost(running: int, cpu_units: int, memory_mib: int, database: dict[str, Any] | None) -> float:
+    """What the running tasks, one load balancer (one LCU) and the database cost per month at PRICES."""
+    task_hour = cpu_units / 1024 * PRICES["fargate_vcpu_hour"] + memory_mib / 1024 * PRICES["fargate_gb_hour"]
+    hourly = running * task_hour + PRICES["alb_hour"] + PRICES["alb_lcu_hour"]
+    monthly = hourly * HOURS_PER_MONTH
+    if database:
+        monthly += PRICES["rds_instance_hour"].get(database["class"], 0.0) * HOURS_PER_MONTH
+        monthly += PRICES["rds_storage_gb_month"].get(database["storage_type"], 0.115) * database["storage_gb"]
+    return round(monthly, 2)
+
+
+def _age(since: Any, now: datetime) -> str:
+    if not isinstance(since, datetime):
+        return ""
+    seconds = int((now - since).total_seconds())
+    return (
+        f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+    )
+
+
+def service_status(environment: Environment, session: Any, stack: Stack, progress: Progress) -> ServiceStatus:
+    """The service as AWS describes it now; steady when one deployment runs, COMPLETED, with every task running."""
+    outputs = service_outputs(stack, progress)
+    cluster, name = outputs["cluster"], outputs["servico"]
+    ecs = EcsService(session.client("ecs"), LazyClient(session, "logs"), cluster, name)
+    live = ecs.describe()
+    definition = ecs.task_definition(live["taskDefinition"])
+    container = next(
+        (c for c in definition["containerDefinitions"] if c["name"] == environment.ecs.container),
+        definition["containerDefinitions"][0],
+    )
+    image = container["image"]
+    repository_uri, _, digest = image.partition("@")
+    bounds = scaling_bounds(session.client("application-autoscaling"), cluster, name)
+    groups = [balancer["targetGroupArn"] for balancer in live.get("loadBalancers", []) if "targetGroupArn" in balancer]
+    elbv2 = LazyClient(session, "elbv2")
+    targets = [target for group in groups for target in target_health(elbv2, group)]
+    database = db_instance(session.client("rds"), name) if outputs.get("banco") else None
+    now = datetime.now(timezone.utc)
+    deployments = [
+        {
+            "id": deployment.get("id", ""),
+            "status": deployment.get("status", ""),
+            "rollout_state": deployment.get("rolloutState", ""),
+            "task_definition": deployment.get("taskDefinition", ""),
+            "running": deployment.get("runningCount", 0),
+            "desired": deployment.get("desiredCount", 0),
+            "age": _age(deployment.get("createdAt"), now),
+        }
+        for deployment in live.get("deployments", [])
+    ]
+    desired, running, pending = live.get("desiredCount", 0), live.get("runningCount", 0), live.get("pendingCount", 0)
+    reasons = []
+    if len(deployments) != 1:
+        reasons.append(f"{len(deployments)} deployments")
+    if any(d["status"] == "PRIMARY" and d["rollout_state"] not in {"COMPLETED", ""} for d in deployments):
+        reasons.append("the rollout is not COMPLETED")
+    if running != desired or pending:
+        reasons.append(f"{running} of {desired} tasks running, {pending} pending")
+    if any(target["state"] not in {"healthy", "unused"} for target in targets):
+        reasons.append("a target is not healthy")
+    return ServiceStatus(
+        environment=environment.name,
+        service=name,
+        url=f"http://{outputs['alb_dns']}/",
+        image=image,
+        image_tags=image_tags(session.client("ecr"), repository_uri.partition("/")[2], digest) if digest else [],
+        task_definition=live["taskDefinition"],
+        desired=desired,
+        running=running,
+        pending=pending,
+        min_tasks=bounds[0] if bounds else None,
+        max_tasks=bounds[1] if bounds else None,
+        deployments=deployments,
+        targets=targets,
+        events=[f"{_age(e.get('createdAt'), now)} ago: {e.get('message', '')}" for e in live.get("events", [])[:10]],
+        database=database,
+        monthly_cost_usd=monthly_cost(
+            running, int(definition.get("cpu", 256)), int(definition.get("memory", 512)), database
+        ),
+        cost_basis=f"on-demand list prices of {PRICES['region']} as of {PRICES['as_of']}: ecr_deploy.workflows.status.PRICES",
+        steady=not reasons,
+        not_steady_because=reasons,
+    )
