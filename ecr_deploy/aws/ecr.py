@@ -47,6 +47,16 @@ class EcrApi:
     def image_digest(self, repository: str, reference: str) -> str | None:
         """The digest that reference (a tag, or sha256:... to check a digest is there) names in repository, or
         None when the repository holds no such image (DescribeImages)."""
+        image = self.image(repository, reference)
+        return image["imageDigest"] if image else None
+
+    def image_tags(self, repository: str, digest: str) -> list[str]:
+        """The tags that point at digest in repository (none when the image is gone from it)."""
+        image = self.image(repository, digest)
+        return sorted(image.get("imageTags", [])) if image else []
+
+    def image(self, repository: str, reference: str) -> dict[str, Any] | None:
+        """DescribeImages' detail of the image that reference (a tag, or sha256:...) names; None when absent."""
         image_id = {"imageDigest": reference} if reference.startswith("sha256:") else {"imageTag": reference}
         described = aws_call_or_none(
             f"read the image {repository}:{reference}",
@@ -56,4 +66,4 @@ class EcrApi:
             imageIds=[image_id],
         )
         details = (described or {}).get("imageDetails", [])
-        return details[0]["imageDigest"] if details else None
+        return details[0] if details else None

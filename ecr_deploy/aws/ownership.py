@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ecr_deploy.aws.rds import db_instance
 from ecr_deploy.aws.session import aws_call, aws_call_or_none
 
 
@@ -45,11 +46,8 @@ def _log_group(session: Any, name: str) -> ExistingResource | None:
 
 
 def _db_instance(session: Any, name: str) -> ExistingResource | None:
-    rds = session.client("rds")
-    found = aws_call_or_none(
-        f"read the DB instance {name}", "DBInstanceNotFound", rds.describe_db_instances, DBInstanceIdentifier=name
-    )
-    return ExistingResource(name, _tags(found["DBInstances"][0].get("TagList", []))) if found else None
+    instance = db_instance(session.client("rds"), name)
+    return ExistingResource(name, _tags(instance.get("TagList", []))) if instance else None
 
 
 def _db_subnet_group(session: Any, name: str) -> ExistingResource | None:

@@ -1,4 +1,4 @@
-"""RDS: what the service's database instance holds back for its maintenance window."""
+"""RDS: the service's database instance as RDS describes it, and what it holds back for its maintenance window."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from typing import Any
 from ecr_deploy.aws.session import aws_call_or_none
 
 
-def pending_changes(rds_client: Any, identifier: str) -> dict[str, Any]:
-    """The instance's PendingModifiedValues (changes RDS applies in the maintenance window); empty when there are
-    none, or no such instance."""
+def db_instance(rds_client: Any, identifier: str) -> dict[str, Any] | None:
+    """DescribeDBInstances' description of the instance; None when there is no such instance."""
     described = aws_call_or_none(
         f"describe the database {identifier}",
         "DBInstanceNotFound",
@@ -17,4 +16,11 @@ def pending_changes(rds_client: Any, identifier: str) -> dict[str, Any]:
         DBInstanceIdentifier=identifier,
     )
     instances = (described or {}).get("DBInstances", [])
-    return dict(instances[0].get("PendingModifiedValues") or {}) if instances else {}
+    return instances[0] if instances else None
+
+
+def pending_changes(rds_client: Any, identifier: str) -> dict[str, Any]:
+    """The instance's PendingModifiedValues (changes RDS applies in the maintenance window); empty when there are
+    none, or no such instance."""
+    instance = db_instance(rds_client, identifier)
+    return dict(instance.get("PendingModifiedValues") or {}) if instance else {}

@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from ecr_deploy.aws.ecr import EcrApi
 from ecr_deploy.aws.ecs import EcsService
-from ecr_deploy.aws.service_status import db_instance, image_tags, scaling_bounds, target_health
+from ecr_deploy.aws.rds import db_instance
+from ecr_deploy.aws.service_status import scaling_bounds, target_health
 from ecr_deploy.aws.session import LazyClient
 from ecr_deploy.environments import Environment
 from ecr_deploy.terraform.stack import Stack
@@ -65,6 +67,19 @@ def monthly_cost(running: int, cpu_units: int, memory_mib: int, database: dict[s
     return round(monthly, 2)
 
 
+def _database(instance: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The RDS instance's status, engine version, class and storage; None when there is none."""
+    if instance is None:
+        return None
+    return {
+        "status": instance.get("DBInstanceStatus", ""),
+        "engine": f"{instance.get('Engine', '')} {instance.get('EngineVersion', '')}".strip(),
+        "class": instance.get("DBInstanceClass", ""),
+        "storage_gb": instance.get("AllocatedStorage", 0),
+        "storage_type": instance.get("StorageType", ""),
+    }
+
+
 def _age(since: Any, now: datetime) -> str:
     if not isinstance(since, datetime):
         return ""
@@ -91,7 +106,7 @@ def service_status(environment: Environment, session: Any, stack: Stack, progres
     groups = [balancer["targetGroupArn"] for balancer in live.get("loadBalancers", []) if "targetGroupArn" in balancer]
     elbv2 = LazyClient(session, "elbv2")
     targets = [target for group in groups for target in target_health(elbv2, group)]
-    database = db_instance(session.client("rds"), name) if outputs.get("banco") else None
+    database = _database(db_instance(session.client("rds"), name)) if outputs.get("banco") else None
     now = datetime.now(timezone.utc)
     deployments = [
         {
@@ -120,7 +135,7 @@ def service_status(environment: Environment, session: Any, stack: Stack, progres
         service=name,
         url=f"http://{outputs['alb_dns']}/",
         image=image,
-        image_tags=image_tags(session.client("ecr"), repository_uri.partition("/")[2], digest) if digest else [],
+        image_tags=EcrApi(session.client("ecr")).image_tags(repository_uri.partition("/")[2], digest) if digest else [],
         task_definition=live["taskDefinition"],
         desired=desired,
         running=running,
