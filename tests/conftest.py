@@ -20,6 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
+from django.test import override_settings
 
 from tests.registries import FaultRegistry, claim_region, remove_system_changes
 from tests.secrets import TOKEN_PASSWORD
@@ -359,3 +361,74 @@ def moto_hands_out(region: str, password: str) -> None:
     """From now on, GetAuthorizationToken in region gives password (scripts/local_moto.py reads this file)."""
     ECR_PASSWORDS.mkdir(parents=True, exist_ok=True)
     (ECR_PASSWORDS / region).write_text(password)
+
+
+# The provisioned ECS service that tests/test_deploy_ecs.py and tests/test_operations.py share.
+
+
+def run(command: str, *flags: str) -> tuple[dict, str]:
+    out, err = io.StringIO(), io.StringIO()
+    call_command(command, "--json", *flags, stdout=out, stderr=err)
+    return json.loads(out.getvalue()), err.getvalue()
+
+
+@pytest.fixture
+def service(local_aws, docker_client, project_image, tmp_path_factory, testrun_uid) -> dict:
+    """An environment published and provisioned once per test run and moto, whichever xdist worker comes first:
+    its repository, image, state and ECS stack (the others read what it wrote). A serial test that restarts moto
+    empties it; the next test here then makes the stack again."""
+    described = SERIAL_LOCK_DIR / f"ecs-service-{testrun_uid}-moto-{MOTO_PID.read_text().strip()}.json"
+    with exclusive("ecs-provision.lock"):
+        if described.is_file():
+            return json.loads(described.read_text())
+        root = tmp_path_factory.mktemp("ecs")
+        infra = root / "infra"
+        shutil.copytree(ROOT / "infra", infra, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*"))
+        name = f"ecs-{uuid.uuid4().hex[:8]}"
+        docker_client.images.get(project_image).tag(name, "V1")
+        ecr_deploy = {
+            "TERRAFORM_DIR": str(infra),
+            "REPOSITORY": name,
+            "FIXTURES": ["clientes.json"],
+            "ECS": {
+                "TERRAFORM_DIR": str(infra / "ecs"),
+                "TIMEOUT_SECONDS": 60,
+                "DOMAINS": ["clientes.example.com"],
+                "BAKE_SECONDS": 0,  # the bake tests ask for theirs
+                "TERRAFORM_VARS": {"max_tentativas": 2},
+            },
+        }
+        with override_settings(ECR_DEPLOY=ecr_deploy):
+            published, _ = run("publish_ecr")
+            provisioned, provision_log = run("provision_ecs")
+        made = {
+            "name": name,
+            "ecr_deploy": ecr_deploy,
+            "published": published,
+            "provisioned": provisioned,
+            "provision_log": provision_log,
+        }
+        described.write_text(json.dumps(made))
+        return made
+
+
+@pytest.fixture
+def one_service_test_at_a_time(service, settings):
+    """The tests share one service: each runs alone on it, whatever worker it is on."""
+    with exclusive("ecs-tests.lock"):
+        settings.ECR_DEPLOY = service["ecr_deploy"]
+        yield
+
+
+def state_file(service: dict) -> Path:
+    """The environment's local state of the service, as provision_ecs keeps it."""
+    infra = Path(service["ecr_deploy"]["ECS"]["TERRAFORM_DIR"])
+    return infra / "terraform.tfstate.d" / "default" / f"_ecs+{service['name']}.tfstate"
+
+
+def applied_state(service: dict) -> str:
+    return state_file(service).read_text()
+
+
+def applied_outputs(service: dict) -> dict:
+    return {name: output["value"] for name, output in json.loads(applied_state(service))["outputs"].items()}

@@ -15,7 +15,6 @@ import io
 import json
 import os
 import re
-import shutil
 import threading
 import time
 import urllib.error
@@ -23,73 +22,17 @@ import urllib.parse
 import urllib.request
 import uuid
 from contextlib import contextmanager
-from pathlib import Path
 
 import boto3
 import pytest
 from botocore.stub import Stubber
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.test import override_settings
 
 from ecr_deploy.workflows.deploy import FIXTURES_COMMAND, MIGRATE_COMMAND
-from tests.conftest import MOTO_PID, ROOT, SERIAL_LOCK_DIR, exclusive
+from tests.conftest import ROOT, applied_outputs, applied_state, run, state_file
 
-pytestmark = [pytest.mark.engine, pytest.mark.xdist_group("ecs")]
-
-
-def run(command: str, *flags: str) -> tuple[dict, str]:
-    out, err = io.StringIO(), io.StringIO()
-    call_command(command, "--json", *flags, stdout=out, stderr=err)
-    return json.loads(out.getvalue()), err.getvalue()
-
-
-@pytest.fixture
-def service(local_aws, docker_client, project_image, tmp_path_factory, testrun_uid) -> dict:
-    """An environment published and provisioned once per test run and moto, whichever xdist worker comes first:
-    its repository, image, state and ECS stack (the others read what it wrote). A serial test that restarts moto
-    empties it; the next test here then makes the stack again."""
-    described = SERIAL_LOCK_DIR / f"ecs-service-{testrun_uid}-moto-{MOTO_PID.read_text().strip()}.json"
-    with exclusive("ecs-provision.lock"):
-        if described.is_file():
-            return json.loads(described.read_text())
-        root = tmp_path_factory.mktemp("ecs")
-        infra = root / "infra"
-        shutil.copytree(ROOT / "infra", infra, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*"))
-        name = f"ecs-{uuid.uuid4().hex[:8]}"
-        docker_client.images.get(project_image).tag(name, "V1")
-        ecr_deploy = {
-            "TERRAFORM_DIR": str(infra),
-            "REPOSITORY": name,
-            "FIXTURES": ["clientes.json"],
-            "ECS": {
-                "TERRAFORM_DIR": str(infra / "ecs"),
-                "TIMEOUT_SECONDS": 60,
-                "DOMAINS": ["clientes.example.com"],
-                "BAKE_SECONDS": 0,  # the bake tests ask for theirs
-                "TERRAFORM_VARS": {"max_tentativas": 2},
-            },
-        }
-        with override_settings(ECR_DEPLOY=ecr_deploy):
-            published, _ = run("publish_ecr")
-            provisioned, provision_log = run("provision_ecs")
-        made = {
-            "name": name,
-            "ecr_deploy": ecr_deploy,
-            "published": published,
-            "provisioned": provisioned,
-            "provision_log": provision_log,
-        }
-        described.write_text(json.dumps(made))
-        return made
-
-
-@pytest.fixture(autouse=True)
-def one_service_test_at_a_time(service, settings):
-    """The tests share one service: each runs alone on it, whatever worker it is on."""
-    with exclusive("ecs-tests.lock"):
-        settings.ECR_DEPLOY = service["ecr_deploy"]
-        yield
+pytestmark = [pytest.mark.engine, pytest.mark.xdist_group("ecs"), pytest.mark.usefixtures("one_service_test_at_a_time")]
 
 
 def ecs():
@@ -109,16 +52,6 @@ def snapshot(name: str) -> tuple[str, list[str]]:
     return live(name)["taskDefinition"], revisions(name)
 
 
-def state_file(service: dict) -> Path:
-    """The environment's local state of the service, as provision_ecs keeps it."""
-    infra = Path(service["ecr_deploy"]["ECS"]["TERRAFORM_DIR"])
-    return infra / "terraform.tfstate.d" / "default" / f"_ecs+{service['name']}.tfstate"
-
-
-def applied_state(service: dict) -> str:
-    return state_file(service).read_text()
-
-
 def applied_resource(service: dict, kind: str) -> dict:
     """The first resource of that type in the state, as terraform applied it."""
     resources = json.loads(applied_state(service))["resources"]
@@ -128,10 +61,6 @@ def applied_resource(service: dict, kind: str) -> dict:
 def applied_service(service: dict) -> dict:
     """The aws_ecs_service that the environment's state holds (moto's describe_services leaves parts out)."""
     return applied_resource(service, "aws_ecs_service")
-
-
-def applied_outputs(service: dict) -> dict:
-    return {name: output["value"] for name, output in json.loads(applied_state(service))["outputs"].items()}
 
 
 def credentials(service: dict) -> dict:

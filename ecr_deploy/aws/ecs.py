@@ -85,6 +85,7 @@ def task_definition_diff(current: dict[str, Any], desired: dict[str, Any]) -> st
 @dataclass(frozen=True)
 class TaskOutcome:
     task_arn: str
+    last_status: str
     exit_code: int | None
     stop_code: str
     stopped_reason: str
@@ -93,6 +94,11 @@ class TaskOutcome:
     @property
     def succeeded(self) -> bool:
         return self.exit_code == 0
+
+    @property
+    def still_running(self) -> bool:
+        """The wait ended at its deadline with the task not yet stopped."""
+        return self.last_status != "STOPPED"
 
 
 class EcsService:
@@ -166,9 +172,16 @@ class EcsService:
         timeout_seconds: float,
         log_group: str,
         progress: Output,
+        *,
+        environment: dict[str, str] | None = None,
+        on_poll: Callable[[str], None] | None = None,
     ) -> TaskOutcome:
-        """Run command as a Fargate task of the revision and wait until it stops; a task that never started,
-        stopped without an exit code or exited non-zero is a failure the caller reads from the outcome."""
+        """Run command as a Fargate task of the revision (environment added to the container's) and wait until it
+        stops, calling on_poll(task_arn) after each look; a task that never started is refused. Whether it exited 0,
+        without an exit code or is still running at the deadline, the caller reads from the outcome."""
+        override: dict[str, Any] = {"name": container, "command": command}
+        if environment:
+            override["environment"] = [{"name": name, "value": value} for name, value in sorted(environment.items())]
         started = aws_call(
             "run a one-off task",
             self.ecs.run_task,
@@ -178,7 +191,7 @@ class EcsService:
             count=1,
             startedBy="ecr_deploy",
             networkConfiguration=network_configuration,
-            overrides={"containerOverrides": [{"name": container, "command": command}]},
+            overrides={"containerOverrides": [override]},
         )
         if started.get("failures") or not started.get("tasks"):
             reasons = "; ".join(
@@ -193,18 +206,16 @@ class EcsService:
                 "describe the one-off task", self.ecs.describe_tasks, cluster=self.cluster, tasks=[task_arn]
             )
             task = task["tasks"][0]
-            if task.get("lastStatus") == "STOPPED":
+            if on_poll:
+                on_poll(task_arn)
+            if task.get("lastStatus") == "STOPPED" or self.clock() >= deadline:
                 break
-            if self.clock() >= deadline:
-                raise DeployError(
-                    f"The task `{' '.join(command)}` ({task_arn}) is still {task.get('lastStatus')} after "
-                    f"{timeout_seconds:g}s; nothing was deployed. Stop it or wait, then deploy again."
-                )
             self.sleep(self.poll_seconds)
         containers = {c.get("name"): c for c in task.get("containers", [])}
         essential = containers.get(container) or next(iter(containers.values()), {})
         return TaskOutcome(
             task_arn=task_arn,
+            last_status=task.get("lastStatus", ""),
             exit_code=essential.get("exitCode"),
             stop_code=task.get("stopCode", ""),
             stopped_reason=task.get("stoppedReason", "") or essential.get("reason", ""),
@@ -269,6 +280,37 @@ class EcsService:
                     f"({deployment.get('runningCount', 0)} of {deployment.get('desiredCount', 0)} tasks running, "
                     f"{deployment.get('failedTasks', 0)} failed); it goes on. Watch it in the ECS console or with "
                     f"`aws ecs describe-services --cluster {self.cluster} --services {self.service}`."
+                )
+            self.sleep(self.poll_seconds)
+
+    def set_desired(self, count: int) -> None:
+        aws_call(
+            f"change the desired task count of {self.service}",
+            self.ecs.update_service,
+            cluster=self.cluster,
+            service=self.service,
+            desiredCount=count,
+        )
+
+    def wait_until_steady(self, timeout_seconds: float, progress: Output) -> dict[str, Any]:
+        """Wait until one deployment runs every desired task, none pending; a timeout says what runs and leaves
+        the service going."""
+        deadline = self.clock() + timeout_seconds
+        seen = ""
+        while True:
+            service = self.describe()
+            running, desired = service.get("runningCount", 0), service.get("desiredCount", 0)
+            pending, deployments = service.get("pendingCount", 0), len(service.get("deployments", []))
+            line = f"{running}/{desired} tasks running, {pending} pending, {deployments} deployment(s)"
+            if line != seen:
+                progress(f"Service {self.service}: {line}")
+                seen = line
+            if running == desired and not pending and deployments == 1:
+                return service
+            if self.clock() >= deadline:
+                raise DeployError(
+                    f"{self.service} is not steady after {timeout_seconds:g}s ({line}); it goes on. Events: "
+                    f"{_events(service)}"
                 )
             self.sleep(self.poll_seconds)
 

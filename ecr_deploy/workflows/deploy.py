@@ -20,7 +20,13 @@ from ecr_deploy.environments import Environment
 from ecr_deploy.errors import AwsError, DeployError
 from ecr_deploy.runtime.migrations import IRREVERSIBLE_MARK
 from ecr_deploy.terraform.stack import Stack
-from ecr_deploy.workflows.service import Progress, ServiceResult, published_image, service_outputs
+from ecr_deploy.workflows.service import (
+    Progress,
+    ServiceResult,
+    published_image,
+    service_outputs,
+    uses_image_sqlite,
+)
 
 MIGRATE_COMMAND = ["python", "manage.py", "migrate", "--noinput"]
 #: Followed by the fixtures' names: loads what this database has never been given (ecr_deploy.runtime.fixtures).
@@ -126,11 +132,7 @@ class Deployer:
 
     @property
     def uses_image_sqlite(self) -> bool:
-        """No database outside the image: no RDS, no DATABASE_URL of your own."""
-        outputs = self.outputs
-        return not (
-            outputs.get("banco") or outputs.get("usa_banco_externo") or "DATABASE_URL" in self.environment.ecs.secrets
-        )
+        return uses_image_sqlite(self.environment, self.outputs)
 
     def environment_values(self) -> dict[str, str]:
         """Plain values: the hosts, and where the RDS database is (the user and password come as secrets)."""
@@ -195,6 +197,11 @@ class Deployer:
             self.outputs["grupo_logs"],
             self.progress.heading,
         )
+        if outcome.still_running:
+            raise DeployError(
+                f"The task `{' '.join(command)}` ({outcome.task_arn}) is still {outcome.last_status} after "
+                f"{self.options.timeout_seconds:g}s; nothing was deployed. Stop it or wait, then deploy again."
+            )
         if not outcome.succeeded:
             tail = "\n".join(outcome.log_tail[-20:]) or "(no log lines)"
             raise DeployError(

@@ -13,9 +13,8 @@ from ecr_deploy.common import timed
 from ecr_deploy.environments import Environment
 from ecr_deploy.errors import ConfigurationError, StateError
 from ecr_deploy.terraform.cli import AlreadyExistsError
-from ecr_deploy.terraform.hcl import read_infra
 from ecr_deploy.terraform.stack import Stack
-from ecr_deploy.workflows.service import Progress, ServiceResult, published_image
+from ecr_deploy.workflows.service import Progress, ServiceResult, planned_variable, published_image
 from ecr_deploy.workflows.stacks import account_pin, owned_by, ownership_tags
 
 #: What provision_ecs never destroys or replaces without --allow-destroy.
@@ -149,10 +148,7 @@ class ServiceProvisioner:
         ecs = self.environment.ecs
         if ecs.database != "none":
             return
-        declared = read_infra(self.stack.directory).variables
-        most = ecs.terraform_vars.get(
-            "tarefas_max", declared["tarefas_max"].default if "tarefas_max" in declared else 1
-        )
+        most = planned_variable(self.environment, self.stack, "tarefas_max", 1)
         if isinstance(most, (int, float)) and most > 1:
             raise ConfigurationError(
                 f"ECR_DEPLOY['ECS']['DATABASE'] is 'none': each task keeps its own SQLite, so with tarefas_max {most} "

@@ -12,6 +12,7 @@ from ecr_deploy.common import Output
 from ecr_deploy.environments import Environment
 from ecr_deploy.errors import DeployError
 from ecr_deploy.names import validate_digest, validate_tag
+from ecr_deploy.terraform.hcl import read_infra
 from ecr_deploy.terraform.stack import Stack
 from ecr_deploy.workflows.stacks import open_stack
 
@@ -96,3 +97,17 @@ def service_outputs(stack: Stack, progress: Progress) -> dict[str, Any]:
             f"{stack.environment}` first."
         )
     return outputs
+
+
+def planned_variable(environment: Environment, stack: Stack, name: str, fallback: Any = None) -> Any:
+    """A variable of the service's Terraform as the next provision_ecs applies it: the environment's TERRAFORM_VARS,
+    else its default in the .tf files, else fallback."""
+    if name in environment.ecs.terraform_vars:
+        return environment.ecs.terraform_vars[name]
+    declared = read_infra(stack.directory).variables
+    return declared[name].default if name in declared else fallback
+
+
+def uses_image_sqlite(environment: Environment, outputs: dict[str, Any]) -> bool:
+    """No database outside the image (no RDS, no DATABASE_URL of your own): each task keeps its own SQLite."""
+    return not (outputs.get("banco") or outputs.get("usa_banco_externo") or "DATABASE_URL" in environment.ecs.secrets)

@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from ecr_deploy.aws.autoscaling import scaling_bounds
 from ecr_deploy.aws.ecr import EcrApi
 from ecr_deploy.aws.ecs import EcsService
+from ecr_deploy.aws.elb import target_health
 from ecr_deploy.aws.rds import db_instance
-from ecr_deploy.aws.service_status import scaling_bounds, target_health
 from ecr_deploy.aws.session import LazyClient
 from ecr_deploy.environments import Environment
 from ecr_deploy.terraform.stack import Stack

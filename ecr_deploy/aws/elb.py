@@ -1,4 +1,4 @@
-"""The reads behind status_ecs beside ECS, ECR and RDS: the target group's health and autoscaling's bounds."""
+"""Elastic Load Balancing: the health of the targets that the service's target group holds."""
 
 from __future__ import annotations
 
@@ -20,16 +20,3 @@ def target_health(elbv2: Any, target_group_arn: str) -> list[dict[str, str]]:
         }
         for entry in described.get("TargetHealthDescriptions", [])
     ]
-
-
-def scaling_bounds(autoscaling: Any, cluster: str, service: str) -> tuple[int, int] | None:
-    """Application Auto Scaling's (min, max) tasks for the service; None when it has no scalable target."""
-    described = aws_call(
-        "read the service's autoscaling target",
-        autoscaling.describe_scalable_targets,
-        ServiceNamespace="ecs",
-        ResourceIds=[f"service/{cluster}/{service}"],
-        ScalableDimension="ecs:service:DesiredCount",
-    )
-    targets = described.get("ScalableTargets", [])
-    return (targets[0]["MinCapacity"], targets[0]["MaxCapacity"]) if targets else None

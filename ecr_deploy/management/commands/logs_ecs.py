@@ -1,0 +1,66 @@
+import json
+from datetime import datetime, timezone
+
+from ecr_deploy import conf
+from ecr_deploy.management.commands._base import EcrDeployCommand
+
+
+class Command(EcrDeployCommand):
+    help = (
+        "Show the service's log lines from CloudWatch Logs, every task's interleaved in time and prefixed by its short "
+        "task id (one-off tasks too: migrate, the fixtures, run_ecs). --follow polls for new lines until Ctrl-C."
+    )
+    json_flag = True
+    env_flag = True
+    requires_system_checks = []
+
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.add_argument(
+            "--since", default="10m", help="From how long ago (30s, 10m, 1h, 2d) or an ISO time (default: 10m)."
+        )
+        parser.add_argument("--follow", action="store_true", help="Keep polling for new lines; Ctrl-C stops (exit 0).")
+        parser.add_argument(
+            "--filter", dest="pattern", default="", help="Only lines that match this CloudWatch Logs filter pattern."
+        )
+        parser.add_argument("--task", default="", help="Only this task's lines (its id, or the id's first characters).")
+
+    def handle(self, *args, env, since, follow, pattern, task, **options):
+        from ecr_deploy.aws.session import aws_session
+        from ecr_deploy.environments import resolve_environment
+        from ecr_deploy.workflows.logs import LogQuery, parse_since, service_logs
+        from ecr_deploy.workflows.service import service_stack
+
+        query = LogQuery(parse_since(since, datetime.now(timezone.utc)), follow, pattern, task)
+        environment = resolve_environment(env)
+        session = aws_session(environment.region, environment.profile)
+        stack = service_stack(
+            environment, conf.base_dir(), session, conf.get("TERRAFORM_BIN"), conf.get("LOCK_TIMEOUT_SECONDS")
+        )
+        lines = []
+        # Under --json: one record of every line, or with --follow one record per line as it comes (JSON lines).
+        show = self.show_json if follow and self.as_json else lines.append if self.as_json else self.show_text
+        try:
+            service_logs(environment, session, stack, self.reporter(), query, show)
+        except KeyboardInterrupt:
+            return
+        if self.as_json and not follow:
+            self.emit_json({"environment": environment.name, "lines": [_record(line) for line in lines]})
+
+    def show_text(self, line) -> None:
+        stamp = datetime.fromtimestamp(line.timestamp_ms / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.stdout.write(f"{line.task_id[:8]} {stamp} {line.message}")
+        self.stdout.flush()
+
+    def show_json(self, line) -> None:
+        self.stdout.write(json.dumps(_record(line), sort_keys=True))
+        self.stdout.flush()
+
+
+def _record(line) -> dict:
+    return {
+        "task": line.task_id,
+        "stream": line.stream,
+        "time": datetime.fromtimestamp(line.timestamp_ms / 1000, timezone.utc).isoformat(),
+        "message": line.message,
+    }

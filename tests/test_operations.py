@@ -1,0 +1,314 @@
+"""The day-to-day commands on the provisioned service of tests/test_deploy_ecs.py (the same stack, one test at a
+time): logs_ecs, run_ecs, scale_ecs.
+
+moto runs no containers, so nothing writes a task's log: these tests put the lines that a container would write into
+moto's CloudWatch Logs themselves, in the stream that the awslogs driver would use."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import types
+import uuid
+
+import boto3
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from ecr_deploy.aws.logs import LogCursor
+from tests.conftest import applied_outputs, run
+
+pytestmark = [pytest.mark.engine, pytest.mark.xdist_group("ecs"), pytest.mark.usefixtures("one_service_test_at_a_time")]
+
+
+def logs():
+    return boto3.client("logs")
+
+
+def write_lines(group: str, task: str, lines: list[tuple[int, str]]) -> None:
+    """What the awslogs driver does for a container: lines, at ms timestamps, in the task's stream."""
+    stream = f"app/app/{task}"
+    try:
+        logs().create_log_stream(logGroupName=group, logStreamName=stream)
+    except logs().exceptions.ResourceAlreadyExistsException:
+        pass
+    logs().put_log_events(
+        logGroupName=group,
+        logStreamName=stream,
+        logEvents=[{"timestamp": stamp, "message": message} for stamp, message in lines],
+    )
+
+
+def task_id() -> str:
+    return uuid.uuid4().hex
+
+
+def logs_of(*flags: str) -> str:
+    out = io.StringIO()
+    call_command("logs_ecs", *flags, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+def test_logs_interleaves_the_tasks_lines_in_time_and_selects_by_task_and_pattern(service):
+    group = applied_outputs(service)["grupo_logs"]
+    web, migrate, now = task_id(), task_id(), int(time.time() * 1000)
+    mark = uuid.uuid4().hex[:6]  # this test's lines, among those of other tests in the same group
+    write_lines(group, web, [(now - 3000, f"{mark} web boots"), (now - 1000, f"{mark} web GET /clientes/ 200")])
+    write_lines(group, migrate, [(now - 2000, f"{mark} migrate ERROR no such table")])
+    ours = [line for line in json.loads(logs_of("--json", "--since", "5m"))["lines"] if mark in line["message"]]
+    assert [(line["task"], line["message"]) for line in ours] == [
+        (web, f"{mark} web boots"),
+        (migrate, f"{mark} migrate ERROR no such table"),
+        (web, f"{mark} web GET /clientes/ 200"),
+    ]
+    assert ours[0]["stream"] == f"app/app/{web}"
+    only_migrate = json.loads(logs_of("--json", "--task", migrate[:8]))["lines"]
+    assert [line["message"] for line in only_migrate] == [f"{mark} migrate ERROR no such table"]
+    text = logs_of("--filter", "ERROR", "--since", "5m").splitlines()
+    assert f"{migrate[:8]} " in next(line for line in text if mark in line)
+    assert not [line for line in text if f"{mark} web" in line]
+
+
+def test_a_cursor_reads_every_line_once_across_pages_polls_and_late_arrivals(service):
+    group = applied_outputs(service)["grupo_logs"]
+    task, now = task_id(), int(time.time() * 1000)
+    stream = f"app/app/{task}"
+    write_lines(group, task, [(now - 10_000 + 10 * i, f"line {i}") for i in range(5)])
+    cursor = LogCursor(logs(), group, now - 60_000, streams=[stream], page_size=2)  # three pages
+    assert [line.message for line in cursor.read()] == [f"line {i}" for i in range(5)]
+    assert cursor.read() == []
+    # One line later than the newest, and one that reaches CloudWatch late with an earlier timestamp.
+    write_lines(group, task, [(now - 9_995, "late line")])
+    write_lines(group, task, [(now - 1_000, "new line")])
+    assert [line.message for line in cursor.read()] == ["late line", "new line"]
+    assert cursor.read() == []
+
+
+def test_follow_shows_new_lines_as_they_come_and_ctrl_c_exits_0(service, monkeypatch):
+    import ecr_deploy.workflows.logs as workflow
+
+    group = applied_outputs(service)["grupo_logs"]
+    task, now = task_id(), int(time.time() * 1000)
+    write_lines(group, task, [(now - 2000, "before")])
+    polls = []
+
+    def sleep(_seconds: float) -> None:
+        """Between polls: the container writes one more line, then the user presses Ctrl-C."""
+        polls.append(_seconds)
+        if len(polls) == 1:
+            write_lines(group, task, [(int(time.time() * 1000), "after")])
+            return
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(workflow, "time", types.SimpleNamespace(sleep=sleep))
+    text = logs_of("--follow", "--task", task)  # returns: exit 0
+    assert [line.split(" ", 2)[2] for line in text.splitlines()] == ["before", "after"]
+    assert all(line.startswith(task[:8] + " ") for line in text.splitlines())
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (("--since", "yesterday"), "neither a duration .* nor an ISO time"),
+        (("--since", "2999-01-01"), "is in the future"),
+        (("--task", "0" * 32), "No log stream for a task 0{32}"),
+    ],
+)
+def test_bad_logs_input_is_a_clear_error(service, flags, message):
+    with pytest.raises(CommandError, match=message):
+        logs_of(*flags)
+
+
+def test_logs_of_a_missing_log_group_is_a_clear_error(service):
+    group = applied_outputs(service)["grupo_logs"]
+    saved = logs().describe_log_groups(logGroupNamePrefix=group)["logGroups"][0]
+    tags = logs().list_tags_log_group(logGroupName=group)["tags"]
+    logs().delete_log_group(logGroupName=group)
+    try:
+        with pytest.raises(CommandError, match=f"The log group {group} does not exist"):
+            logs_of()
+    finally:
+        logs().create_log_group(logGroupName=group, tags=tags)  # as terraform made it
+        logs().put_retention_policy(logGroupName=group, retentionInDays=saved["retentionInDays"])
+
+
+class RecordingSession:
+    """A boto3 session on the local AWS that plays, when RunTask answers, the container's awslogs driver: it writes
+    lines to the new task's stream. It keeps ECS's answers; an `ecs` client given replaces the real one."""
+
+    def __init__(self, group: str, lines: list[str], ecs_client=None) -> None:
+        self.real = boto3.Session()
+        self.answers: dict[str, dict] = {}
+        self.ecs_client = ecs_client
+        self.real.events.register("after-call.ecs.*", self.keep)
+        self.group, self.lines = group, lines
+
+    def keep(self, parsed, model, **_) -> None:
+        self.answers[model.name] = {key: value for key, value in parsed.items() if key != "ResponseMetadata"}
+        if model.name == "RunTask" and parsed.get("tasks"):
+            task, now = parsed["tasks"][0]["taskArn"].rsplit("/", 1)[-1], int(time.time() * 1000)
+            write_lines(self.group, task, [(now + i, line) for i, line in enumerate(self.lines)])
+
+    def client(self, kind: str, **options):
+        return self.ecs_client if kind == "ecs" and self.ecs_client else self.real.client(kind, **options)
+
+    def __getattr__(self, name: str):
+        return getattr(self.real, name)
+
+
+def run_ecs(*arguments: str) -> tuple[str, str, int]:
+    """run_ecs's stdout, stderr and exit code."""
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command("run_ecs", *arguments, stdout=out, stderr=err)
+    except SystemExit as exited:
+        return out.getvalue(), err.getvalue(), exited.code
+    return out.getvalue(), err.getvalue(), 0
+
+
+CREATESUPERUSER = ["python", "manage.py", "createsuperuser", "--noinput"]
+
+
+def test_run_ecs_runs_a_task_of_the_running_revision_streams_its_log_and_exits_with_its_code(service, monkeypatch):
+    deployed, _ = run("deploy_ecs")
+    session = RecordingSession(applied_outputs(service)["grupo_logs"], ["Superuser created successfully."])
+    monkeypatch.setattr("ecr_deploy.aws.session.aws_session", lambda *_: session)
+    out, _, code = run_ecs("--env-var", "DJANGO_SUPERUSER_USERNAME=admin", "--", *CREATESUPERUSER)
+    assert code == 0
+    assert any(line.endswith("Z Superuser created successfully.") for line in out.splitlines())  # the log, timed
+    task_arn = session.answers["RunTask"]["tasks"][0]["taskArn"]
+    assert f"Task {task_arn.rsplit('/', 1)[-1]}: exited 0" in out
+    task = boto3.client("ecs").describe_tasks(cluster=service["name"], tasks=[task_arn])["tasks"][0]
+    assert task["taskDefinitionArn"] == deployed["task_definition"]
+    (override,) = task["overrides"]["containerOverrides"]
+    assert override["command"] == CREATESUPERUSER
+    assert override["environment"] == [{"name": "DJANGO_SUPERUSER_USERNAME", "value": "admin"}]
+    record, _ = run("run_ecs", "--", "python", "manage.py", "check")
+    assert record["exit_code"] == 0 and record["status"] == "STOPPED"
+    assert record["log"] == ["Superuser created successfully."]  # the recording session wrote it for this task too
+
+
+def stubbed_run(service, monkeypatch, *, status: str, exit_code: int | None) -> RecordingSession:
+    """A session whose ECS client answers with moto's own answers to a real run, recorded, the task's last one
+    changed to status and exit_code: moto's tasks always exit 0 and stop at once."""
+    from botocore.stub import Stubber
+
+    recorder = RecordingSession(applied_outputs(service)["grupo_logs"], ["Traceback: boom"])
+    monkeypatch.setattr("ecr_deploy.aws.session.aws_session", lambda *_: recorder)
+    assert run_ecs("--", "python", "manage.py", "check")[2] == 0
+    answers = recorder.answers
+    task = answers["DescribeTasks"]["tasks"][0]
+    task["lastStatus"] = status
+    task["containers"][0].pop("exitCode", None)
+    if exit_code is not None:
+        task["containers"][0]["exitCode"] = exit_code
+    client = boto3.client("ecs")
+    stubber = Stubber(client)
+    for method in ("describe_services", "describe_task_definition", "run_task", "describe_tasks", "describe_tasks"):
+        stubber.add_response(method, answers["".join(part.title() for part in method.split("_"))])
+    stubber.activate()
+    replay = RecordingSession(recorder.group, [], ecs_client=client)
+    monkeypatch.setattr("ecr_deploy.aws.session.aws_session", lambda *_: replay)
+    return replay
+
+
+def test_a_task_that_exits_non_zero_gives_run_ecs_its_exit_code_recorded_answers(service, monkeypatch):
+    stubbed_run(service, monkeypatch, status="STOPPED", exit_code=3)
+    out, _, code = run_ecs("--", "python", "manage.py", "check")
+    assert code == 3 and "exited 3" in out
+
+
+def test_a_task_still_running_at_the_timeout_is_left_running_and_run_ecs_says_so_recorded_answers(service, monkeypatch):
+    stubbed_run(service, monkeypatch, status="RUNNING", exit_code=None)
+    _, err, code = run_ecs("--timeout", "0.1", "--", "python", "manage.py", "check")
+    assert code == 124
+    assert "is still RUNNING after 0.1s; it goes on" in err and "logs_ecs --follow --task" in err
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--env-var", "DATABASE_PASSWORD=x", "--", "true"], "DATABASE_PASSWORD: a secret is never passed as a value"),
+        (["--env-var", "API_TOKEN=x", "--", "true"], "API_TOKEN: a secret is never passed"),
+        (["--env-var", "NOEQUALS", "--", "true"], "is not NAME=VALUE"),
+        (["--timeout", "0", "--", "true"], "--timeout must be a positive number"),
+        ([], "Give the command after --"),
+    ],
+)
+def test_bad_run_ecs_input_is_refused_before_any_task_starts(service, arguments, message):
+    before = boto3.client("ecs").list_tasks(cluster=service["name"])["taskArns"]
+    with pytest.raises(CommandError, match=message):
+        run_ecs(*arguments)
+    assert boto3.client("ecs").list_tasks(cluster=service["name"])["taskArns"] == before
+
+
+def scaled(service) -> tuple[tuple[int, int], int, int]:
+    """Autoscaling's (min, max), and the service's desired and running counts, as AWS has them."""
+    name = service["name"]
+    (target,) = boto3.client("application-autoscaling").describe_scalable_targets(
+        ServiceNamespace="ecs", ResourceIds=[f"service/{name}/{name}"]
+    )["ScalableTargets"]
+    live = boto3.client("ecs").describe_services(cluster=name, services=[name])["services"][0]
+    return (target["MinCapacity"], target["MaxCapacity"]), live["desiredCount"], live["runningCount"]
+
+
+@pytest.fixture
+def ecs_vars(service, settings):
+    """Sets the service's TERRAFORM_VARS in settings; puts the service back at the defaults (1..4, 1 task) after."""
+
+    def write(**variables) -> None:
+        ecs = service["ecr_deploy"]["ECS"]
+        settings.ECR_DEPLOY = {
+            **service["ecr_deploy"],
+            "ECS": {**ecs, "TERRAFORM_VARS": {**ecs["TERRAFORM_VARS"], **variables}},
+        }
+
+    yield write
+    write()
+    call_command("scale_ecs", "--desired", "1", stdout=io.StringIO(), stderr=io.StringIO())
+
+
+def test_scale_sets_the_bounds_and_desired_count_waits_steady_and_provision_keeps_them(service, ecs_vars):
+    ecs_vars(tarefas_min=2, tarefas_max=3)
+    scaled_to, log = run("scale_ecs", "--min", "2", "--max", "3", "--desired", "3")
+    assert (scaled_to["min_tasks"], scaled_to["max_tasks"], scaled_to["desired"], scaled_to["running"]) == (2, 3, 3, 3)
+    assert scaled_to["before"] == {"min_tasks": 1, "max_tasks": 4, "desired": 1} and scaled_to["changed"] is True
+    assert "Scale " in log and "min 1 -> 2, max 4 -> 3, desired 1 -> 3" in log
+    assert scaled(service) == ((2, 3), 3, 3)
+    provisioned, _ = run("provision_ecs", "--force-terraform")  # what the next provision does with the settings
+    assert provisioned["terraform_changes"] is False
+    assert scaled(service) == ((2, 3), 3, 3)
+    again, _ = run("scale_ecs")  # the settings' bounds, the current count: nothing to change
+    assert again["changed"] is False and scaled(service) == ((2, 3), 3, 3)
+
+
+@pytest.mark.parametrize(
+    ("flags", "variables", "message"),
+    [
+        (
+            ["--min", "2", "--max", "6"],
+            {},
+            r"differ from the settings' tarefas_min 1 and tarefas_max 4.*\"tarefas_min\": 2",
+        ),
+        (["--desired", "5"], {}, r"--desired 5 is outside --min 1 .. --max 4"),
+        (["--min", "3", "--max", "2"], {}, r"give 0 <= min <= max"),
+        (["--min", "0", "--max", "0"], {"tarefas_min": 0, "tarefas_max": 0}, r"and max at least 1"),
+        (["--timeout", "-1"], {}, r"--timeout must be a positive number"),
+    ],
+)
+def test_a_bad_scale_is_refused_and_changes_nothing(service, ecs_vars, flags, variables, message):
+    ecs_vars(**variables)
+    before = scaled(service)
+    with pytest.raises(CommandError, match=message):
+        call_command("scale_ecs", *flags, stdout=io.StringIO(), stderr=io.StringIO())
+    assert scaled(service) == before
+
+
+def test_more_than_one_task_on_the_images_sqlite_is_refused(service, settings):
+    settings.ECR_DEPLOY = {**service["ecr_deploy"], "ECS": {**service["ecr_deploy"]["ECS"], "DATABASE": "none"}}
+    before = scaled(service)
+    with pytest.raises(CommandError, match=r"More than one task \(--max 4\) with the image's SQLite"):
+        call_command("scale_ecs", stdout=io.StringIO(), stderr=io.StringIO())
+    assert scaled(service) == before
