@@ -32,6 +32,29 @@ class EcrApi:
         listed = aws_call("list the repository's tags", self.ecr.list_tags_for_resource, resourceArn=arn)
         return {tag["Key"]: tag["Value"] for tag in listed.get("tags", [])}
 
+    def image_count(self, repository: str) -> int:
+        count, token = 0, None
+        while True:
+            page = aws_call(
+                f"list the images of {repository}",
+                self.ecr.describe_images,
+                repositoryName=repository,
+                **({"nextToken": token} if token else {}),
+            )
+            count += len(page.get("imageDetails", []))
+            token = page.get("nextToken")
+            if not token:
+                return count
+
+    def delete_repository(self, repository: str, *, with_images: bool) -> None:
+        """Delete the repository; one that holds images only with_images."""
+        aws_call(
+            f"delete the repository {repository}",
+            self.ecr.delete_repository,
+            repositoryName=repository,
+            force=with_images,
+        )
+
     def authorization(self, *, refresh: bool = False) -> RegistryAuth:
         """Registry credentials from GetAuthorizationToken, fetched again when they expire within 5 minutes."""
         if self._auth and not refresh and not self._auth.is_stale():

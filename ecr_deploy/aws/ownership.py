@@ -73,10 +73,21 @@ def _secret(session: Any, name: str) -> ExistingResource | None:
     return ExistingResource(found["ARN"], _tags(found.get("Tags", []))) if found else None
 
 
+def _security_group(session: Any, name: str) -> ExistingResource | None:
+    ec2 = session.client("ec2")
+    found = aws_call(
+        f"read the security group {name}",
+        ec2.describe_security_groups,
+        Filters=[{"Name": "group-name", "Values": [name]}],
+    )["SecurityGroups"]
+    return ExistingResource(found[0]["GroupId"], _tags(found[0].get("Tags", []))) if found else None
+
+
 _FINDERS: dict[str, Callable[[Any, str], ExistingResource | None]] = {
     "aws_iam_role": _iam_role,
     "aws_cloudwatch_log_group": _log_group,
     "aws_db_instance": _db_instance,
     "aws_db_subnet_group": _db_subnet_group,
     "aws_secretsmanager_secret": _secret,
+    "aws_security_group": _security_group,
 }

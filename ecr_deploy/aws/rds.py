@@ -1,10 +1,14 @@
-"""RDS: the service's database instance as RDS describes it, and what it holds back for its maintenance window."""
+"""RDS: the service's database instance as RDS describes it, what it holds back for its maintenance window, and
+its snapshot and deletion when the service is destroyed."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
-from ecr_deploy.aws.session import aws_call_or_none
+from ecr_deploy.aws.session import aws_call, aws_call_or_none
+from ecr_deploy.errors import DeployError
 
 
 def db_instance(rds_client: Any, identifier: str) -> dict[str, Any] | None:
@@ -19,8 +23,64 @@ def db_instance(rds_client: Any, identifier: str) -> dict[str, Any] | None:
     return instances[0] if instances else None
 
 
+def db_snapshot_exists(rds_client: Any, snapshot: str) -> bool:
+    described = aws_call_or_none(
+        f"read the DB snapshot {snapshot}",
+        "DBSnapshotNotFound",
+        rds_client.describe_db_snapshots,
+        DBSnapshotIdentifier=snapshot,
+    )
+    return bool((described or {}).get("DBSnapshots"))
+
+
 def pending_changes(rds_client: Any, identifier: str) -> dict[str, Any]:
     """The instance's PendingModifiedValues (changes RDS applies in the maintenance window); empty when there are
     none, or no such instance."""
     instance = db_instance(rds_client, identifier)
     return dict(instance.get("PendingModifiedValues") or {}) if instance else {}
+
+
+def _wait(what: str, done: Callable[[], bool], timeout_seconds: float, poll_seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout_seconds
+    while not done():
+        if time.monotonic() >= deadline:
+            raise DeployError(f"{what} did not finish within {timeout_seconds:g}s; it goes on in RDS.")
+        time.sleep(poll_seconds)
+
+
+def snapshot_instance(rds_client: Any, identifier: str, snapshot: str, timeout_seconds: float) -> None:
+    """A manual snapshot of the instance, waited on until it is available (a kept database's restore point)."""
+    aws_call(
+        f"snapshot the database {identifier}",
+        rds_client.create_db_snapshot,
+        DBInstanceIdentifier=identifier,
+        DBSnapshotIdentifier=snapshot,
+    )
+
+    def available() -> bool:
+        described = aws_call(
+            f"read the snapshot {snapshot}", rds_client.describe_db_snapshots, DBSnapshotIdentifier=snapshot
+        )
+        return described["DBSnapshots"][0].get("Status") == "available"
+
+    _wait(f"The snapshot {snapshot}", available, timeout_seconds)
+
+
+def delete_instance(rds_client: Any, identifier: str, final_snapshot: str, timeout_seconds: float) -> None:
+    """Turn the instance's deletion protection off, delete it with a final snapshot, and wait until it is gone."""
+    aws_call(
+        f"turn off the deletion protection of {identifier}",
+        rds_client.modify_db_instance,
+        DBInstanceIdentifier=identifier,
+        DeletionProtection=False,
+        ApplyImmediately=True,
+    )
+    aws_call(
+        f"delete the database {identifier}",
+        rds_client.delete_db_instance,
+        DBInstanceIdentifier=identifier,
+        SkipFinalSnapshot=False,
+        FinalDBSnapshotIdentifier=final_snapshot,
+        DeleteAutomatedBackups=False,
+    )
+    _wait(f"The deletion of {identifier}", lambda: db_instance(rds_client, identifier) is None, timeout_seconds)

@@ -7,7 +7,7 @@ import json
 import secrets as random_secrets
 from typing import Any
 
-from ecr_deploy.aws.session import aws_call, aws_error
+from ecr_deploy.aws.session import aws_call, aws_call_or_none, aws_error
 from ecr_deploy.errors import DeployError
 
 
@@ -59,3 +59,25 @@ def ensure_secret_value(session: Any, arn: str, name: str) -> bool:
         raise aws_error(err, f"read {name}'s secret") from err
     aws_call(f"put {name}", client.put_secret_value, SecretId=arn, SecretString=random_secrets.token_urlsafe(50))
     return True
+
+
+def schedule_deletion(client: Any, arn: str, recovery_days: int) -> str:
+    """Delete the secret after a recovery window (restore-secret brings it back until then); the date it goes."""
+    answer = aws_call(
+        f"schedule the deletion of {arn}", client.delete_secret, SecretId=arn, RecoveryWindowInDays=recovery_days
+    )
+    return str(answer.get("DeletionDate", ""))
+
+
+def scheduled_for_deletion(client: Any, name: str) -> dict[str, str] | None:
+    """The tags of the secret when it is scheduled for deletion; None when it is not, or is not there."""
+    found = aws_call_or_none(
+        f"read the secret {name}", "ResourceNotFoundException", client.describe_secret, SecretId=name
+    )
+    if not found or "DeletedDate" not in found:
+        return None
+    return {tag["Key"]: tag["Value"] for tag in found.get("Tags", [])}
+
+
+def restore(client: Any, name: str) -> None:
+    aws_call(f"restore the secret {name}", client.restore_secret, SecretId=name)

@@ -26,7 +26,7 @@ from ecr_deploy.terraform.lock import folder_lock
 READ_PATTERNS = ("*.tf", "*.tf.json", "*.tfvars", "*.tfvars.json", ".terraform.lock.hcl")
 #: What AWS answers a create of something that exists (RepositoryAlreadyExistsException, EntityAlreadyExists,
 #: DBInstanceAlreadyExists, Secrets Manager's ResourceExistsException, ...).
-_ALREADY_EXISTS = re.compile(r"\b(\w*AlreadyExists\w*|ResourceExistsException)\b")
+_ALREADY_EXISTS = re.compile(r"\b(\w*AlreadyExists\w*|ResourceExistsException|InvalidGroup\.Duplicate)\b")
 #: One error of terraform's human output: the provider's "creating <kind> (<name>): ..." and its "with <address>,".
 _CREATE_ERROR = re.compile(
     r"Error: creating [^(\n]*\((?P<name>[^)\n]+)\):(?P<detail>.*?)\n\s+with (?P<address>[^,\s]+),", re.DOTALL
@@ -333,6 +333,20 @@ class Terraform:
             )
         totals = _APPLIED.search(text)
         return totals is None or any(int(count) for count in totals.groups())
+
+    def destroy(self, variables: Mapping[str, Any], output: Output, summary: Output) -> None:
+        """Destroy everything the state holds, in one terraform run."""
+        with self._var_file(variables) as var_file:
+            self.run(
+                ["apply", "-destroy", "-input=false", "-no-color", "-auto-approve", self.lock_flag, var_file],
+                split_summary(output, summary),
+            )
+
+    def forget(self, addresses: Iterable[str], output: Output) -> None:
+        """Remove the resources from the state, leaving them as they are in AWS (`terraform state rm`)."""
+        addresses = list(addresses)
+        if addresses:
+            self.run(["state", "rm", "-no-color", self.lock_flag, *addresses], output)
 
     def discard_plan(self) -> None:
         self.plan_file.unlink(missing_ok=True)

@@ -7,8 +7,8 @@ from typing import Any
 
 from ecr_deploy.aws.ecr import EcrApi
 from ecr_deploy.aws.ownership import existing_resource
-from ecr_deploy.aws.rds import pending_changes
-from ecr_deploy.aws.secrets import ensure_secret_value
+from ecr_deploy.aws.rds import db_instance, db_snapshot_exists, pending_changes
+from ecr_deploy.aws.secrets import ensure_secret_value, restore, scheduled_for_deletion
 from ecr_deploy.common import timed
 from ecr_deploy.environments import Environment
 from ecr_deploy.errors import ConfigurationError, StateError
@@ -30,6 +30,29 @@ SERVICE_RESOURCES = frozenset(
 )
 
 
+def service_variables(environment: Environment, region: str, image: str) -> dict[str, Any]:
+    """The variables of the service's Terraform for the environment: its TERRAFORM_VARS, and what ecr_deploy sets."""
+    ecs = environment.ecs
+    ownership = ownership_tags(environment.project, environment.name)
+    return {
+        **ecs.terraform_vars,
+        "nome": ecs.service,
+        "regiao": region,
+        "imagem": image,
+        "container": ecs.container,
+        "etiquetas": {**ecs.terraform_vars.get("etiquetas", {}), **ownership},
+        "banco_rds": ecs.database == "rds",
+        "database_url_secret_arn": ecs.database_secret_arn,
+        **account_pin(environment.account),
+    }
+
+
+#: How many times an apply may find this environment's resources already there, import them and go on.
+IMPORT_ROUNDS = 3
+#: The secrets of infra/ecs, after "SERVICE/".
+SECRET_SUFFIXES = ("DJANGO_SECRET_KEY", "database")
+
+
 class ServiceProvisioner:
     """Applies the service's Terraform for one environment, skipped when nothing it reads changed, then makes
     sure DJANGO_SECRET_KEY holds a value (put once, outside the Terraform state)."""
@@ -46,8 +69,10 @@ class ServiceProvisioner:
         plan: bool = False,
         force_terraform: bool = False,
         allow_destroy: bool = False,
+        from_snapshot: str | None = None,
     ) -> None:
         self.environment = environment
+        self.from_snapshot = from_snapshot
         self.stack = stack
         self.session = session
         self.ecr = ecr
@@ -58,25 +83,15 @@ class ServiceProvisioner:
         self.allow_destroy = allow_destroy
 
     def variables(self, image: str) -> dict[str, Any]:
-        ecs = self.environment.ecs
-        ownership = ownership_tags(self.environment.project, self.environment.name)
-        return {
-            **ecs.terraform_vars,
-            "nome": ecs.service,
-            "regiao": self.session.region_name,
-            "imagem": image,
-            "container": ecs.container,
-            "etiquetas": {**ecs.terraform_vars.get("etiquetas", {}), **ownership},
-            "banco_rds": ecs.database == "rds",
-            "database_url_secret_arn": ecs.database_secret_arn,
-            **account_pin(self.environment.account),
-        }
+        variables = service_variables(self.environment, self.session.region_name, image)
+        return {**variables, "banco_snapshot": self.from_snapshot} if self.from_snapshot else variables
 
     def run(self) -> ServiceResult:
         environment, stack, progress = self.environment, self.stack, self.progress
         result = ServiceResult(environment=environment.name, service=environment.ecs.service)
         self.check_database()
         stack.check_target()
+        self.check_snapshot()
         image = published_image(self.ecr, environment.repository, self.tag, None)
         variables = self.variables(image)
         with stack.held_by("provision_ecs", progress.heading), timed(result.timings, "terraform"):
@@ -96,17 +111,56 @@ class ServiceProvisioner:
                     stack.terraform.discard_plan()
                     result.terraform_changes = planned.changes
                     return result
-                try:
-                    result.terraform_changes = self.apply(variables)
-                except AlreadyExistsError as err:
-                    self.import_own(err, variables)
-                    result.terraform_changes = self.apply(variables)
+                self.restore_own_secrets()
+                result.terraform_changes = self.apply_importing_own(variables)
                 outputs = stack.record(variables)
         self.ensure_secret_key(outputs["secret_key_arn"])
         self.report_database(outputs)
         result.service_url = f"http://{outputs['alb_dns']}/"
         result.image = image
         return result
+
+    def apply_importing_own(self, variables: dict[str, Any]) -> bool:
+        """apply; a resource that it finds already there with this environment's tags (a lost answer, or what
+        destroy_ecs kept) is imported and the apply run again. A few rounds: what depends on an imported resource
+        is only tried in the next one."""
+        for _ in range(IMPORT_ROUNDS):
+            try:
+                return self.apply(variables)
+            except AlreadyExistsError as err:
+                self.import_own(err, variables)
+        return self.apply(variables)
+
+    def restore_own_secrets(self) -> None:
+        """The service's secrets that destroy_ecs scheduled for deletion, taken back while in their recovery window
+        (a secret's name cannot be used again until then); only with this environment's tags."""
+        environment, client = self.environment, self.session.client("secretsmanager")
+        for name in (f"{environment.ecs.service}/{suffix}" for suffix in SECRET_SUFFIXES):
+            tags = scheduled_for_deletion(client, name)
+            if tags is not None and owned_by(tags, environment.project, environment.name):
+                restore(client, name)
+                self.progress.heading(
+                    f"Secrets Manager: {name} was scheduled for deletion; restored, to be used again."
+                )
+
+    def check_snapshot(self) -> None:
+        """--from-snapshot makes a new database from an existing snapshot, never over one that exists."""
+        if not self.from_snapshot:
+            return
+        name = self.environment.ecs.service
+        if self.environment.ecs.database != "rds":
+            raise ConfigurationError(
+                "--from-snapshot makes the RDS database: ECR_DEPLOY['ECS']['DATABASE'] must be 'rds'."
+            )
+        if not db_snapshot_exists(self.session.client("rds"), self.from_snapshot):
+            raise ConfigurationError(
+                f"No DB snapshot {self.from_snapshot} in this account and region. Nothing was applied."
+            )
+        if db_instance(self.session.client("rds"), name) is not None:
+            raise ConfigurationError(
+                f"The database {name} exists: --from-snapshot only makes a new one. provision_ecs without it takes a "
+                "kept database back; to replace it, destroy_ecs --delete-database first (it takes a final snapshot)."
+            )
 
     def apply(self, variables: dict[str, Any]) -> bool:
         progress = self.progress

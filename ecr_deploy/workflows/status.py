@@ -61,14 +61,18 @@ def monthly_cost(running: int, cpu_units: int, memory_mib: int, database: dict[s
     """What the running tasks, one load balancer (one LCU) and the database cost per month at PRICES."""
     task_hour = cpu_units / 1024 * PRICES["fargate_vcpu_hour"] + memory_mib / 1024 * PRICES["fargate_gb_hour"]
     hourly = running * task_hour + PRICES["alb_hour"] + PRICES["alb_lcu_hour"]
-    monthly = hourly * HOURS_PER_MONTH
-    if database:
-        monthly += PRICES["rds_instance_hour"].get(database["class"], 0.0) * HOURS_PER_MONTH
-        monthly += PRICES["rds_storage_gb_month"].get(database["storage_type"], 0.115) * database["storage_gb"]
-    return round(monthly, 2)
+    return round(hourly * HOURS_PER_MONTH + database_monthly_cost(database), 2)
 
 
-def _database(instance: dict[str, Any] | None) -> dict[str, Any] | None:
+def database_monthly_cost(database: dict[str, Any] | None) -> float:
+    """What the DB instance and its storage cost per month at PRICES; 0 without one."""
+    if not database:
+        return 0.0
+    instance = PRICES["rds_instance_hour"].get(database["class"], 0.0) * HOURS_PER_MONTH
+    return instance + PRICES["rds_storage_gb_month"].get(database["storage_type"], 0.115) * database["storage_gb"]
+
+
+def database_summary(instance: dict[str, Any] | None) -> dict[str, Any] | None:
     """The RDS instance's status, engine version, class and storage; None when there is none."""
     if instance is None:
         return None
@@ -107,7 +111,7 @@ def service_status(environment: Environment, session: Any, stack: Stack, progres
     groups = [balancer["targetGroupArn"] for balancer in live.get("loadBalancers", []) if "targetGroupArn" in balancer]
     elbv2 = LazyClient(session, "elbv2")
     targets = [target for group in groups for target in target_health(elbv2, group)]
-    database = _database(db_instance(session.client("rds"), name)) if outputs.get("banco") else None
+    database = database_summary(db_instance(session.client("rds"), name)) if outputs.get("banco") else None
     now = datetime.now(timezone.utc)
     deployments = [
         {

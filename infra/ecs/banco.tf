@@ -51,16 +51,18 @@ resource "aws_security_group" "banco" {
 }
 
 resource "aws_db_instance" "banco" {
-  count                      = var.banco_rds ? 1 : 0
-  identifier                 = var.nome
-  engine                     = "postgres"
-  engine_version             = var.banco_versao
-  instance_class             = var.banco_classe
-  allocated_storage          = var.banco_armazenamento_gb
-  storage_type               = var.banco_tipo_armazenamento
-  storage_encrypted          = var.banco_criptografado
-  db_name                    = local.banco_nome
-  username                   = local.banco_nome
+  count             = var.banco_rds ? 1 : 0
+  identifier        = var.nome
+  engine            = "postgres"
+  engine_version    = var.banco_versao
+  instance_class    = var.banco_classe
+  allocated_storage = var.banco_armazenamento_gb
+  storage_type      = var.banco_tipo_armazenamento
+  storage_encrypted = var.banco_criptografado
+  # From a snapshot (provision_ecs --from-snapshot), the name and user come from it: RDS refuses them then.
+  snapshot_identifier        = var.banco_snapshot == "" ? null : var.banco_snapshot
+  db_name                    = var.banco_snapshot == "" ? local.banco_nome : null
+  username                   = var.banco_snapshot == "" ? local.banco_nome : null
   password_wo                = ephemeral.aws_secretsmanager_random_password.banco[0].random_password
   password_wo_version        = var.banco_senha_versao
   db_subnet_group_name       = aws_db_subnet_group.banco[0].name
@@ -77,6 +79,7 @@ resource "aws_db_instance" "banco" {
   tags                      = var.etiquetas
 
   lifecycle {
-    ignore_changes = [final_snapshot_identifier]
+    # The snapshot an instance was made from only matters at its creation: a later value must not replace it.
+    ignore_changes = [final_snapshot_identifier, snapshot_identifier]
   }
 }

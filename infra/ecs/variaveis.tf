@@ -171,6 +171,12 @@ variable "banco_aplicar_imediatamente" {
   description = "Apply changes that restart the database now instead of in the maintenance window."
 }
 
+variable "banco_snapshot" {
+  type        = string
+  default     = ""
+  description = "A DB snapshot to make the database from (provision_ecs --from-snapshot); none makes an empty one."
+}
+
 variable "banco_protecao_exclusao" {
   type        = bool
   default     = true

@@ -19,8 +19,13 @@ class Command(EcrDeployCommand):
             "--tag", help="The published tag of the first task definition (default: the environment's)."
         )
         parser.add_argument("--plan", action="store_true", help="Show terraform's plan; change nothing.")
+        parser.add_argument(
+            "--from-snapshot",
+            metavar="SNAPSHOT",
+            help="Make the database from this DB snapshot (e.g. destroy_ecs's final one) instead of an empty one.",
+        )
 
-    def handle(self, *args, env, tag, plan, force_terraform, allow_destroy, **options):
+    def handle(self, *args, env, tag, plan, from_snapshot, force_terraform, allow_destroy, **options):
         from ecr_deploy.aws.ecr import EcrApi
         from ecr_deploy.aws.session import aws_session
         from ecr_deploy.environments import resolve_environment
@@ -44,6 +49,7 @@ class Command(EcrDeployCommand):
             plan=plan,
             force_terraform=force_terraform,
             allow_destroy=allow_destroy,
+            from_snapshot=from_snapshot,
         )
         result = provisioner.run()
         if self.as_json:

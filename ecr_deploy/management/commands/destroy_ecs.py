@@ -1,0 +1,104 @@
+import sys
+
+from django.core.management.base import CommandError
+
+from ecr_deploy import conf
+from ecr_deploy.management.commands._base import EcrDeployCommand
+
+
+class Command(EcrDeployCommand):
+    help = (
+        "Destroy the environment's service: first the plan (what goes, what it costs now, what stays), then a "
+        "confirmation (type the service's name on a terminal, or --yes). The database always gets a snapshot named "
+        "with the date and is kept unless --delete-database; the ECR repository goes only with --with-repository "
+        "(its images only with --delete-images); secrets go after a 7-day recovery window; the state stays."
+    )
+    json_flag = True
+    env_flag = True
+    requires_system_checks = []
+
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.add_argument("--yes", action="store_true", help="Destroy without asking (for scripts).")
+        parser.add_argument(
+            "--delete-database", action="store_true", help="Delete the database too (after its final snapshot)."
+        )
+        parser.add_argument("--with-repository", action="store_true", help="Delete the ECR repository too.")
+        parser.add_argument(
+            "--delete-images",
+            action="store_true",
+            help="With --with-repository: delete a repository that holds images.",
+        )
+
+    def handle(self, *args, env, yes, delete_database, with_repository, delete_images, **options):
+        from ecr_deploy.aws.session import aws_session
+        from ecr_deploy.environments import resolve_environment
+        from ecr_deploy.workflows.destroy import DestroyOptions, destroy_service, plan_destroy
+        from ecr_deploy.workflows.service import service_stack
+
+        if delete_images and not with_repository:
+            raise CommandError("--delete-images deletes the repository's images with it: add --with-repository.")
+        environment = resolve_environment(env)
+        session = aws_session(environment.region, environment.profile)
+        stack = service_stack(
+            environment, conf.base_dir(), session, conf.get("TERRAFORM_BIN"), conf.get("LOCK_TIMEOUT_SECONDS")
+        )
+        choices = DestroyOptions(
+            delete_database=delete_database,
+            with_repository=with_repository,
+            delete_images=delete_images,
+            timeout_seconds=max(environment.ecs.timeout_seconds, 1800),
+        )
+        reporter = self.reporter()
+        plan = plan_destroy(environment, session, stack, reporter, choices)
+        if plan.nothing_left:
+            self.progress(f"Nothing left to destroy of {plan.service} in environment {plan.environment}.")
+            self.show_kept(plan)
+            return self.emit_json(plan) if self.as_json else None
+        self.show_plan(plan)
+        self.confirm(plan.service, yes)
+        destroy_service(environment, session, stack, reporter, plan, choices)
+        for step in plan.done:
+            self.progress(f"Done: {step}")
+        self.show_kept(plan)
+        if self.as_json:
+            self.emit_json(plan)
+
+    def show_plan(self, plan) -> None:
+        self.progress(
+            self.style.MIGRATE_HEADING(f"destroy_ecs: environment {plan.environment}, service {plan.service}")
+        )
+        for address in plan.destroy:
+            self.progress(f"  destroy  {address}")
+        for name in plan.secrets:
+            self.progress(f"  delete   the secret {name}, after a {plan.recovery_days}-day recovery window")
+        if plan.database:
+            verb = "delete" if plan.database["delete"] else "keep"
+            self.progress(
+                f"  {verb:<8} the database {plan.database['identifier']}, after a snapshot {plan.database['snapshot']}"
+            )
+        if plan.repository:
+            self.progress(
+                f"  delete   the ECR repository {plan.repository['name']} and its {plan.repository['images']} images"
+            )
+        self.progress(
+            f"It costs about USD {plan.monthly_cost_usd:.2f} a month now; what is kept, about USD "
+            f"{plan.kept_monthly_cost_usd:.2f} a month (status_ecs's prices; snapshots and storage in ECR and S3 aside)."
+        )
+
+    def show_kept(self, plan) -> None:
+        for kept in plan.keep:
+            self.progress(f"  keep     {kept}")
+
+    def confirm(self, service: str, yes: bool) -> None:
+        """--yes, or the service's name typed on a terminal; anything else changes nothing."""
+        if yes:
+            return
+        if not sys.stdin.isatty():
+            raise CommandError(
+                "destroy_ecs asks for confirmation on a terminal; with none, pass --yes. Nothing was changed."
+            )
+        self.progress_stream.write(f"Type the service's name ({service}) to destroy it: ", ending="")
+        self.progress_stream.flush()
+        if sys.stdin.readline().strip() != service:
+            raise CommandError("That is not the service's name; nothing was changed.")

@@ -1,0 +1,283 @@
+"""destroy_ecs: a plan of what goes, what it costs now and what stays; then the service's stack destroyed, with
+deletion protection turned off first. The database is taken out of Terraform before the destroy: it always gets a
+snapshot named with the date, and is deleted only when asked (by the API, with that snapshot as its final one);
+otherwise it is kept with its subnet group, security group and secret. Secrets go after a recovery window. The ECR
+repository goes only when asked, with its images only when asked too. The state's objects stay (the bucket is
+versioned)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from ecr_deploy.aws.ec2 import revoke_ingress_from
+from ecr_deploy.aws.ecr import EcrApi
+from ecr_deploy.aws.ecs import EcsService
+from ecr_deploy.aws.elb import disable_deletion_protection
+from ecr_deploy.aws.ownership import existing_resource
+from ecr_deploy.aws.rds import db_instance, delete_instance, snapshot_instance
+from ecr_deploy.aws.secrets import schedule_deletion
+from ecr_deploy.aws.session import aws_call
+from ecr_deploy.environments import Environment
+from ecr_deploy.errors import ConfigurationError, EcrDeployError
+from ecr_deploy.terraform.stack import Stack
+from ecr_deploy.workflows.provision import service_variables
+from ecr_deploy.workflows.service import Progress
+from ecr_deploy.workflows.stacks import owned_by
+from ecr_deploy.workflows.status import database_monthly_cost, database_summary, monthly_cost
+
+#: Days a deleted secret can still be restored (`aws secretsmanager restore-secret`); AWS allows 7 to 30.
+RECOVERY_DAYS = 7
+#: The database and what it needs to be reached again, by Terraform type, as infra/ecs/banco.tf names them.
+DATABASE_PARTS = {
+    "aws_db_instance": "aws_db_instance.banco[0]",
+    "aws_db_subnet_group": "aws_db_subnet_group.banco[0]",
+    "aws_security_group": "aws_security_group.banco[0]",
+    "aws_secretsmanager_secret": "aws_secretsmanager_secret.banco[0]",
+}
+DATABASE_SECRET_VERSION = "aws_secretsmanager_secret_version.banco[0]"
+
+
+@dataclass(frozen=True)
+class DestroyOptions:
+    delete_database: bool = False
+    with_repository: bool = False
+    delete_images: bool = False
+    timeout_seconds: float = 1800
+
+
+@dataclass
+class DestroyPlan:
+    environment: str
+    service: str
+    #: The addresses that terraform destroys; the secrets (name: ARN) scheduled for deletion, and their addresses.
+    destroy: list[str]
+    secrets: dict[str, str]
+    secret_addresses: list[str]
+    #: The database: its identifier, the snapshot it gets, whether it is deleted, and the names of its parts.
+    database: dict[str, Any] | None
+    #: The ECR repository deleted (with how many images), when asked.
+    repository: dict[str, Any] | None
+    keep: list[str]
+    monthly_cost_usd: float
+    kept_monthly_cost_usd: float
+    recovery_days: int = RECOVERY_DAYS
+    done: list[str] = field(default_factory=list)
+
+    @property
+    def nothing_left(self) -> bool:
+        return not self.destroy and not self.secrets and self.repository is None and not self.deletes_database
+
+    @property
+    def deletes_database(self) -> bool:
+        return bool(self.database and self.database["delete"])
+
+
+def _attributes(document: dict[str, Any], address: str) -> dict[str, Any]:
+    """The attributes that the state holds for address (TYPE.NAME or TYPE.NAME[0])."""
+    kind, _, rest = address.partition(".")
+    name, _, index = rest.partition("[")
+    for resource in document.get("resources", []):
+        if (resource.get("type"), resource.get("name"), resource.get("mode")) == (kind, name, "managed"):
+            for instance in resource.get("instances", []):
+                if str(instance.get("index_key", "")) == index.rstrip("]"):
+                    return instance.get("attributes", {})
+    return {}
+
+
+def plan_destroy(
+    environment: Environment, session: Any, stack: Stack, progress: Progress, options: DestroyOptions
+) -> DestroyPlan:
+    """What destroy_ecs would do, read from the state and AWS; refused before anything changes when the repository
+    is not this environment's, or holds images without --delete-images."""
+    name = environment.ecs.service
+    stack.check(progress.heading)
+    document = stack.state_document() or {}
+    addresses = sorted(stack.managed_resources())
+    in_state = {kind: address for kind, address in DATABASE_PARTS.items() if address in addresses}
+    database = _database(environment, session, name, in_state, options)
+    database_parts = {*DATABASE_PARTS.values(), DATABASE_SECRET_VERSION}  # never terraform's to destroy: see above
+    secrets = {
+        attributes["name"]: attributes["arn"]
+        for address in addresses
+        if address.startswith("aws_secretsmanager_secret.") and address not in database_parts
+        for attributes in [_attributes(document, address)]
+        if attributes
+    }
+    own = [address for address in addresses if address not in database_parts]
+    secret_addresses = [address for address in own if address.startswith("aws_secretsmanager_secret")]
+    destroy = [address for address in own if address not in secret_addresses]
+    repository = _repository(environment, session, options)
+    keep = []
+    kept_cost = 0.0
+    if database and not database["delete"]:
+        kept_cost = database_monthly_cost(database["summary"])
+        keep.append(
+            f"the database {database['identifier']} ({database['summary']['class']}, "
+            f"{database['summary']['storage_gb']} GB; about USD {kept_cost:.2f} a month), its subnet group, security "
+            f"group and secret {name}/database (destroy_ecs --delete-database deletes them)"
+        )
+    if database:
+        keep.append(f"the snapshot {database['snapshot']} of the database")
+    if not options.with_repository:
+        keep.append(f"the ECR repository {environment.repository} and its images (--with-repository deletes it)")
+    keep.append(
+        f"the Terraform state {stack.location.description}"
+        + (" (its bucket is versioned)" * (environment.state.backend == "s3"))
+    )
+    return DestroyPlan(
+        environment=environment.name,
+        service=name,
+        destroy=destroy,
+        secrets=secrets,
+        secret_addresses=secret_addresses,
+        database=database,
+        repository=repository,
+        keep=keep,
+        monthly_cost_usd=_running_cost(session, document, database) if destroy else round(kept_cost, 2),
+        kept_monthly_cost_usd=round(kept_cost, 2),
+    )
+
+
+def _database(
+    environment: Environment, session: Any, name: str, in_state: dict[str, str], options: DestroyOptions
+) -> dict[str, Any] | None:
+    """The service's DB instance: in the state, or kept by an earlier destroy_ecs (then only with this
+    environment's tags); None when there is none."""
+    instance = db_instance(session.client("rds"), name)
+    if instance is None:
+        return None
+    if "aws_db_instance" not in in_state:
+        tags = {tag["Key"]: tag["Value"] for tag in instance.get("TagList", [])}
+        if not owned_by(tags, environment.project, environment.name):
+            return None
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    return {
+        "identifier": name,
+        "snapshot": f"{name}-final-{stamp}",
+        "delete": options.delete_database,
+        "in_state": "aws_db_instance" in in_state,
+        "summary": database_summary(instance),
+    }
+
+
+def _repository(environment: Environment, session: Any, options: DestroyOptions) -> dict[str, Any] | None:
+    if not options.with_repository:
+        return None
+    ecr = EcrApi(session.client("ecr"))
+    described = ecr.repository(environment.repository)
+    if described is None:
+        return None
+    if not owned_by(ecr.tags(described["repositoryArn"]), environment.project, environment.name):
+        raise ConfigurationError(
+            f"The ECR repository {environment.repository} does not carry the tags of project {environment.project}, "
+            f"environment {environment.name}: it was not made by this environment, so destroy_ecs leaves it. "
+            "Nothing was changed."
+        )
+    images = ecr.image_count(environment.repository)
+    if images and not options.delete_images:
+        raise ConfigurationError(
+            f"The ECR repository {environment.repository} holds {images} image(s): add --delete-images to delete them "
+            "with it, or drop --with-repository. Nothing was changed."
+        )
+    return {"name": environment.repository, "images": images}
+
+
+def _running_cost(session: Any, document: dict[str, Any], database: dict[str, Any] | None) -> float:
+    """What the service costs per month now, at status_ecs's prices: its running tasks, the load balancer and the
+    database."""
+    service = _attributes(document, "aws_ecs_service.app")
+    running, cpu, memory = 0, 256, 512
+    if service:
+        ecs = EcsService(session.client("ecs"), None, service["cluster"].rsplit("/", 1)[-1], service["name"])
+        try:
+            live = ecs.describe()
+            definition = ecs.task_definition(live["taskDefinition"])
+            running, cpu, memory = live.get("runningCount", 0), int(definition["cpu"]), int(definition["memory"])
+        except (EcrDeployError, KeyError, ValueError):
+            pass  # a service already gone costs nothing
+    return monthly_cost(running, cpu, memory, database["summary"] if database else None)
+
+
+def destroy_service(
+    environment: Environment, session: Any, stack: Stack, progress: Progress, plan: DestroyPlan, options: DestroyOptions
+) -> DestroyPlan:
+    """Carry out the plan; each step says what it did in plan.done."""
+    heading, done = progress.heading, plan.done
+    with stack.held_by("destroy_ecs", heading):
+        stack.prepare(heading, progress.line)
+        document = stack.state_document() or {}
+        balancer = _attributes(document, "aws_lb.app")
+        if balancer and disable_deletion_protection(session.client("elbv2"), balancer["arn"]):
+            done.append(f"turned off the deletion protection of the load balancer {balancer['name']}")
+        if plan.database:
+            _take_out_database(environment, session, stack, document, plan, options, progress)
+        if plan.secrets:
+            secrets = session.client("secretsmanager")
+            for name, arn in plan.secrets.items():
+                when = schedule_deletion(secrets, arn, RECOVERY_DAYS)
+                done.append(f"scheduled the secret {name} for deletion on {when} ({RECOVERY_DAYS}-day recovery window)")
+            stack.terraform.forget(
+                [a for a in plan.destroy if a.startswith("aws_secretsmanager_secret")], progress.line
+            )
+        if plan.destroy:
+            heading(f"Terraform: destroy the service {plan.service} ({stack.location.description})")
+            variables = service_variables(environment, session.region_name, "destroyed")
+            stack.terraform.destroy(variables, progress.line, progress.summary)
+            done.append(f"destroyed {len(plan.destroy)} resources of the service's Terraform")
+    if plan.repository:
+        EcrApi(session.client("ecr")).delete_repository(plan.repository["name"], with_images=options.delete_images)
+        done.append(f"deleted the ECR repository {plan.repository['name']} ({plan.repository['images']} images)")
+    return plan
+
+
+def _take_out_database(
+    environment: Environment,
+    session: Any,
+    stack: Stack,
+    document: dict[str, Any],
+    plan: DestroyPlan,
+    options: DestroyOptions,
+    progress: Progress,
+) -> None:
+    """The database out of Terraform, unreachable from the tasks about to go; then snapshotted and kept, or deleted
+    with that snapshot as its final one, with its subnet group, security group and secret."""
+    database, done, name = plan.database, plan.done, plan.service
+    assert database is not None
+    group = _attributes(document, DATABASE_PARTS["aws_security_group"])
+    tasks = _attributes(document, "aws_security_group.servico")
+    if group and tasks and revoke_ingress_from(session.client("ec2"), group["id"], tasks["id"]):
+        done.append(f"removed the tasks' access to the database's security group {group['name']}")
+    managed = stack.managed_resources()
+    stack.terraform.forget(
+        [part for part in [*DATABASE_PARTS.values(), DATABASE_SECRET_VERSION] if part in managed], progress.line
+    )
+    rds = session.client("rds")
+    if not database["delete"]:
+        progress.heading(f"Database: snapshot {database['snapshot']}, then keep {name}")
+        snapshot_instance(rds, name, database["snapshot"], options.timeout_seconds)
+        done.append(f"took the snapshot {database['snapshot']}; kept the database {name} and its parts")
+        return
+    progress.heading(f"Database: delete {name}, with the final snapshot {database['snapshot']}")
+    delete_instance(rds, name, database["snapshot"], options.timeout_seconds)
+    done.append(f"deleted the database {name} (deletion protection off first), final snapshot {database['snapshot']}")
+    parts = {
+        "aws_db_subnet_group": name,
+        "aws_security_group": f"{name}-banco",
+        "aws_secretsmanager_secret": f"{name}/database",
+    }
+    for kind, part in parts.items():
+        found = existing_resource(session, kind, part)
+        if found is None or not owned_by(found.tags, environment.project, environment.name):
+            continue
+        if kind == "aws_db_subnet_group":
+            aws_call(f"delete the DB subnet group {part}", rds.delete_db_subnet_group, DBSubnetGroupName=part)
+            done.append(f"deleted the DB subnet group {part}")
+        elif kind == "aws_security_group":
+            ec2 = session.client("ec2")
+            aws_call(f"delete the security group {part}", ec2.delete_security_group, GroupId=found.import_id)
+            done.append(f"deleted the security group {part}")
+        else:
+            when = schedule_deletion(session.client("secretsmanager"), found.import_id, RECOVERY_DAYS)
+            done.append(f"scheduled the secret {part} for deletion on {when} ({RECOVERY_DAYS}-day recovery window)")

@@ -1,0 +1,198 @@
+"""destroy_ecs on a service of its own (the other ECS tests share theirs), provisioned against moto with real
+terraform: the plan, the confirmation, what goes, what stays, and a second run that finds nothing left."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import shutil
+import uuid
+
+import boto3
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from tests.conftest import ROOT, run
+
+pytestmark = [pytest.mark.engine]
+
+
+@pytest.fixture
+def doomed(local_aws, docker_client, project_image, tmp_path, settings) -> dict:
+    """A published and provisioned service with its RDS database, deployed once, for this test alone."""
+    infra = tmp_path / "infra"
+    shutil.copytree(ROOT / "infra", infra, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*"))
+    name = f"fim-{uuid.uuid4().hex[:8]}"
+    docker_client.images.get(project_image).tag(name, "V1")
+    settings.ECR_DEPLOY = {
+        "TERRAFORM_DIR": str(infra),
+        "REPOSITORY": name,
+        "ECS": {
+            "TERRAFORM_DIR": str(infra / "ecs"),
+            "TIMEOUT_SECONDS": 60,
+            "BAKE_SECONDS": 0,
+            "TERRAFORM_VARS": {"max_tentativas": 2},
+        },
+    }
+    run("publish_ecr")
+    provisioned, _ = run("provision_ecs")
+    return {"name": name, "infra": infra, "outputs": provisioned}
+
+
+class Terminal(io.StringIO):
+    """A stdin that is a terminal, where the user types text."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def destroy(*flags: str) -> tuple[dict, str]:
+    out, err = io.StringIO(), io.StringIO()
+    call_command("destroy_ecs", "--json", *flags, stdout=out, stderr=err)
+    return json.loads(out.getvalue()), err.getvalue()
+
+
+def state_path(doomed: dict):
+    return doomed["infra"] / "ecs" / "terraform.tfstate.d" / "default" / f"_ecs+{doomed['name']}.tfstate"
+
+
+def state_resources(doomed: dict) -> list[str]:
+    resources = json.loads(state_path(doomed).read_text())["resources"]
+    return sorted(f"{r['type']}.{r['name']}" for r in resources if r["mode"] == "managed")
+
+
+def rebuilt_group(doomed: dict) -> str:
+    """The id of the tasks' security group that the state holds now."""
+    resources = json.loads(state_path(doomed).read_text())["resources"]
+    (group,) = [r for r in resources if r["type"] == "aws_security_group" and r["name"] == "servico"]
+    return group["instances"][0]["attributes"]["id"]
+
+
+def aws_has(doomed: dict) -> dict:
+    """What AWS holds of the service, read directly."""
+    name = doomed["name"]
+    rds, ec2, secrets = boto3.client("rds"), boto3.client("ec2"), boto3.client("secretsmanager")
+    services = boto3.client("ecs").describe_services(cluster=name, services=[name])["services"]
+    balancers = boto3.client("elbv2").describe_load_balancers()["LoadBalancers"]
+    databases = rds.describe_db_instances()["DBInstances"]
+    groups = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [f"{name}-banco"]}])
+    listed = secrets.list_secrets(IncludePlannedDeletion=True)["SecretList"]
+    return {
+        "service": [s["status"] for s in services],
+        "load_balancer": [b["LoadBalancerName"] for b in balancers if b["LoadBalancerName"].startswith(name)],
+        "database": [d["DBInstanceStatus"] for d in databases if d["DBInstanceIdentifier"] == name],
+        "snapshots": sorted(
+            s["DBSnapshotIdentifier"]
+            for s in rds.describe_db_snapshots(DBInstanceIdentifier=name)["DBSnapshots"]
+            if s["SnapshotType"] == "manual" or "-final-" in s["DBSnapshotIdentifier"]
+        ),
+        "database_group_rules": [g["IpPermissions"] for g in groups["SecurityGroups"]],
+        "secrets": {s["Name"]: "DeletedDate" in s for s in listed if s["Name"].startswith(f"{name}/")},
+        "repository": [
+            r["repositoryName"]
+            for r in boto3.client("ecr").describe_repositories()["repositories"]
+            if r["repositoryName"] == name
+        ],
+    }
+
+
+@pytest.mark.xdist_group("destroy-keep")  # each destroy test on a worker of its own: they wait on the provider
+def test_destroy_asks_keeps_the_database_after_a_snapshot_finds_nothing_left_then_provision_takes_it_back(
+    doomed, monkeypatch
+):
+    name = doomed["name"]
+    before, resources = aws_has(doomed), state_resources(doomed)
+    assert before["database"] == ["available"] and before["service"] == ["ACTIVE"]
+    balancer = boto3.client("elbv2").describe_load_balancers(Names=[before["load_balancer"][0]])["LoadBalancers"][0]
+    boto3.client("elbv2").modify_load_balancer_attributes(
+        LoadBalancerArn=balancer["LoadBalancerArn"],
+        Attributes=[{"Key": "deletion_protection.enabled", "Value": "true"}],
+    )
+    # No terminal and no --yes; then a terminal where the wrong name is typed: nothing changes.
+    with pytest.raises(CommandError, match="asks for confirmation on a terminal; with none, pass --yes"):
+        destroy()
+    monkeypatch.setattr("sys.stdin", Terminal("clientes\n"))
+    with pytest.raises(CommandError, match="not the service's name; nothing was changed"):
+        destroy()
+    assert aws_has(doomed) == before and state_resources(doomed) == resources
+
+    monkeypatch.setattr("sys.stdin", Terminal(f"{name}\n"))
+    plan, log = destroy()
+    assert f"Type the service's name ({name}) to destroy it:" in log
+    assert "destroy  aws_ecs_service.app" in log and "destroy  aws_lb.app" in log
+    assert f"keep     the database {name} (db.t4g.micro, 20 GB; about USD 13.98 a month)" in log
+    assert plan["monthly_cost_usd"] > plan["kept_monthly_cost_usd"] == 13.98
+    assert f"turned off the deletion protection of the load balancer {balancer['LoadBalancerName']}" in plan["done"]
+    snapshot = plan["database"]["snapshot"]
+    assert re.fullmatch(rf"{name}-final-\d{{8}}-\d{{6}}", snapshot)
+    after = aws_has(doomed)
+    assert after["service"] in ([], ["INACTIVE"]) and after["load_balancer"] == []
+    assert after["database"] == ["available"] and snapshot in after["snapshots"]
+    assert after["database_group_rules"] == [[]]  # kept, but no longer open to the tasks that are gone
+    assert after["secrets"] == {f"{name}/DJANGO_SECRET_KEY": True, f"{name}/database": False}
+    assert f"{name}/DJANGO_SECRET_KEY" in " ".join(plan["done"]) and "7-day recovery window" in " ".join(plan["done"])
+    assert after["repository"] == [name] and state_resources(doomed) == []
+
+    again, log = destroy("--yes")
+    assert again["destroy"] == [] and f"Nothing left to destroy of {name}" in log
+    assert f"keep     the database {name}" in log and aws_has(doomed) == after
+
+    # provision_ecs takes the kept database back (imported: it carries this environment's tags), and the secret
+    # key that was scheduled for deletion (restored: its name cannot be used again until the window ends).
+    _, log = run("provision_ecs")
+    assert f"Secrets Manager: {name}/DJANGO_SECRET_KEY was scheduled for deletion; restored" in log
+    assert "aws_db_instance.banco[0]" in log and "importing it and applying again" in log
+    back = aws_has(doomed)
+    assert back["database"] == ["available"] and back["service"] == ["ACTIVE"]
+    assert back["secrets"] == {f"{name}/DJANGO_SECRET_KEY": False, f"{name}/database": False}
+    tasks_group = rebuilt_group(doomed)
+    assert [pair["GroupId"] for rule in back["database_group_rules"][0] for pair in rule["UserIdGroupPairs"]] == [
+        tasks_group
+    ]
+    with pytest.raises(CommandError, match=f"The database {name} exists: --from-snapshot only makes a new one"):
+        run("provision_ecs", "--from-snapshot", snapshot)
+    destroy("--yes", "--delete-database", "--with-repository", "--delete-images")  # leave the local AWS as found
+    assert aws_has(doomed)["database"] == [] and state_resources(doomed) == []
+
+
+@pytest.mark.xdist_group("destroy-delete")
+def test_destroy_deletes_the_database_after_a_final_snapshot_and_the_repository_and_rebuilds_from_that_snapshot(
+    doomed,
+):
+    name = doomed["name"]
+    before = aws_has(doomed)
+    with pytest.raises(CommandError, match=rf"The ECR repository {name} holds 1 image\(s\): add --delete-images"):
+        destroy("--yes", "--delete-database", "--with-repository")
+    assert aws_has(doomed) == before
+
+    last, log = destroy("--yes", "--delete-database", "--with-repository", "--delete-images")
+    assert f"delete   the database {name}, after a snapshot {last['database']['snapshot']}" in log
+    assert f"delete   the ECR repository {name} and its 1 images" in log and last["kept_monthly_cost_usd"] == 0
+    gone = aws_has(doomed)
+    assert gone["database"] == [] and last["database"]["snapshot"] in gone["snapshots"]
+    assert gone["database_group_rules"] == [] and gone["repository"] == [] and gone["load_balancer"] == []
+    assert gone["secrets"] == {f"{name}/DJANGO_SECRET_KEY": True, f"{name}/database": True}
+    with pytest.raises(Exception, match="DBSubnetGroupNotFound"):
+        boto3.client("rds").describe_db_subnet_groups(DBSubnetGroupName=name)
+    final, log = destroy("--yes")
+    assert final["database"] is None and f"Nothing left to destroy of {name}" in log
+
+    # Built again from the final snapshot: a new database made from it.
+    with pytest.raises(CommandError, match="No DB snapshot nunca-tirado"):
+        run("provision_ecs", "--from-snapshot", "nunca-tirado")
+    run("publish_ecr")
+    run("provision_ecs", "--from-snapshot", last["database"]["snapshot"])
+    restored = boto3.client("rds").describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]
+    assert restored["DBInstanceStatus"] == "available"
+    state = json.loads(state_path(doomed).read_text())
+    (instance,) = [r for r in state["resources"] if r["type"] == "aws_db_instance"]
+    assert instance["instances"][0]["attributes"]["snapshot_identifier"] == last["database"]["snapshot"]
+    destroy("--yes", "--delete-database", "--with-repository", "--delete-images")  # leave the local AWS as found
+    assert aws_has(doomed)["database"] == [] and state_resources(doomed) == []
+
+
+def test_delete_images_without_with_repository_is_refused():
+    with pytest.raises(CommandError, match="add --with-repository"):
+        call_command("destroy_ecs", "--delete-images", stdout=io.StringIO(), stderr=io.StringIO())
