@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv up down bench lock
+.PHONY: demo demo-down test venv up down bench lock
 
 venv: $(STAMP)
 
@@ -28,6 +28,10 @@ test: up
 
 demo: up
 	scripts/demo
+
+# What make demo made on the local AWS (service, database, repository), taken down by destroy_ecs.
+demo-down: up
+	scripts/demo --destroy
 
 # requirements.lock from requirements.txt, resolved inside the base image (its Python and platform), with hashes.
 lock: up

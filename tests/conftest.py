@@ -83,10 +83,19 @@ def exclusive(name: str):
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Serial tests stop or replace what every test shares (the engine, moto, the registry on 127.0.0.2):
     under xdist they go to one worker (the "serial" group, unless a test names its own), and each runs alone (see
-    pytest_runtest_protocol)."""
+    pytest_runtest_protocol). They are handed out first and the long destroy tests last, so that a serial test
+    rarely waits for a test of minutes to end while the other workers wait for it (and the ECS group's serial
+    tests, which restart moto, come before its service is provisioned, not between its tests)."""
     for item in items:
         if item.get_closest_marker("serial") and not item.get_closest_marker("xdist_group"):
             item.add_marker(pytest.mark.xdist_group("serial"))
+
+    def turn(item: pytest.Item) -> int:
+        group = item.get_closest_marker("xdist_group")
+        name = group.args[0] if group and group.args else ""
+        return 0 if item.get_closest_marker("serial") else 2 if name.startswith("destroy") else 1
+
+    items.sort(key=turn)
 
 
 @pytest.hookimpl(hookwrapper=True)

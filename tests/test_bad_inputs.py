@@ -460,6 +460,41 @@ CASES = [
         ecr_deploy={"ECS": {"DATABASE": "none"}},
         env=CLOSED_PORT,
     ),
+    Case(
+        "provision-from-snapshot-without-rds",
+        ["provision_ecs", "--from-snapshot", "fim-final-20261202-143428"],
+        r"--from-snapshot makes the RDS database: .*\['DATABASE'\] must be 'rds'",
+        ecr_deploy={"ECS": {"DATABASE": {"SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:x"}}},
+        env=CLOSED_PORT,
+    ),
+    Case("status-unknown-env", ["status_ecs", "--env", "staging"], "Unknown environment", env=CLOSED_PORT),
+    Case("logs-unknown-env", ["logs_ecs", "--env", "staging"], "Unknown environment", env=CLOSED_PORT),
+    Case("logs-since-malformed", ["logs_ecs", "--since", "yesterday"], "neither a duration", env=CLOSED_PORT),
+    Case(
+        "logs-never-provisioned",
+        ["logs_ecs", "--filter", "ERROR", "--task", "0" * 32],
+        r"was never applied .* run `python manage.py provision_ecs --env default` first",
+    ),
+    Case("run-unknown-env", ["run_ecs", "--env", "staging", "--", "true"], "Unknown environment", env=CLOSED_PORT),
+    Case(
+        "run-env-var-secret",
+        ["run_ecs", "--env-var", "DB_PASSWORD=hunter2", "--", "true"],
+        "DB_PASSWORD: a secret is never passed as a value",
+        env=CLOSED_PORT,
+    ),
+    Case(
+        "run-timeout-zero", ["run_ecs", "--timeout", "0", "--", "true"], "--timeout must be a positive", env=CLOSED_PORT
+    ),
+    Case("scale-unknown-env", ["scale_ecs", "--env", "staging"], "Unknown environment", env=CLOSED_PORT),
+    Case("scale-timeout-negative", ["scale_ecs", "--timeout", "-1"], "--timeout must be a positive", env=CLOSED_PORT),
+    Case("scale-min-above-max", ["scale_ecs", "--min", "3", "--max", "2"], "give 0 <= min <= max", env=CLOSED_PORT),
+    Case(
+        "scale-never-provisioned",
+        ["scale_ecs", "--desired", "2"],
+        r"was never applied .* run `python manage.py provision_ecs --env default` first",
+    ),
+    Case("destroy-unknown-env", ["destroy_ecs", "--env", "staging"], "Unknown environment", env=CLOSED_PORT),
+    Case("destroy-images-without-repository", ["destroy_ecs", "--delete-images"], "add --with-repository"),
     Case("deploy-unknown-env", ["deploy_ecs", "--env", "staging"], "Unknown environment", env=CLOSED_PORT),
     Case(
         "deploy-timeout-zero", ["deploy_ecs", "--timeout", "0"], "--timeout must be a positive number", env=CLOSED_PORT
@@ -591,7 +626,20 @@ def value_flags(command: str) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    "command", ["build_image", "publish_ecr", "patch_allowed_hosts", "bootstrap_state", "provision_ecs", "deploy_ecs"]
+    "command",
+    [
+        "build_image",
+        "publish_ecr",
+        "patch_allowed_hosts",
+        "bootstrap_state",
+        "provision_ecs",
+        "deploy_ecs",
+        "status_ecs",
+        "logs_ecs",
+        "run_ecs",
+        "scale_ecs",
+        "destroy_ecs",
+    ],
 )
 def test_the_catalogue_gives_every_flag_of_every_command_a_bad_value(command):
     tried = {arg.partition("=")[0] for case in CASES if case.args[0] == command for arg in case.args[1:]}

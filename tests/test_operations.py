@@ -122,16 +122,15 @@ def test_bad_logs_input_is_a_clear_error(service, flags, message):
 
 
 def test_logs_of_a_missing_log_group_is_a_clear_error(service):
-    group = applied_outputs(service)["grupo_logs"]
-    saved = logs().describe_log_groups(logGroupNamePrefix=group)["logGroups"][0]
-    tags = logs().list_tags_log_group(logGroupName=group)["tags"]
-    logs().delete_log_group(logGroupName=group)
-    try:
-        with pytest.raises(CommandError, match=f"The log group {group} does not exist"):
-            logs_of()
-    finally:
-        logs().create_log_group(logGroupName=group, tags=tags)  # as terraform made it
-        logs().put_retention_policy(logGroupName=group, retentionInDays=saved["retentionInDays"])
+    """The group that a revision names, deleted since (by hand, or by destroy_ecs): read through the public pieces,
+    so that the shared service's group stays as terraform made it."""
+    from ecr_deploy.aws.logs import task_streams
+    from ecr_deploy.errors import DeployError
+
+    with pytest.raises(DeployError, match="The log group /ecs/nunca-feito does not exist"):
+        LogCursor(logs(), "/ecs/nunca-feito", 0).read()
+    with pytest.raises(DeployError, match="The log group /ecs/nunca-feito does not exist"):
+        task_streams(logs(), "/ecs/nunca-feito", "app/app/")
 
 
 class RecordingSession:
@@ -277,8 +276,8 @@ def test_scale_sets_the_bounds_and_desired_count_waits_steady_and_provision_keep
     assert scaled_to["before"] == {"min_tasks": 1, "max_tasks": 4, "desired": 1} and scaled_to["changed"] is True
     assert "Scale " in log and "min 1 -> 2, max 4 -> 3, desired 1 -> 3" in log
     assert scaled(service) == ((2, 3), 3, 3)
-    provisioned, _ = run("provision_ecs", "--force-terraform")  # what the next provision does with the settings
-    assert provisioned["terraform_changes"] is False
+    _, applied = run("provision_ecs", "--force-terraform", "-v", "2")  # the next provision, with the settings
+    assert "aws_appautoscaling_target.app: Modifying" not in applied and "Apply complete!" in applied
     assert scaled(service) == ((2, 3), 3, 3)
     again, _ = run("scale_ecs")  # the settings' bounds, the current count: nothing to change
     assert again["changed"] is False and scaled(service) == ((2, 3), 3, 3)
@@ -312,3 +311,32 @@ def test_more_than_one_task_on_the_images_sqlite_is_refused(service, settings):
     with pytest.raises(CommandError, match=r"More than one task \(--max 4\) with the image's SQLite"):
         call_command("scale_ecs", stdout=io.StringIO(), stderr=io.StringIO())
     assert scaled(service) == before
+
+
+def test_a_task_run_locally_ships_its_log_through_the_awslogs_driver_and_logs_ecs_shows_it(service, docker_client):
+    """The local run of a task definition is Fargate's here too: the engine's awslogs driver sends the container's
+    lines to the local AWS's CloudWatch Logs, in the stream PREFIX/CONTAINER/TASK_ID."""
+    from ecr_deploy.image.local_task import TASK_LABEL
+    from ecr_deploy.workflows.local_run import run_task_definition_locally
+
+    deployed, _ = run("deploy_ecs")
+    definition = boto3.client("ecs").describe_task_definition(taskDefinition=deployed["task_definition"])
+    mark = uuid.uuid4().hex
+    command = ["python", "-c", f"print('hello from the task {mark}', flush=True)"]
+    container = run_task_definition_locally(
+        docker_client, boto3.Session(), definition["taskDefinition"], "app", command=command
+    )
+    try:
+        assert container.wait(timeout=120)["StatusCode"] == 0
+        task = container.labels[TASK_LABEL]
+        assert f"hello from the task {mark}" in container.logs().decode()  # the engine keeps a local copy too
+    finally:
+        container.remove(force=True)
+    lines = []
+    for _ in range(60):  # the driver sends in batches (its stream is made when the container starts)
+        lines = json.loads(logs_of("--json", "--task", task))["lines"]
+        if lines:
+            break
+        time.sleep(1)
+    assert [(line["task"], line["message"]) for line in lines] == [(task, f"hello from the task {mark}")]
+    assert lines[0]["stream"] == f"app/app/{task}"

@@ -1,5 +1,6 @@
 """A task definition's container run on the local Docker engine as Fargate would run it: the image by digest with
-ECR's credentials, the secrets' values read from their ARNs. It checks the runtime contract where moto runs nothing."""
+ECR's credentials, the secrets' values read from their ARNs, its log sent to the session's CloudWatch Logs. It checks
+the runtime contract where moto runs nothing."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ def run_task_definition_locally(
         extra = [{"name": key, "value": value} for key, value in environment.items()]
         definition = {**definition, "environment": [*definition.get("environment", []), *extra]}
     auth = EcrApi(session.client("ecr")).authorization()
-    return run_container_locally(docker_client, definition, secret_values(session, definition), auth)
+    logs_endpoint = session.client("logs").meta.endpoint_url
+    return run_container_locally(docker_client, definition, secret_values(session, definition), auth, logs_endpoint)
 
 
 def run_one_off_locally(

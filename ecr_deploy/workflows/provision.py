@@ -90,6 +90,10 @@ class ServiceProvisioner:
         environment, stack, progress = self.environment, self.stack, self.progress
         result = ServiceResult(environment=environment.name, service=environment.ecs.service)
         self.check_database()
+        if self.from_snapshot and environment.ecs.database != "rds":
+            raise ConfigurationError(
+                "--from-snapshot makes the RDS database: ECR_DEPLOY['ECS']['DATABASE'] must be 'rds'. Nothing was applied."
+            )
         stack.check_target()
         self.check_snapshot()
         image = published_image(self.ecr, environment.repository, self.tag, None)
@@ -148,10 +152,6 @@ class ServiceProvisioner:
         if not self.from_snapshot:
             return
         name = self.environment.ecs.service
-        if self.environment.ecs.database != "rds":
-            raise ConfigurationError(
-                "--from-snapshot makes the RDS database: ECR_DEPLOY['ECS']['DATABASE'] must be 'rds'."
-            )
         if not db_snapshot_exists(self.session.client("rds"), self.from_snapshot):
             raise ConfigurationError(
                 f"No DB snapshot {self.from_snapshot} in this account and region. Nothing was applied."

@@ -56,6 +56,7 @@ def run_command(
         raise ConfigurationError(
             "Give the command after --, e.g. run_ecs -- python manage.py createsuperuser --noinput"
         )
+    values = parse_env_vars(env_vars, set(environment.ecs.secrets))
     outputs = service_outputs(stack, progress)
     logs = LazyClient(session, "logs")
     service = EcsService(session.client("ecs"), logs, outputs["cluster"], outputs["servico"])
@@ -63,7 +64,7 @@ def run_command(
     definition = service.task_definition(live["taskDefinition"])
     container = environment.ecs.container
     secrets = {s["name"] for c in definition["containerDefinitions"] for s in c.get("secrets", [])}
-    values = parse_env_vars(env_vars, secrets | set(environment.ecs.secrets))
+    parse_env_vars(env_vars, secrets)  # the revision's own secrets, by name
     source = log_source(definition, container)
     cursors: dict[str, LogCursor] = {}
     started_ms = int(datetime.now(timezone.utc).timestamp() * 1000) - 60_000
