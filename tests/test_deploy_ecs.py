@@ -199,11 +199,10 @@ def test_a_plan_that_would_replace_or_destroy_the_database_is_refused(service, s
         "DATABASE": "none",
         "TERRAFORM_VARS": {**ecs_settings["TERRAFORM_VARS"], "tarefas_max": 1},
     }
-    for changed in (replacing, dropping):
+    # Dropping the database would destroy its secret too; terraform names the guarded resources it stopped at.
+    for changed, guarded in ((replacing, r"aws_db_instance"), (dropping, r"aws_(db_instance|secretsmanager_secret)")):
         settings.ECR_DEPLOY = {**service["ecr_deploy"], "ECS": changed}
-        with pytest.raises(
-            CommandError, match=r"would destroy or replace .*aws_db_instance\.banco\[0\].*--allow-destroy"
-        ):
+        with pytest.raises(CommandError, match=rf"would destroy or replace .*{guarded}\.banco\[0\].*--allow-destroy"):
             call_command("provision_ecs", stdout=io.StringIO(), stderr=io.StringIO())
     assert (applied_state(service), snapshot(name)) == before
     assert boto3.client("rds").describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]["StorageEncrypted"]

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import shutil
+import urllib.parse
 import uuid
 
 import boto3
@@ -70,6 +72,24 @@ def rebuilt_group(doomed: dict) -> str:
     return group["instances"][0]["attributes"]["id"]
 
 
+def secret_opens_the_database(name: str) -> bool:
+    """The user and password of the secret SERVICE/database open the database on the PostgreSQL that stands in for
+    its RDS endpoint."""
+    import psycopg
+
+    user = json.loads(boto3.client("secretsmanager").get_secret_value(SecretId=f"{name}/database")["SecretString"])
+    local = urllib.parse.urlsplit(os.environ["LOCAL_AWS_DATABASE_URL"])
+    with psycopg.connect(
+        host=local.hostname,
+        port=local.port,
+        dbname=name.replace("-", "_"),
+        user=user["username"],
+        password=user["password"],
+        sslmode="require",
+    ) as connection:
+        return connection.execute("SELECT 1").fetchone() == (1,)
+
+
 def aws_has(doomed: dict) -> dict:
     """What AWS holds of the service, read directly."""
     name = doomed["name"]
@@ -79,7 +99,15 @@ def aws_has(doomed: dict) -> dict:
     databases = rds.describe_db_instances()["DBInstances"]
     groups = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [f"{name}-banco"]}])
     listed = secrets.list_secrets(IncludePlannedDeletion=True)["SecretList"]
+    ecs, elbv2 = boto3.client("ecs"), boto3.client("elbv2")
     return {
+        "cluster": [c["status"] for c in ecs.describe_clusters(clusters=[name])["clusters"]],
+        "target_groups": [
+            g["TargetGroupName"]
+            for g in elbv2.describe_target_groups()["TargetGroups"]
+            if g["TargetGroupName"].startswith(name)
+        ],
+        "task_definitions": ecs.list_task_definitions(familyPrefix=name, status="ACTIVE")["taskDefinitionArns"],
         "service": [s["status"] for s in services],
         "load_balancer": [b["LoadBalancerName"] for b in balancers if b["LoadBalancerName"].startswith(name)],
         "database": [d["DBInstanceStatus"] for d in databases if d["DBInstanceIdentifier"] == name],
@@ -110,6 +138,13 @@ def test_destroy_asks_keeps_the_database_after_a_snapshot_finds_nothing_left_the
         LoadBalancerArn=balancer["LoadBalancerArn"],
         Attributes=[{"Key": "deletion_protection.enabled", "Value": "true"}],
     )
+    listeners = [
+        listener["ListenerArn"]
+        for listener in boto3.client("elbv2").describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])[
+            "Listeners"
+        ]
+    ]
+    assert before["target_groups"] and before["task_definitions"] and before["cluster"] == ["ACTIVE"]
     # No terminal and no --yes; then a terminal where the wrong name is typed: nothing changes.
     with pytest.raises(CommandError, match="asks for confirmation on a terminal; with none, pass --yes"):
         destroy()
@@ -128,7 +163,10 @@ def test_destroy_asks_keeps_the_database_after_a_snapshot_finds_nothing_left_the
     snapshot = plan["database"]["snapshot"]
     assert re.fullmatch(rf"{name}-final-\d{{8}}-\d{{6}}", snapshot)
     after = aws_has(doomed)
-    assert after["service"] in ([], ["INACTIVE"]) and after["load_balancer"] == []
+    assert after["service"] in ([], ["INACTIVE"]) and after["cluster"] in ([], ["INACTIVE"])
+    assert after["load_balancer"] == after["target_groups"] == after["task_definitions"] == []
+    with pytest.raises(Exception, match="ListenerNotFound"):
+        boto3.client("elbv2").describe_listeners(ListenerArns=listeners)
     assert after["database"] == ["available"] and snapshot in after["snapshots"]
     assert after["database_group_rules"] == [[]]  # kept, but no longer open to the tasks that are gone
     assert after["secrets"] == {f"{name}/DJANGO_SECRET_KEY": True, f"{name}/database": False}
@@ -143,7 +181,8 @@ def test_destroy_asks_keeps_the_database_after_a_snapshot_finds_nothing_left_the
     # key that was scheduled for deletion (restored: its name cannot be used again until the window ends).
     _, log = run("provision_ecs")
     assert f"Secrets Manager: {name}/DJANGO_SECRET_KEY was scheduled for deletion; restored" in log
-    assert "aws_db_instance.banco[0]" in log and "importing it and applying again" in log
+    assert f"Terraform: {name} is there with this environment's tags; importing it as aws_db_instance.banco[0]." in log
+    assert secret_opens_the_database(name)  # the password was set in the database and its secret by one apply
     back = aws_has(doomed)
     assert back["database"] == ["available"] and back["service"] == ["ACTIVE"]
     assert back["secrets"] == {f"{name}/DJANGO_SECRET_KEY": False, f"{name}/database": False}
@@ -162,7 +201,9 @@ def test_destroy_deletes_the_database_after_a_final_snapshot_and_the_repository_
     doomed,
 ):
     name = doomed["name"]
+    run("deploy_ecs")  # a revision of deploy_ecs's, outside Terraform
     before = aws_has(doomed)
+    assert len(before["task_definitions"]) == 2
     with pytest.raises(CommandError, match=rf"The ECR repository {name} holds 1 image\(s\): add --delete-images"):
         destroy("--yes", "--delete-database", "--with-repository")
     assert aws_has(doomed) == before
@@ -171,6 +212,7 @@ def test_destroy_deletes_the_database_after_a_final_snapshot_and_the_repository_
     assert f"delete   the database {name}, after a snapshot {last['database']['snapshot']}" in log
     assert f"delete   the ECR repository {name} and its 1 images" in log and last["kept_monthly_cost_usd"] == 0
     gone = aws_has(doomed)
+    assert f"deregistered the 1 other revision(s) of {name}" in last["done"] and gone["task_definitions"] == []
     assert gone["database"] == [] and last["database"]["snapshot"] in gone["snapshots"]
     assert gone["database_group_rules"] == [] and gone["repository"] == [] and gone["load_balancer"] == []
     assert gone["secrets"] == {f"{name}/DJANGO_SECRET_KEY": True, f"{name}/database": True}
@@ -185,7 +227,7 @@ def test_destroy_deletes_the_database_after_a_final_snapshot_and_the_repository_
     run("publish_ecr")
     run("provision_ecs", "--from-snapshot", last["database"]["snapshot"])
     restored = boto3.client("rds").describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]
-    assert restored["DBInstanceStatus"] == "available"
+    assert restored["DBInstanceStatus"] == "available" and secret_opens_the_database(name)
     state = json.loads(state_path(doomed).read_text())
     (instance,) = [r for r in state["resources"] if r["type"] == "aws_db_instance"]
     assert instance["instances"][0]["attributes"]["snapshot_identifier"] == last["database"]["snapshot"]

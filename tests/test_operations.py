@@ -281,6 +281,9 @@ def test_scale_sets_the_bounds_and_desired_count_waits_steady_and_provision_keep
     assert scaled(service) == ((2, 3), 3, 3)
     again, _ = run("scale_ecs")  # the settings' bounds, the current count: nothing to change
     assert again["changed"] is False and scaled(service) == ((2, 3), 3, 3)
+    text = io.StringIO()
+    call_command("scale_ecs", stdout=text, stderr=io.StringIO())
+    assert text.getvalue().splitlines()[-1] == f"{service['name']}: 3 of 3 tasks running; autoscaling between 2 and 3."
 
 
 @pytest.mark.parametrize(

@@ -315,5 +315,17 @@ class EcsService:
             self.sleep(self.poll_seconds)
 
 
+def deregister_family(ecs_client: Any, family: str) -> list[str]:
+    """Deregister every ACTIVE revision of the family (deploy_ecs registers them outside Terraform); their ARNs."""
+    arns: list[str] = []
+    for page in ecs_client.get_paginator("list_task_definitions").paginate(familyPrefix=family, status="ACTIVE"):
+        arns += [
+            arn for arn in page.get("taskDefinitionArns", []) if arn.rsplit("/", 1)[-1].rsplit(":", 1)[0] == family
+        ]
+    for arn in arns:
+        aws_call(f"deregister {arn}", ecs_client.deregister_task_definition, taskDefinition=arn)
+    return arns
+
+
 def _events(service: dict[str, Any], count: int = 3) -> str:
     return " | ".join(event.get("message", "") for event in service.get("events", [])[:count]) or "none"

@@ -1,10 +1,12 @@
 """Secrets Manager and SSM Parameter Store: a container definition's secrets read by ARN, as the ECS agent reads
-them when a task starts, and a random value put once into a secret that holds none."""
+them when a task starts, a random value put once into a secret that holds none, and a secret's deletion after a
+recovery window, or its restore within it."""
 
 from __future__ import annotations
 
 import json
 import secrets as random_secrets
+from datetime import datetime, timezone
 from typing import Any
 
 from ecr_deploy.aws.session import aws_call, aws_call_or_none, aws_error
@@ -66,7 +68,8 @@ def schedule_deletion(client: Any, arn: str, recovery_days: int) -> str:
     answer = aws_call(
         f"schedule the deletion of {arn}", client.delete_secret, SecretId=arn, RecoveryWindowInDays=recovery_days
     )
-    return str(answer.get("DeletionDate", ""))
+    when = answer.get("DeletionDate")
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if isinstance(when, datetime) else str(when)
 
 
 def scheduled_for_deletion(client: Any, name: str) -> dict[str, str] | None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from ecr_deploy.aws.ec2 import revoke_ingress_from
 from ecr_deploy.aws.ecr import EcrApi
-from ecr_deploy.aws.ecs import EcsService
+from ecr_deploy.aws.ecs import EcsService, deregister_family
 from ecr_deploy.aws.elb import disable_deletion_protection
 from ecr_deploy.aws.ownership import existing_resource
 from ecr_deploy.aws.rds import db_instance, delete_instance, snapshot_instance
@@ -22,7 +22,7 @@ from ecr_deploy.aws.session import aws_call
 from ecr_deploy.environments import Environment
 from ecr_deploy.errors import ConfigurationError, EcrDeployError
 from ecr_deploy.terraform.stack import Stack
-from ecr_deploy.workflows.provision import service_variables
+from ecr_deploy.workflows.provision import named_resources, service_variables
 from ecr_deploy.workflows.service import Progress
 from ecr_deploy.workflows.stacks import owned_by
 from ecr_deploy.workflows.status import database_monthly_cost, database_summary, monthly_cost
@@ -60,6 +60,8 @@ class DestroyPlan:
     #: The ECR repository deleted (with how many images), when asked.
     repository: dict[str, Any] | None
     keep: list[str]
+    #: The task-definition family whose revisions are deregistered (deploy_ecs's are not Terraform's).
+    family: str
     monthly_cost_usd: float
     kept_monthly_cost_usd: float
     recovery_days: int = RECOVERY_DAYS
@@ -94,7 +96,7 @@ def plan_destroy(
     name = environment.ecs.service
     stack.check(progress.heading)
     document = stack.state_document() or {}
-    addresses = sorted(stack.managed_resources())
+    addresses = sorted(address for address in stack.managed_resources() if not address.startswith("data."))
     in_state = {kind: address for kind, address in DATABASE_PARTS.items() if address in addresses}
     database = _database(environment, session, name, in_state, options)
     database_parts = {*DATABASE_PARTS.values(), DATABASE_SECRET_VERSION}  # never terraform's to destroy: see above
@@ -118,14 +120,12 @@ def plan_destroy(
             f"{database['summary']['storage_gb']} GB; about USD {kept_cost:.2f} a month), its subnet group, security "
             f"group and secret {name}/database (destroy_ecs --delete-database deletes them)"
         )
-    if database:
+    if database and (destroy or secrets or repository or database["delete"]):
         keep.append(f"the snapshot {database['snapshot']} of the database")
     if not options.with_repository:
         keep.append(f"the ECR repository {environment.repository} and its images (--with-repository deletes it)")
-    keep.append(
-        f"the Terraform state {stack.location.description}"
-        + (" (its bucket is versioned)" * (environment.state.backend == "s3"))
-    )
+    versioned = " (its bucket is versioned)" if environment.state.backend == "s3" else ""
+    keep.append(f"the Terraform state {stack.location.description}{versioned}")
     return DestroyPlan(
         environment=environment.name,
         service=name,
@@ -135,6 +135,7 @@ def plan_destroy(
         database=database,
         repository=repository,
         keep=keep,
+        family=_attributes(document, "aws_ecs_task_definition.app").get("family", ""),
         monthly_cost_usd=_running_cost(session, document, database) if destroy else round(kept_cost, 2),
         kept_monthly_cost_usd=round(kept_cost, 2),
     )
@@ -226,6 +227,9 @@ def destroy_service(
             variables = service_variables(environment, session.region_name, "destroyed")
             stack.terraform.destroy(variables, progress.line, progress.summary)
             done.append(f"destroyed {len(plan.destroy)} resources of the service's Terraform")
+        if plan.family:
+            revisions = deregister_family(session.client("ecs"), plan.family)
+            done.append(f"deregistered the {len(revisions)} other revision(s) of {plan.family}")
     if plan.repository:
         EcrApi(session.client("ecr")).delete_repository(plan.repository["name"], with_images=options.delete_images)
         done.append(f"deleted the ECR repository {plan.repository['name']} ({plan.repository['images']} images)")
@@ -263,9 +267,9 @@ def _take_out_database(
     delete_instance(rds, name, database["snapshot"], options.timeout_seconds)
     done.append(f"deleted the database {name} (deletion protection off first), final snapshot {database['snapshot']}")
     parts = {
-        "aws_db_subnet_group": name,
-        "aws_security_group": f"{name}-banco",
-        "aws_secretsmanager_secret": f"{name}/database",
+        address.split(".")[0]: part
+        for address, part in named_resources(name, database=True).items()
+        if address in DATABASE_PARTS.values() and not address.startswith("aws_db_instance")
     }
     for kind, part in parts.items():
         found = existing_resource(session, kind, part)

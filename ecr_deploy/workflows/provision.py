@@ -53,6 +53,20 @@ IMPORT_ROUNDS = 3
 SECRET_SUFFIXES = ("DJANGO_SECRET_KEY", "database")
 
 
+def named_resources(service: str, *, database: bool) -> dict[str, str]:
+    """The resources of infra/ecs that can outlive their state (kept by destroy_ecs, or made by a create whose answer
+    was lost), by address, with the name infra/ecs gives them."""
+    named = {"aws_secretsmanager_secret.secret_key": f"{service}/DJANGO_SECRET_KEY"}
+    if database:
+        named |= {
+            "aws_secretsmanager_secret.banco[0]": f"{service}/database",
+            "aws_db_instance.banco[0]": service,
+            "aws_db_subnet_group.banco[0]": service,
+            "aws_security_group.banco[0]": f"{service}-banco",
+        }
+    return named
+
+
 class ServiceProvisioner:
     """Applies the service's Terraform for one environment, skipped when nothing it reads changed, then makes
     sure DJANGO_SECRET_KEY holds a value (put once, outside the Terraform state)."""
@@ -116,6 +130,7 @@ class ServiceProvisioner:
                     result.terraform_changes = planned.changes
                     return result
                 self.restore_own_secrets()
+                self.import_kept(variables)
                 result.terraform_changes = self.apply_importing_own(variables)
                 outputs = stack.record(variables)
         self.ensure_secret_key(outputs["secret_key_arn"])
@@ -146,6 +161,23 @@ class ServiceProvisioner:
                 self.progress.heading(
                     f"Secrets Manager: {name} was scheduled for deletion; restored, to be used again."
                 )
+
+    def import_kept(self, variables: dict[str, Any]) -> None:
+        """Import, before the apply, what a destroy_ecs kept with this environment's tags (the database, its parts and
+        secrets): one apply then sets the database's password and its secret together (the ephemeral password is
+        made once per run)."""
+        environment, stack = self.environment, self.stack
+        managed = stack.managed_resources()
+        named = named_resources(environment.ecs.service, database=environment.ecs.database == "rds")
+        for address, name in named.items():
+            if address in managed:
+                continue
+            found = existing_resource(self.session, address.split(".")[0], name)
+            if found is not None and owned_by(found.tags, environment.project, environment.name):
+                self.progress.heading(
+                    f"Terraform: {name} is there with this environment's tags; importing it as {address}."
+                )
+                stack.terraform.import_resource(address, found.import_id, variables, self.progress.line)
 
     def check_snapshot(self) -> None:
         """--from-snapshot makes a new database from an existing snapshot, never over one that exists."""

@@ -77,6 +77,8 @@ resource "aws_db_instance" "banco" {
   # (Terraform must know the name before the destroy; a timestamp read at each plan would change it every run).
   final_snapshot_identifier = "${var.nome}-final-${formatdate("YYYYMMDD-hhmm", plantimestamp())}"
   tags                      = var.etiquetas
+  # The password goes to RDS and to its secret in one apply: the ephemeral value is made once per run.
+  depends_on = [aws_secretsmanager_secret_version.banco]
 
   lifecycle {
     # The snapshot an instance was made from only matters at its creation: a later value must not replace it.

@@ -70,6 +70,8 @@ class Command(EcrDeployCommand):
         )
         for address in plan.destroy:
             self.progress(f"  destroy  {address}")
+        if plan.family:
+            self.progress(f"  deregister every revision of the task definition {plan.family}")
         for name in plan.secrets:
             self.progress(f"  delete   the secret {name}, after a {plan.recovery_days}-day recovery window")
         if plan.database:
