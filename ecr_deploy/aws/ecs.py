@@ -82,6 +82,12 @@ def task_definition_diff(current: dict[str, Any], desired: dict[str, Any]) -> st
     return unified_diff(before, after, "task-definition.json")
 
 
+def named_container(task_definition: dict[str, Any], name: str) -> dict[str, Any]:
+    """The container named name in the task definition, else its first."""
+    containers = task_definition["containerDefinitions"]
+    return next((container for container in containers if container["name"] == name), containers[0])
+
+
 @dataclass(frozen=True)
 class TaskOutcome:
     task_arn: str

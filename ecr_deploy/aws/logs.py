@@ -4,6 +4,7 @@ exactly once, page after page and poll after poll."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 from ecr_deploy.aws.session import aws_call_or_none
@@ -21,6 +22,10 @@ class LogLine:
     stream: str
     message: str
     event_id: str
+
+    @property
+    def time(self) -> datetime:
+        return datetime.fromtimestamp(self.timestamp_ms / 1000, timezone.utc)
 
     @property
     def task_id(self) -> str:

@@ -23,14 +23,16 @@ def db_instance(rds_client: Any, identifier: str) -> dict[str, Any] | None:
     return instances[0] if instances else None
 
 
-def db_snapshot_exists(rds_client: Any, snapshot: str) -> bool:
+def db_snapshot(rds_client: Any, snapshot: str) -> dict[str, Any] | None:
+    """DescribeDBSnapshots' description of the snapshot; None when there is no such snapshot."""
     described = aws_call_or_none(
         f"read the DB snapshot {snapshot}",
         "DBSnapshotNotFound",
         rds_client.describe_db_snapshots,
         DBSnapshotIdentifier=snapshot,
     )
-    return bool((described or {}).get("DBSnapshots"))
+    snapshots = (described or {}).get("DBSnapshots", [])
+    return snapshots[0] if snapshots else None
 
 
 def pending_changes(rds_client: Any, identifier: str) -> dict[str, Any]:
@@ -57,13 +59,11 @@ def snapshot_instance(rds_client: Any, identifier: str, snapshot: str, timeout_s
         DBSnapshotIdentifier=snapshot,
     )
 
-    def available() -> bool:
-        described = aws_call(
-            f"read the snapshot {snapshot}", rds_client.describe_db_snapshots, DBSnapshotIdentifier=snapshot
-        )
-        return described["DBSnapshots"][0].get("Status") == "available"
-
-    _wait(f"The snapshot {snapshot}", available, timeout_seconds)
+    _wait(
+        f"The snapshot {snapshot}",
+        lambda: (db_snapshot(rds_client, snapshot) or {}).get("Status") == "available",
+        timeout_seconds,
+    )
 
 
 def delete_instance(rds_client: Any, identifier: str, final_snapshot: str, timeout_seconds: float) -> None:

@@ -91,6 +91,19 @@ def managed_addresses(document: dict[str, Any]) -> set[str]:
     return addresses
 
 
+def instance_attributes(document: dict[str, Any], address: str) -> dict[str, Any]:
+    """The attributes that a state (v4) document holds for a managed resource's address (TYPE.NAME, TYPE.NAME[0]);
+    empty when it holds none."""
+    kind, _, rest = address.partition(".")
+    name, _, index = rest.partition("[")
+    for resource in document.get("resources", []):
+        if (resource.get("type"), resource.get("name"), resource.get("mode")) == (kind, name, "managed"):
+            for instance in resource.get("instances", []):
+                if str(instance.get("index_key", "")) == index.rstrip("]"):
+                    return instance.get("attributes", {})
+    return {}
+
+
 def output_values(document: dict[str, Any]) -> dict[str, Any]:
     """The outputs of a state (v4) document as {name: value}, as `terraform output -json` gives them."""
     return {name: item["value"] for name, item in document.get("outputs", {}).items()}

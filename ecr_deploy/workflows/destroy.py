@@ -22,6 +22,7 @@ from ecr_deploy.aws.session import aws_call
 from ecr_deploy.environments import Environment
 from ecr_deploy.errors import ConfigurationError, EcrDeployError
 from ecr_deploy.terraform.stack import Stack
+from ecr_deploy.terraform.state import instance_attributes
 from ecr_deploy.workflows.provision import named_resources, service_variables
 from ecr_deploy.workflows.service import Progress
 from ecr_deploy.workflows.stacks import owned_by
@@ -76,18 +77,6 @@ class DestroyPlan:
         return bool(self.database and self.database["delete"])
 
 
-def _attributes(document: dict[str, Any], address: str) -> dict[str, Any]:
-    """The attributes that the state holds for address (TYPE.NAME or TYPE.NAME[0])."""
-    kind, _, rest = address.partition(".")
-    name, _, index = rest.partition("[")
-    for resource in document.get("resources", []):
-        if (resource.get("type"), resource.get("name"), resource.get("mode")) == (kind, name, "managed"):
-            for instance in resource.get("instances", []):
-                if str(instance.get("index_key", "")) == index.rstrip("]"):
-                    return instance.get("attributes", {})
-    return {}
-
-
 def plan_destroy(
     environment: Environment, session: Any, stack: Stack, progress: Progress, options: DestroyOptions
 ) -> DestroyPlan:
@@ -104,7 +93,7 @@ def plan_destroy(
         attributes["name"]: attributes["arn"]
         for address in addresses
         if address.startswith("aws_secretsmanager_secret.") and address not in database_parts
-        for attributes in [_attributes(document, address)]
+        for attributes in [instance_attributes(document, address)]
         if attributes
     }
     own = [address for address in addresses if address not in database_parts]
@@ -135,7 +124,7 @@ def plan_destroy(
         database=database,
         repository=repository,
         keep=keep,
-        family=_attributes(document, "aws_ecs_task_definition.app").get("family", ""),
+        family=instance_attributes(document, "aws_ecs_task_definition.app").get("family", ""),
         monthly_cost_usd=_running_cost(session, document, database) if destroy else round(kept_cost, 2),
         kept_monthly_cost_usd=round(kept_cost, 2),
     )
@@ -158,7 +147,6 @@ def _database(
         "identifier": name,
         "snapshot": f"{name}-final-{stamp}",
         "delete": options.delete_database,
-        "in_state": "aws_db_instance" in in_state,
         "summary": database_summary(instance),
     }
 
@@ -188,7 +176,7 @@ def _repository(environment: Environment, session: Any, options: DestroyOptions)
 def _running_cost(session: Any, document: dict[str, Any], database: dict[str, Any] | None) -> float:
     """What the service costs per month now, at status_ecs's prices: its running tasks, the load balancer and the
     database."""
-    service = _attributes(document, "aws_ecs_service.app")
+    service = instance_attributes(document, "aws_ecs_service.app")
     running, cpu, memory = 0, 256, 512
     if service:
         ecs = EcsService(session.client("ecs"), None, service["cluster"].rsplit("/", 1)[-1], service["name"])
@@ -209,7 +197,7 @@ def destroy_service(
     with stack.held_by("destroy_ecs", heading):
         stack.prepare(heading, progress.line)
         document = stack.state_document() or {}
-        balancer = _attributes(document, "aws_lb.app")
+        balancer = instance_attributes(document, "aws_lb.app")
         if balancer and disable_deletion_protection(session.client("elbv2"), balancer["arn"]):
             done.append(f"turned off the deletion protection of the load balancer {balancer['name']}")
         if plan.database:
@@ -249,8 +237,8 @@ def _take_out_database(
     with that snapshot as its final one, with its subnet group, security group and secret."""
     database, done, name = plan.database, plan.done, plan.service
     assert database is not None
-    group = _attributes(document, DATABASE_PARTS["aws_security_group"])
-    tasks = _attributes(document, "aws_security_group.servico")
+    group = instance_attributes(document, DATABASE_PARTS["aws_security_group"])
+    tasks = instance_attributes(document, "aws_security_group.servico")
     if group and tasks and revoke_ingress_from(session.client("ec2"), group["id"], tasks["id"]):
         done.append(f"removed the tasks' access to the database's security group {group['name']}")
     managed = stack.managed_resources()

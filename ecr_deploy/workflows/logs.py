@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ecr_deploy.aws.ecs import EcsService
+from ecr_deploy.aws.ecs import EcsService, named_container
 from ecr_deploy.aws.logs import LogCursor, LogLine, task_streams
 from ecr_deploy.aws.session import LazyClient
 from ecr_deploy.environments import Environment
@@ -56,10 +56,7 @@ class LogSource:
 
 def log_source(definition: dict[str, Any], container_name: str) -> LogSource:
     """The awslogs configuration of the named container (else the first) in a task definition."""
-    container = next(
-        (c for c in definition["containerDefinitions"] if c["name"] == container_name),
-        definition["containerDefinitions"][0],
-    )
+    container = named_container(definition, container_name)
     options = (container.get("logConfiguration") or {}).get("options", {})
     if "awslogs-group" not in options:
         raise DeployError(

@@ -7,7 +7,7 @@ from typing import Any
 
 from ecr_deploy.aws.ecr import EcrApi
 from ecr_deploy.aws.ownership import existing_resource
-from ecr_deploy.aws.rds import db_instance, db_snapshot_exists, pending_changes
+from ecr_deploy.aws.rds import db_instance, db_snapshot, pending_changes
 from ecr_deploy.aws.secrets import ensure_secret_value, restore, scheduled_for_deletion
 from ecr_deploy.common import timed
 from ecr_deploy.environments import Environment
@@ -184,7 +184,7 @@ class ServiceProvisioner:
         if not self.from_snapshot:
             return
         name = self.environment.ecs.service
-        if not db_snapshot_exists(self.session.client("rds"), self.from_snapshot):
+        if db_snapshot(self.session.client("rds"), self.from_snapshot) is None:
             raise ConfigurationError(
                 f"No DB snapshot {self.from_snapshot} in this account and region. Nothing was applied."
             )

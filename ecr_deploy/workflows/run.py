@@ -70,11 +70,14 @@ def run_command(
     started_ms = int(datetime.now(timezone.utc).timestamp() * 1000) - 60_000
 
     def show_new_lines(task_arn: str) -> None:
+        """The task's new lines; its stream is looked for until it exists (a task that has not started has none)."""
         stream = f"{source.stream_prefix}{task_arn.rsplit('/', 1)[-1]}"
-        cursor = cursors.setdefault(task_arn, LogCursor(logs, source.group, started_ms, streams=[stream]))
-        if stream in task_streams(logs, source.group, stream):  # a task that has not started has no stream yet
-            for line in cursor.read():
-                show(line)
+        if task_arn not in cursors:
+            if stream not in task_streams(logs, source.group, stream):
+                return
+            cursors[task_arn] = LogCursor(logs, source.group, started_ms, streams=[stream])
+        for line in cursors[task_arn].read():
+            show(line)
 
     progress.heading(f"Run: `{' '.join(command)}` as a one-off task of {live['taskDefinition'].rsplit('/', 1)[-1]}")
     outcome = service.run_one_off(

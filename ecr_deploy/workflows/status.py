@@ -9,7 +9,7 @@ from typing import Any
 
 from ecr_deploy.aws.autoscaling import scaling_bounds
 from ecr_deploy.aws.ecr import EcrApi
-from ecr_deploy.aws.ecs import EcsService
+from ecr_deploy.aws.ecs import EcsService, named_container
 from ecr_deploy.aws.elb import target_health
 from ecr_deploy.aws.rds import db_instance
 from ecr_deploy.aws.session import LazyClient
@@ -101,11 +101,7 @@ def service_status(environment: Environment, session: Any, stack: Stack, progres
     ecs = EcsService(session.client("ecs"), LazyClient(session, "logs"), cluster, name)
     live = ecs.describe()
     definition = ecs.task_definition(live["taskDefinition"])
-    container = next(
-        (c for c in definition["containerDefinitions"] if c["name"] == environment.ecs.container),
-        definition["containerDefinitions"][0],
-    )
-    image = container["image"]
+    image = named_container(definition, environment.ecs.container)["image"]
     repository_uri, _, digest = image.partition("@")
     bounds = scaling_bounds(session.client("application-autoscaling"), cluster, name)
     groups = [balancer["targetGroupArn"] for balancer in live.get("loadBalancers", []) if "targetGroupArn" in balancer]

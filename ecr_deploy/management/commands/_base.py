@@ -30,6 +30,12 @@ def missing_dependency(err: ModuleNotFoundError) -> MissingDependencyError | Non
     )
 
 
+def check_timeout(seconds: float | None) -> None:
+    """--timeout, when given, is a positive, finite number of seconds."""
+    if seconds is not None and not 0 < seconds < float("inf"):
+        raise CommandError(f"--timeout must be a positive number of seconds, not {seconds:g}.")
+
+
 class EcrDeployCommand(BaseCommand):
     """Turns EcrDeployError into CommandError and offers --json, --env, terraform's flags and a progress stream."""
 
@@ -110,6 +116,18 @@ class EcrDeployCommand(BaseCommand):
             summary=lambda text: self.progress(text, ending=""),
             line=lambda text: self.progress(text, level=2, ending=""),
         )
+
+    def service_session(self, environment: Any) -> tuple[Any, Any]:
+        """The AWS session and the service's stack of an environment, for the commands on its ECS service."""
+        from ecr_deploy import conf
+        from ecr_deploy.aws.session import aws_session
+        from ecr_deploy.workflows.service import service_stack
+
+        session = aws_session(environment.region, environment.profile)
+        stack = service_stack(
+            environment, conf.base_dir(), session, conf.get("TERRAFORM_BIN"), conf.get("LOCK_TIMEOUT_SECONDS")
+        )
+        return session, stack
 
     def emit_json(self, result: Any) -> None:
         data = dataclasses.asdict(result) if dataclasses.is_dataclass(result) else result

@@ -38,10 +38,8 @@ class Command(EcrDeployCommand):
         )
 
     def handle(self, *args, env, tag, digest, plan, timeout, no_migrate, rollback, bake, keep_on_bake_error, **options):
-        from ecr_deploy.aws.session import aws_session
         from ecr_deploy.environments import resolve_environment
         from ecr_deploy.workflows.deploy import DeployOptions, deploy_service
-        from ecr_deploy.workflows.service import service_stack
 
         if rollback and (tag or digest):
             raise CommandError("--rollback redeploys the previous revision: drop --tag and --digest.")
@@ -61,10 +59,7 @@ class Command(EcrDeployCommand):
                 f"--bake {bake_seconds:g} is longer than the deploy's timeout ({waits:g}s): give --timeout at least as "
                 "much, or a shorter --bake."
             )
-        session = aws_session(environment.region, environment.profile)
-        stack = service_stack(
-            environment, conf.base_dir(), session, conf.get("TERRAFORM_BIN"), conf.get("LOCK_TIMEOUT_SECONDS")
-        )
+        session, stack = self.service_session(environment)
         options = DeployOptions(
             tag=tag,
             digest=digest,

@@ -2,7 +2,6 @@ import sys
 
 from django.core.management.base import CommandError
 
-from ecr_deploy import conf
 from ecr_deploy.management.commands._base import EcrDeployCommand
 
 
@@ -31,18 +30,13 @@ class Command(EcrDeployCommand):
         )
 
     def handle(self, *args, env, yes, delete_database, with_repository, delete_images, **options):
-        from ecr_deploy.aws.session import aws_session
         from ecr_deploy.environments import resolve_environment
         from ecr_deploy.workflows.destroy import DestroyOptions, destroy_service, plan_destroy
-        from ecr_deploy.workflows.service import service_stack
 
         if delete_images and not with_repository:
             raise CommandError("--delete-images deletes the repository's images with it: add --with-repository.")
         environment = resolve_environment(env)
-        session = aws_session(environment.region, environment.profile)
-        stack = service_stack(
-            environment, conf.base_dir(), session, conf.get("TERRAFORM_BIN"), conf.get("LOCK_TIMEOUT_SECONDS")
-        )
+        session, stack = self.service_session(environment)
         choices = DestroyOptions(
             delete_database=delete_database,
             with_repository=with_repository,

@@ -1,7 +1,6 @@
 import json
 from datetime import datetime, timezone
 
-from ecr_deploy import conf
 from ecr_deploy.management.commands._base import EcrDeployCommand
 
 
@@ -26,17 +25,12 @@ class Command(EcrDeployCommand):
         parser.add_argument("--task", default="", help="Only this task's lines (its id, or the id's first characters).")
 
     def handle(self, *args, env, since, follow, pattern, task, **options):
-        from ecr_deploy.aws.session import aws_session
         from ecr_deploy.environments import resolve_environment
         from ecr_deploy.workflows.logs import LogQuery, parse_since, service_logs
-        from ecr_deploy.workflows.service import service_stack
 
         query = LogQuery(parse_since(since, datetime.now(timezone.utc)), follow, pattern, task)
         environment = resolve_environment(env)
-        session = aws_session(environment.region, environment.profile)
-        stack = service_stack(
-            environment, conf.base_dir(), session, conf.get("TERRAFORM_BIN"), conf.get("LOCK_TIMEOUT_SECONDS")
-        )
+        session, stack = self.service_session(environment)
         lines = []
         # Under --json: one record of every line, or with --follow one record per line as it comes (JSON lines).
         show = self.show_json if follow and self.as_json else lines.append if self.as_json else self.show_text
@@ -48,8 +42,7 @@ class Command(EcrDeployCommand):
             self.emit_json({"environment": environment.name, "lines": [_record(line) for line in lines]})
 
     def show_text(self, line) -> None:
-        stamp = datetime.fromtimestamp(line.timestamp_ms / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        self.stdout.write(f"{line.task_id[:8]} {stamp} {line.message}")
+        self.stdout.write(f"{line.task_id[:8]} {line.time:%Y-%m-%dT%H:%M:%SZ} {line.message}")
         self.stdout.flush()
 
     def show_json(self, line) -> None:
@@ -61,6 +54,6 @@ def _record(line) -> dict:
     return {
         "task": line.task_id,
         "stream": line.stream,
-        "time": datetime.fromtimestamp(line.timestamp_ms / 1000, timezone.utc).isoformat(),
+        "time": line.time.isoformat(),
         "message": line.message,
     }

@@ -1,4 +1,3 @@
-from ecr_deploy import conf
 from ecr_deploy.management.commands._base import EcrDeployCommand
 from ecr_deploy.names import validate_tag
 
@@ -27,18 +26,13 @@ class Command(EcrDeployCommand):
 
     def handle(self, *args, env, tag, plan, from_snapshot, force_terraform, allow_destroy, **options):
         from ecr_deploy.aws.ecr import EcrApi
-        from ecr_deploy.aws.session import aws_session
         from ecr_deploy.environments import resolve_environment
         from ecr_deploy.workflows.provision import ServiceProvisioner
-        from ecr_deploy.workflows.service import service_stack
 
         if tag is not None:
             validate_tag(tag)
         environment = resolve_environment(env)
-        session = aws_session(environment.region, environment.profile)
-        stack = service_stack(
-            environment, conf.base_dir(), session, conf.get("TERRAFORM_BIN"), conf.get("LOCK_TIMEOUT_SECONDS")
-        )
+        session, stack = self.service_session(environment)
         provisioner = ServiceProvisioner(
             environment,
             stack,

@@ -1,10 +1,8 @@
 import argparse
-from datetime import datetime, timezone
 
 from django.core.management.base import CommandError
 
-from ecr_deploy import conf
-from ecr_deploy.management.commands._base import EcrDeployCommand
+from ecr_deploy.management.commands._base import EcrDeployCommand, check_timeout
 
 #: What run_ecs exits with when --timeout passes first (as timeout(1) does); the task goes on.
 TIMED_OUT_EXIT = 124
@@ -35,19 +33,13 @@ class Command(EcrDeployCommand):
         parser.add_argument("command", nargs=argparse.REMAINDER, help="The command, after --.")
 
     def handle(self, *args, env, env_var, timeout, command, **options):
-        from ecr_deploy.aws.session import aws_session
         from ecr_deploy.environments import resolve_environment
         from ecr_deploy.workflows.run import run_command
-        from ecr_deploy.workflows.service import service_stack
 
         command = command[1:] if command[:1] == ["--"] else command
-        if timeout is not None and not 0 < timeout < float("inf"):
-            raise CommandError(f"--timeout must be a positive number of seconds, not {timeout:g}.")
+        check_timeout(timeout)
         environment = resolve_environment(env)
-        session = aws_session(environment.region, environment.profile)
-        stack = service_stack(
-            environment, conf.base_dir(), session, conf.get("TERRAFORM_BIN"), conf.get("LOCK_TIMEOUT_SECONDS")
-        )
+        session, stack = self.service_session(environment)
         lines = []
         show = lines.append if self.as_json else self.show_line
         waits = timeout or environment.ecs.timeout_seconds
@@ -81,6 +73,5 @@ class Command(EcrDeployCommand):
             raise SystemExit(outcome.exit_code)
 
     def show_line(self, line) -> None:
-        stamp = datetime.fromtimestamp(line.timestamp_ms / 1000, timezone.utc).strftime("%H:%M:%SZ")
-        self.stdout.write(f"{stamp} {line.message}")
+        self.stdout.write(f"{line.time:%H:%M:%SZ} {line.message}")
         self.stdout.flush()

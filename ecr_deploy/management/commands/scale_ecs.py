@@ -1,7 +1,4 @@
-from django.core.management.base import CommandError
-
-from ecr_deploy import conf
-from ecr_deploy.management.commands._base import EcrDeployCommand
+from ecr_deploy.management.commands._base import EcrDeployCommand, check_timeout
 
 
 class Command(EcrDeployCommand):
@@ -23,18 +20,12 @@ class Command(EcrDeployCommand):
         parser.add_argument("--timeout", type=float, help="Seconds to wait until the service is steady.")
 
     def handle(self, *args, env, least, most, desired, timeout, **options):
-        from ecr_deploy.aws.session import aws_session
         from ecr_deploy.environments import resolve_environment
         from ecr_deploy.workflows.scale import scale_service
-        from ecr_deploy.workflows.service import service_stack
 
-        if timeout is not None and not 0 < timeout < float("inf"):
-            raise CommandError(f"--timeout must be a positive number of seconds, not {timeout:g}.")
+        check_timeout(timeout)
         environment = resolve_environment(env)
-        session = aws_session(environment.region, environment.profile)
-        stack = service_stack(
-            environment, conf.base_dir(), session, conf.get("TERRAFORM_BIN"), conf.get("LOCK_TIMEOUT_SECONDS")
-        )
+        session, stack = self.service_session(environment)
         result = scale_service(
             environment,
             session,

@@ -1,4 +1,3 @@
-from ecr_deploy import conf
 from ecr_deploy.management.commands._base import EcrDeployCommand
 
 
@@ -13,16 +12,11 @@ class Command(EcrDeployCommand):
     requires_system_checks = []
 
     def handle(self, *args, env, **options):
-        from ecr_deploy.aws.session import aws_session
         from ecr_deploy.environments import resolve_environment
-        from ecr_deploy.workflows.service import service_stack
         from ecr_deploy.workflows.status import NOT_STEADY_EXIT, service_status
 
         environment = resolve_environment(env)
-        session = aws_session(environment.region, environment.profile)
-        stack = service_stack(
-            environment, conf.base_dir(), session, conf.get("TERRAFORM_BIN"), conf.get("LOCK_TIMEOUT_SECONDS")
-        )
+        session, stack = self.service_session(environment)
         status = service_status(environment, session, stack, self.reporter())
         if self.as_json:
             self.emit_json(status)
