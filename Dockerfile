@@ -1,6 +1,7 @@
 # The course's image of the clientes API, for production: gunicorn, static files, a non-root user.
 # BASE_IMAGE pins a Python minor that Django 5.2 supports; scripts/local-aws makes a local image of that name.
 ARG BASE_IMAGE=python:3.13-slim
+#checkov:skip=CKV_DOCKER_7:The base is an ARG whose default pins python:3.13-slim; checkov cannot read it.
 FROM ${BASE_IMAGE}
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-down test venv up down bench lock
+.PHONY: demo demo-down test lint venv up down bench lock
 
 venv: $(STAMP)
 
@@ -21,9 +21,23 @@ up: venv
 down:
 	scripts/local-aws down
 
-# The import contracts (pyproject.toml), then the suite. Three workers (tests wait on the engine, terraform and moto more than on the CPU); the 15 slowest are listed.
-test: up
+# checkov in a virtualenv of its own: it pins versions of packages that the tools above need newer.
+CHECKOV_VENV := .checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
+
+$(CHECKOV):
+	@test -x $(CHECKOV_VENV)/bin/pip || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install -q 'checkov==3.3.30'
+
+# The import contracts (pyproject.toml), and checkov over the Terraform and the shipped Dockerfiles: each deliberate
+# exception is an inline checkov:skip with its reason (bench/course.Dockerfile is the course's, kept as taught).
+lint: venv $(CHECKOV)
 	$(VENV)/bin/lint-imports
+	$(CHECKOV) --skip-download --quiet --compact --framework terraform -d infra
+	$(CHECKOV) --skip-download --quiet --compact --framework dockerfile -f Dockerfile -f ecr_deploy/image/project_template/Dockerfile
+
+# The lint above, then the suite. Three workers (tests wait on the engine, terraform and moto more than on the CPU); the 15 slowest are listed.
+test: up lint
 	$(PY) -m pytest -n 3 --dist loadgroup --durations=15
 
 demo: up

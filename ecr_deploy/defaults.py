@@ -23,6 +23,8 @@ DEFAULTS: dict[str, Any] = {
     "FIXTURES": [],
     # publish_ecr: the Terraform folder, binary, extra variables; AWS region and profile (None: the usual chain).
     "TERRAFORM_DIR": "infra",
+    # release_role: the Terraform folder of the role that CI assumes.
+    "RELEASE_TERRAFORM_DIR": "infra/release",
     "TERRAFORM_BIN": "terraform",
     "TERRAFORM_VARS": {},
     "REGION": None,
@@ -60,6 +62,11 @@ ECS_DEFAULTS: dict[str, Any] = {
     "ENVIRONMENT": {},
     "SECRETS": {},
     "DOMAINS": [],
+    # HTTPS for DOMAINS: a Route 53 hosted zone (name or id) to validate a new ACM certificate in and point the
+    # domains at the load balancer, or the ARN of a certificate made elsewhere; and the HSTS max-age it then sends.
+    "HOSTED_ZONE": None,
+    "CERTIFICATE_ARN": None,
+    "HSTS_SECONDS": 31_536_000,
     "TERRAFORM_VARS": {},
     "TIMEOUT_SECONDS": 900,
     "MIGRATE": True,
@@ -97,6 +104,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "ALLOWED_HOSTS": (list, tuple),
     "FIXTURES": (list, tuple),
     "TERRAFORM_DIR": (str, Path),
+    "RELEASE_TERRAFORM_DIR": (str, Path),
     "TERRAFORM_BIN": (str,),
     "TERRAFORM_VARS": (dict,),
     "REGION": (str, type(None)),
@@ -114,6 +122,10 @@ _TYPES: dict[str, tuple[type, ...]] = {
 }
 #: The service's Terraform variables that ECR_DEPLOY["ECS"]["DATABASE"] sets.
 DATABASE_VARIABLES = ("banco_rds", "database_url_secret_arn")
+#: The service's Terraform variables that DOMAINS, HOSTED_ZONE and CERTIFICATE_ARN set.
+DOMAIN_VARIABLES = ("dominios", "zona_dns", "certificado_arn")
+_CERTIFICATE_ARN = re.compile(r"arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]+")
+_HOST_NAME = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 #: The ARN of a Secrets Manager secret or an SSM parameter (what ECS reads a task's secret from).
 _SECRET_ARN = re.compile(
     r"arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+|ssm:[a-z0-9-]+:[0-9]{12}:parameter/.+)"
@@ -230,14 +242,12 @@ def _ecs_problems(ecs: Any, where: str) -> list[str]:
         value = ecs.get(key, {})
         if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
             found.append(f"{where}[{key!r}] must map names to strings")
-    if not isinstance(ecs.get("DOMAINS", []), list) or not all(
-        isinstance(d, str) and d for d in ecs.get("DOMAINS", [])
-    ):
-        found.append(f"{where}['DOMAINS'] must be a list of host names")
+    found += _domain_problems(ecs, where)
     found += _vars_problems(ecs.get("TERRAFORM_VARS", {}), f"{where}['TERRAFORM_VARS']")
     found += [
-        f"{where}['TERRAFORM_VARS'][{name!r}] is set from {where}['DATABASE']; set that instead"
-        for name in DATABASE_VARIABLES
+        f"{where}['TERRAFORM_VARS'][{name!r}] is set from {where}['{setting}']; set that instead"
+        for names, setting in ((DATABASE_VARIABLES, "DATABASE"), (DOMAIN_VARIABLES, "DOMAINS"))
+        for name in names
         if isinstance(ecs.get("TERRAFORM_VARS"), dict) and name in ecs["TERRAFORM_VARS"]
     ]
     bake = ecs.get("BAKE_SECONDS", ECS_DEFAULTS["BAKE_SECONDS"])
@@ -252,6 +262,27 @@ def _ecs_problems(ecs: Any, where: str) -> list[str]:
     found += _database_problems(ecs, where)
     if "DJANGO_ALLOWED_HOSTS" in ecs.get("ENVIRONMENT", {}):
         found.append(f"{where}['ENVIRONMENT']: DJANGO_ALLOWED_HOSTS is set by deploy_ecs; list extra hosts in DOMAINS")
+    return found
+
+
+def _domain_problems(ecs: dict[str, Any], where: str) -> list[str]:
+    domains = ecs.get("DOMAINS", [])
+    if not isinstance(domains, list) or not all(isinstance(d, str) and _HOST_NAME.fullmatch(d) for d in domains):
+        return [f"{where}['DOMAINS'] must be a list of lowercase host names, e.g. ['api.example.com'], not {domains!r}"]
+    found = []
+    zone, certificate = ecs.get("HOSTED_ZONE"), ecs.get("CERTIFICATE_ARN")
+    if zone is not None and not (isinstance(zone, str) and zone):
+        found.append(f"{where}['HOSTED_ZONE'] must be a Route 53 hosted zone's name or id, not {zone!r}")
+    if certificate is not None and not (isinstance(certificate, str) and _CERTIFICATE_ARN.fullmatch(certificate)):
+        found.append(
+            f"{where}['CERTIFICATE_ARN'] must be an ACM certificate's ARN "
+            f"(arn:aws:acm:REGION:ACCOUNT:certificate/ID), not {certificate!r}"
+        )
+    if (zone or certificate) and not domains:
+        found.append(f"{where}: HOSTED_ZONE and CERTIFICATE_ARN serve DOMAINS over HTTPS; list the domains there")
+    hsts = ecs.get("HSTS_SECONDS", ECS_DEFAULTS["HSTS_SECONDS"])
+    if isinstance(hsts, bool) or not isinstance(hsts, int) or hsts < 0:
+        found.append(f"{where}['HSTS_SECONDS'] must be a whole number of seconds, 0 or more (0: no HSTS)")
     return found
 
 

@@ -33,6 +33,9 @@ class EcsConfig:
     environment: dict[str, str] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
     domains: list[str] = field(default_factory=list)
+    hosted_zone: str = ""
+    certificate_arn: str = ""
+    hsts_seconds: int = 31_536_000
     terraform_vars: dict[str, Any] = field(default_factory=dict)
     timeout_seconds: float = 900
     migrate: bool = True
@@ -104,6 +107,9 @@ def resolve_environment(name: str | None = None) -> Environment:
             environment=dict(ecs["ENVIRONMENT"]),
             secrets=dict(ecs["SECRETS"]),
             domains=list(ecs["DOMAINS"]),
+            hosted_zone=ecs["HOSTED_ZONE"] or "",
+            certificate_arn=ecs["CERTIFICATE_ARN"] or "",
+            hsts_seconds=ecs["HSTS_SECONDS"],
             terraform_vars=dict(ecs["TERRAFORM_VARS"]),
             timeout_seconds=ecs["TIMEOUT_SECONDS"],
             migrate=ecs["MIGRATE"],

@@ -43,3 +43,9 @@ variable "contas_permitidas" {
   default     = []
   description = "The AWS account ids terraform may act in (an environment's ACCOUNT); empty: any."
 }
+
+variable "kms_chave" {
+  type        = string
+  default     = ""
+  description = "A KMS key ARN to encrypt the images with; empty: ECR's AES256. Set before the repository exists."
+}

@@ -11,6 +11,8 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
 # What Django matches in ALLOWED_HOSTS: "*", a name (".example.com" for its subdomains too), an IPv4 or [IPv6].
 _HOST = re.compile(r"\*|\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.?|\[[0-9A-Fa-f:.]+\]")
+# What Django matches in CSRF_TRUSTED_ORIGINS: a scheme and a host, "*." for its subdomains, an optional port.
+_ORIGIN = re.compile(r"https?://(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{1,5})?")
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -44,3 +46,16 @@ def env_hosts(name: str) -> list[str] | None:
             + (f"; not a host name: {', '.join(map(repr, bad))}" if bad else "")
         )
     return hosts
+
+
+def env_origins(name: str) -> list[str]:
+    """A comma-separated list of origins (https://example.com); empty when the variable is unset."""
+    value = os.environ.get(name, "")
+    origins = [item.strip() for item in value.split(",") if item.strip()]
+    bad = [origin for origin in origins if not _ORIGIN.fullmatch(origin)]
+    if bad:
+        raise ImproperlyConfigured(
+            f"{name}={value!r}: give comma-separated origins, e.g. 'https://api.example.com'; "
+            f"not an origin: {', '.join(map(repr, bad))}"
+        )
+    return origins

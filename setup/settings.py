@@ -7,7 +7,7 @@ from pathlib import Path
 import dj_database_url
 
 from ecr_deploy.runtime.database import database_from_environment
-from setup.environment import env_bool, env_hosts, env_int
+from setup.environment import env_bool, env_hosts, env_int, env_origins
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -110,6 +110,8 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if SECURE_SSL_REDI
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin" if SECURE_SSL_REDIRECT else None
 SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS")
+# The https origins whose forms may post here (deploy_ecs sets them from DOMAINS behind HTTPS).
+CSRF_TRUSTED_ORIGINS = env_origins("DJANGO_CSRF_TRUSTED_ORIGINS")
 # Justified where `check --deploy` would warn: plain HTTP is the course's `docker run -p 8000:8000` and a load
 # balancer's port 80 listener; HSTS and its preload list are opt-in, since they bind a domain for months.
 SILENCED_SYSTEM_CHECKS = [

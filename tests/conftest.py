@@ -55,6 +55,8 @@ def copy_project(destination: Path) -> Path:
 #: The locks and once-per-run markers that xdist workers share: this checkout's, never another's.
 SERIAL_LOCK_DIR = ROOT / ".local-aws" / "test-locks"
 MOTO_PID = ROOT / ".local-aws" / "moto.pid"
+#: The Route 53 hosted zone of the shared service's domains: it serves them over HTTPS.
+ZONE = "example.com"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -384,7 +386,7 @@ def run(command: str, *flags: str) -> tuple[dict, str]:
 @pytest.fixture
 def service(local_aws, docker_client, project_image, tmp_path_factory, testrun_uid) -> dict:
     """An environment published and provisioned once per test run and moto, whichever xdist worker comes first:
-    its repository, image, state and ECS stack (the others read what it wrote). A serial test that restarts moto
+    its repository, image, state and ECS stack, and a second plan of it (the others read what it wrote). A serial test that restarts moto
     empties it; the next test here then makes the stack again."""
     described = SERIAL_LOCK_DIR / f"ecs-service-{testrun_uid}-moto-{MOTO_PID.read_text().strip()}.json"
     with exclusive("ecs-provision.lock"):
@@ -395,6 +397,9 @@ def service(local_aws, docker_client, project_image, tmp_path_factory, testrun_u
         shutil.copytree(ROOT / "infra", infra, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*"))
         name = f"ecs-{uuid.uuid4().hex[:8]}"
         docker_client.images.get(project_image).tag(name, "V1")
+        import boto3
+
+        boto3.client("route53").create_hosted_zone(Name=ZONE, CallerReference=name)
         ecr_deploy = {
             "TERRAFORM_DIR": str(infra),
             "REPOSITORY": name,
@@ -402,7 +407,8 @@ def service(local_aws, docker_client, project_image, tmp_path_factory, testrun_u
             "ECS": {
                 "TERRAFORM_DIR": str(infra / "ecs"),
                 "TIMEOUT_SECONDS": 60,
-                "DOMAINS": ["clientes.example.com"],
+                "DOMAINS": ["clientes.example.com", "www.clientes.example.com"],
+                "HOSTED_ZONE": ZONE,
                 "BAKE_SECONDS": 0,  # the bake tests ask for theirs
                 "TERRAFORM_VARS": {"max_tentativas": 2},
             },
@@ -410,12 +416,15 @@ def service(local_aws, docker_client, project_image, tmp_path_factory, testrun_u
         with override_settings(ECR_DEPLOY=ecr_deploy):
             published, _ = run("publish_ecr")
             provisioned, provision_log = run("provision_ecs")
+            # Planned again before any test deploys, rolls back or deregisters a revision on it.
+            second_plan, second_plan_log = run("provision_ecs", "--plan", "--force-terraform", "--verbosity=2")
         made = {
             "name": name,
             "ecr_deploy": ecr_deploy,
             "published": published,
             "provisioned": provisioned,
             "provision_log": provision_log,
+            "second_plan": {"terraform_changes": second_plan["terraform_changes"], "log": second_plan_log},
         }
         described.write_text(json.dumps(made))
         return made

@@ -169,7 +169,7 @@ CASES = [
     Case(
         "infra-syntax-error",
         ["publish_ecr", "--repository", "producao-test"],
-        r"ecr\.tf:5:\d+: malformed HCL",
+        r"ecr\.tf:7:\d+: malformed HCL",
         prepare=edit(
             "ecr.tf",
             "  name                 = var.nome\n",
@@ -467,6 +467,41 @@ CASES = [
         ecr_deploy={"ECS": {"DATABASE": {"SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:x"}}},
         env=CLOSED_PORT,
     ),
+    Case(
+        "provision-domain-malformed",
+        ["provision_ecs"],
+        r"\['DOMAINS'\] must be a list of lowercase host names, e.g. \['api.example.com'\], not \['https://x.com'\]",
+        ecr_deploy={"ECS": {"DOMAINS": ["https://x.com"], "HOSTED_ZONE": "x.com"}},
+        env=CLOSED_PORT,
+    ),
+    Case(
+        "provision-hosted-zone-without-domains",
+        ["provision_ecs"],
+        r"HOSTED_ZONE and CERTIFICATE_ARN serve DOMAINS over HTTPS; list the domains there",
+        ecr_deploy={"ECS": {"HOSTED_ZONE": "example.com"}},
+        env=CLOSED_PORT,
+    ),
+    Case(
+        "provision-certificate-arn-malformed",
+        ["provision_ecs"],
+        r"\['CERTIFICATE_ARN'\] must be an ACM certificate's ARN \(arn:aws:acm:REGION:ACCOUNT:certificate/ID\)",
+        ecr_deploy={"ECS": {"DOMAINS": ["api.example.com"], "CERTIFICATE_ARN": "api.example.com"}},
+        env=CLOSED_PORT,
+    ),
+    Case(
+        "provision-hsts-negative",
+        ["provision_ecs"],
+        r"\['HSTS_SECONDS'\] must be a whole number of seconds, 0 or more",
+        ecr_deploy={"ECS": {"HSTS_SECONDS": -1}},
+        env=CLOSED_PORT,
+    ),
+    Case(
+        "provision-domain-variable-set-by-hand",
+        ["provision_ecs"],
+        r"\['TERRAFORM_VARS'\]\['zona_dns'\] is set from .*\['DOMAINS'\]; set that instead",
+        ecr_deploy={"ECS": {"TERRAFORM_VARS": {"zona_dns": "example.com"}}},
+        env=CLOSED_PORT,
+    ),
     Case("status-unknown-env", ["status_ecs", "--env", "staging"], "Unknown environment", env=CLOSED_PORT),
     Case("logs-unknown-env", ["logs_ecs", "--env", "staging"], "Unknown environment", env=CLOSED_PORT),
     Case("logs-since-malformed", ["logs_ecs", "--since", "yesterday"], "neither a duration", env=CLOSED_PORT),
@@ -491,6 +526,29 @@ CASES = [
     Case(
         "scale-never-provisioned",
         ["scale_ecs", "--desired", "2"],
+        r"was never applied .* run `python manage.py provision_ecs --env default` first",
+    ),
+    Case(
+        "release-unknown-env",
+        ["release_role", "--env", "staging", "--github", "acme/clientes"],
+        "Unknown environment",
+        env=CLOSED_PORT,
+    ),
+    Case(
+        "release-github-not-owner-repo",
+        ["release_role", "--github", "https://github.com/acme/clientes"],
+        "give the GitHub repository as OWNER/REPO",
+        env=CLOSED_PORT,
+    ),
+    Case(
+        "release-branch-malformed",
+        ["release_role", "--github", "acme/clientes", "--branch", "main..x"],
+        "--branch 'main..x' is not a branch name",
+        env=CLOSED_PORT,
+    ),
+    Case(
+        "release-never-provisioned",
+        ["release_role", "--github", "acme/clientes"],
         r"was never applied .* run `python manage.py provision_ecs --env default` first",
     ),
     Case("destroy-unknown-env", ["destroy_ecs", "--env", "staging"], "Unknown environment", env=CLOSED_PORT),
@@ -639,6 +697,7 @@ def value_flags(command: str) -> set[str]:
         "run_ecs",
         "scale_ecs",
         "destroy_ecs",
+        "release_role",
     ],
 )
 def test_the_catalogue_gives_every_flag_of_every_command_a_bad_value(command):

@@ -30,6 +30,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from ecr_deploy.workflows.deploy import FIXTURES_COMMAND, MIGRATE_COMMAND
+from ecr_deploy.workflows.service import PLAIN_HTTP_WARNING
 from tests.conftest import ROOT, applied_outputs, applied_state, run, state_file
 
 pytestmark = [pytest.mark.engine, pytest.mark.xdist_group("ecs"), pytest.mark.usefixtures("one_service_test_at_a_time")]
@@ -115,7 +116,8 @@ def test_provision_makes_the_service_behind_a_load_balancer_with_its_guards(serv
     assert (target["MinCapacity"], target["MaxCapacity"]) == (1, 4)
     secret_key = boto3.client("secretsmanager").get_secret_value(SecretId=f"{name}/DJANGO_SECRET_KEY")["SecretString"]
     assert len(secret_key) >= 50 and secret_key not in service["provision_log"] + json.dumps(provisioned)
-    assert provisioned["service_url"].startswith("http://") and provisioned["terraform_changes"] is True
+    assert provisioned["service_url"] == "https://clientes.example.com/" and provisioned["https"] is True
+    assert provisioned["terraform_changes"] is True and "Warning: no HTTPS" not in service["provision_log"]
     run("provision_ecs")  # another test may have provisioned with another tag meanwhile
     again, _ = run("provision_ecs")
     assert again["skipped"] == ["terraform (unchanged)"] and again["service_url"] == provisioned["service_url"]
@@ -241,11 +243,15 @@ def test_a_full_deploy_pins_the_digest_runs_migrate_and_completes_its_rollout(se
     definition = ecs().describe_task_definition(taskDefinition=result["task_definition"])["taskDefinition"]
     container = definition["containerDefinitions"][0]
     assert container["image"] == result["image"]
-    alb = result["service_url"].removeprefix("http://").rstrip("/")
+    alb = applied_outputs(service)["alb_dns"]
     database = applied_outputs(service)["banco"]
     environment = {item["name"]: item["value"] for item in container["environment"]}
+    assert result["service_url"] == "https://clientes.example.com/" and "Warning: no HTTPS" not in log
     assert environment == {
-        "DJANGO_ALLOWED_HOSTS": f"{alb},clientes.example.com",
+        "DJANGO_ALLOWED_HOSTS": f"{alb},clientes.example.com,www.clientes.example.com",
+        "DJANGO_SECURE_SSL_REDIRECT": "1",
+        "DJANGO_SECURE_HSTS_SECONDS": "31536000",
+        "DJANGO_CSRF_TRUSTED_ORIGINS": "https://clientes.example.com,https://www.clientes.example.com",
         "DATABASE_HOST": f"{name}.aaaaaaaaaa.us-east-1.rds.amazonaws.com",
         "DATABASE_PORT": "5432",
         "DATABASE_NAME": name.replace("-", "_"),
@@ -385,14 +391,15 @@ def serving_port(container, seconds: float = 60) -> str:
 def answers_health(port: str) -> bool:
     """/health/ answers 200 (the published port resets connections until gunicorn listens)."""
     try:
-        return status(f"http://127.0.0.1:{port}/health/", "10.0.1.17") == 200
+        return answer(port, "/health/", "10.0.1.17", proto="")[0] == 200
     except OSError:
         return False
 
 
 def api(port: str, path: str, host: str, body: dict | None = None, user: tuple[str, str] | None = None):
-    """The API's status and JSON body; a POST of body when one is given, with HTTP Basic when user is."""
-    headers = {"Host": host, "Content-Type": "application/json"}
+    """The API's status and JSON body, asked as the load balancer's HTTPS listener forwards a request; a POST of body
+    when one is given, with HTTP Basic when user is."""
+    headers = {"Host": host, "Content-Type": "application/json", "X-Forwarded-Proto": "https"}
     if user:
         headers["Authorization"] = "Basic " + base64.b64encode(":".join(user).encode()).decode()
     data = json.dumps(body).encode() if body is not None else None
@@ -404,22 +411,78 @@ def api(port: str, path: str, host: str, body: dict | None = None, user: tuple[s
         return err.code, None
 
 
-def test_the_deployed_task_definition_runs_locally_and_answers_the_load_balancer(service, docker_client):
+def test_the_deployed_task_definition_runs_locally_behind_https_as_the_load_balancer_forwards_to_it(
+    service, docker_client
+):
     run("deploy_ecs")
     definition = running_definition(service)
     prepare_database(docker_client, definition)
+    user = an_admin(docker_client, definition)
     from ecr_deploy.workflows.local_run import run_task_definition_locally
 
+    # Django's deployment checks with the deploy's environment (HTTPS-only settings, HSTS, trusted origins).
+    code, log = one_off(
+        docker_client, definition, ["python", "manage.py", "check", "--deploy", "--fail-level", "WARNING"]
+    )
+    assert code == 0 and "System check identified no issues" in log, log
     container = run_task_definition_locally(docker_client, boto3.Session(), definition, "app")
     try:
         port = serving_port(container)
         assert health_check_exit_code(container) == 0
-        alb = service["provisioned"]["service_url"].removeprefix("http://").rstrip("/")
-        assert status(f"http://127.0.0.1:{port}/health/", "10.0.1.17") == 200  # the ALB's checks use the task IP
-        assert status(f"http://127.0.0.1:{port}/clientes/", alb) == 200
-        assert status(f"http://127.0.0.1:{port}/clientes/", "attacker.example") == 400
+        # The target group's checks: plain HTTP to the task's IP, answered before the redirect and host checks.
+        assert answer(port, "/health/", "10.0.1.17", proto="")[0] == 200
+        domain = "clientes.example.com"
+        code, headers, _ = answer(port, "/clientes/", domain, proto="http")
+        assert (code, headers["location"]) == (301, f"https://{domain}/clientes/")
+        code, headers, _ = answer(port, "/admin/login/", domain)
+        assert code == 200 and headers["strict-transport-security"] == "max-age=31536000"
+        token = cookie(headers, "csrftoken")
+        assert "Secure" in token["flags"]
+        form = urllib.parse.urlencode(
+            {"username": user[0], "password": user[1], "csrfmiddlewaretoken": token["value"], "next": "/admin/"}
+        )
+        code, headers, body = answer(
+            port,
+            "/admin/login/",
+            domain,
+            form,
+            {"Cookie": f"csrftoken={token['value']}", "Origin": f"https://{domain}"},
+        )
+        assert code == 302, body[-2000:]
+        assert {"Secure", "HttpOnly"} <= cookie(headers, "sessionid")["flags"]
+        assert answer(port, "/clientes/", "attacker.example")[0] == 400
     finally:
         container.remove(force=True)
+
+
+def answer(
+    port: str, path: str, host: str, form: str | None = None, headers: dict | None = None, proto: str = "https"
+) -> tuple[int, dict, str]:
+    """One request as the load balancer forwards it (X-Forwarded-Proto: proto, none when empty), redirects not
+    followed: its status, its headers (lowercase names; Set-Cookie as a list) and its body."""
+    import http.client
+
+    sent = {"Host": host, **({"X-Forwarded-Proto": proto} if proto else {}), **(headers or {})}
+    if form is not None:
+        sent["Content-Type"] = "application/x-www-form-urlencoded"
+    connection = http.client.HTTPConnection("127.0.0.1", int(port), timeout=5)
+    try:
+        connection.request("POST" if form is not None else "GET", path, form, sent)
+        response = connection.getresponse()
+        received = {name.lower(): value for name, value in response.getheaders()}
+        received["set-cookie"] = response.headers.get_all("Set-Cookie") or []
+        return response.status, received, response.read().decode(errors="replace")
+    finally:
+        connection.close()
+
+
+def cookie(headers: dict, name: str) -> dict:
+    """The Set-Cookie of name: its value and its flags (Secure, HttpOnly, ...)."""
+    for line in headers["set-cookie"]:
+        first, *attributes = [part.strip() for part in line.split(";")]
+        if first.startswith(f"{name}="):
+            return {"value": first.split("=", 1)[1], "flags": {a.split("=")[0] for a in attributes}}
+    raise AssertionError(f"no {name} cookie in {headers['set-cookie']}")
 
 
 def test_the_fixtures_are_loaded_into_the_database_once_and_never_over_real_data(service, docker_client):
@@ -441,7 +504,7 @@ def test_the_fixtures_are_loaded_into_the_database_once_and_never_over_real_data
 
 
 def test_a_write_survives_the_next_deploy_and_two_tasks_of_a_revision_share_it(service, docker_client):
-    alb = service["provisioned"]["service_url"].removeprefix("http://").rstrip("/")
+    alb = applied_outputs(service)["alb_dns"]
     run("deploy_ecs")
     before = running_definition(service)
     prepare_database(docker_client, before)
@@ -467,15 +530,6 @@ def health_check_exit_code(container) -> int:
     test = container.attrs["Config"]["Healthcheck"]["Test"]
     assert test[0] == "CMD", test
     return container.exec_run(test[1:]).exit_code
-
-
-def status(url: str, host: str) -> int:
-    request = urllib.request.Request(url, headers={"Host": host})
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status
-    except urllib.error.HTTPError as err:
-        return err.code
 
 
 @pytest.mark.parametrize(
@@ -730,7 +784,8 @@ def test_a_failed_migrate_stops_the_deploy_before_the_service_changes_recorded_a
         "grupo_logs": "/ecs/web",
         "usa_banco_externo": True,
     }
-    progress = Progress(heading=lambda _: None, summary=lambda _: None, line=lambda _: None)
+    headings: list[str] = []
+    progress = Progress(heading=headings.append, summary=lambda _: None, line=lambda _: None)
     deployer = Deployer(
         resolve_environment(),
         outputs,
@@ -744,6 +799,7 @@ def test_a_failed_migrate_stops_the_deploy_before_the_service_changes_recorded_a
         deployer.run()
     assert "exit code 3" in str(failed.value) and "migrate: boom" in str(failed.value)
     assert "the service was not updated and the new revision was deregistered" in str(failed.value)
+    assert PLAIN_HTTP_WARNING in headings  # no domain behind HTTPS in these outputs
     stubber.assert_no_pending_responses()  # no update_service was answered: none was made
 
 

@@ -16,6 +16,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from ecr_deploy.workflows.service import PLAIN_HTTP_WARNING
 from tests.conftest import ROOT, run
 
 pytestmark = [pytest.mark.engine]
@@ -39,8 +40,8 @@ def doomed(local_aws, docker_client, project_image, tmp_path, settings) -> dict:
         },
     }
     run("publish_ecr")
-    provisioned, _ = run("provision_ecs")
-    return {"name": name, "infra": infra, "outputs": provisioned}
+    provisioned, log = run("provision_ecs")
+    return {"name": name, "infra": infra, "outputs": provisioned, "log": log}
 
 
 class Terminal(io.StringIO):
@@ -133,11 +134,15 @@ def test_destroy_asks_keeps_the_database_after_a_snapshot_finds_nothing_left_the
     name = doomed["name"]
     before, resources = aws_has(doomed), state_resources(doomed)
     assert before["database"] == ["available"] and before["service"] == ["ACTIVE"]
-    balancer = boto3.client("elbv2").describe_load_balancers(Names=[before["load_balancer"][0]])["LoadBalancers"][0]
-    boto3.client("elbv2").modify_load_balancer_attributes(
-        LoadBalancerArn=balancer["LoadBalancerArn"],
-        Attributes=[{"Key": "deletion_protection.enabled", "Value": "true"}],
-    )
+    # Without DOMAINS: plain HTTP on the load balancer's own name, said once; port 80 forwards to the tasks.
+    assert doomed["outputs"]["https"] is False and doomed["outputs"]["service_url"].startswith("http://")
+    assert doomed["log"].count(PLAIN_HTTP_WARNING) == 1
+    elbv2 = boto3.client("elbv2")
+    balancer = elbv2.describe_load_balancers(Names=[before["load_balancer"][0]])["LoadBalancers"][0]
+    (listener,) = elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
+    assert (listener["Port"], listener["DefaultActions"][0]["Type"]) == (80, "forward")
+    protection = elbv2.describe_load_balancer_attributes(LoadBalancerArn=balancer["LoadBalancerArn"])["Attributes"]
+    assert {"Key": "deletion_protection.enabled", "Value": "true"} in protection  # destroy_ecs turns it off
     listeners = [
         listener["ListenerArn"]
         for listener in boto3.client("elbv2").describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])[

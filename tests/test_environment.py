@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from ecr_deploy.runtime.serve import available_cpus, gunicorn_argv, with_secret_key
-from setup.environment import env_bool, env_hosts, env_int
+from setup.environment import env_bool, env_hosts, env_int, env_origins
 
 
 @pytest.mark.parametrize(
@@ -30,6 +30,26 @@ def test_allowed_hosts_that_are_not_host_names_are_refused_clearly(monkeypatch, 
 def test_allowed_hosts_unset_leave_the_built_value(monkeypatch):
     monkeypatch.delenv("DJANGO_ALLOWED_HOSTS", raising=False)
     assert env_hosts("DJANGO_ALLOWED_HOSTS") is None
+
+
+@pytest.mark.parametrize(
+    ("value", "origins"),
+    [
+        ("https://a.example.com, https://b.example.com", ["https://a.example.com", "https://b.example.com"]),
+        ("https://*.example.com,http://localhost:8000", ["https://*.example.com", "http://localhost:8000"]),
+        ("", []),
+    ],
+)
+def test_csrf_trusted_origins_are_split_and_trimmed(monkeypatch, value, origins):
+    monkeypatch.setenv("DJANGO_CSRF_TRUSTED_ORIGINS", value)
+    assert env_origins("DJANGO_CSRF_TRUSTED_ORIGINS") == origins
+
+
+@pytest.mark.parametrize("value", ["example.com", "https://example.com/path", "ftp://example.com"])
+def test_csrf_trusted_origins_without_a_scheme_or_with_a_path_are_refused(monkeypatch, value):
+    monkeypatch.setenv("DJANGO_CSRF_TRUSTED_ORIGINS", value)
+    with pytest.raises(ImproperlyConfigured, match="DJANGO_CSRF_TRUSTED_ORIGINS=.*comma-separated origins"):
+        env_origins("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,17 @@ from typing import Any
 from ecr_deploy.common import write_atomically
 from ecr_deploy.errors import AwsError
 from ecr_deploy.names import validate_region
+
+_XML_MESSAGE = re.compile(r"<Message>(.*?)</Message>", re.DOTALL)
+_REFUSALS = frozenset(
+    {
+        "AccessDeniedException",
+        "AccessDenied",
+        "UnrecognizedClientException",
+        "InvalidSignatureException",
+        "ExpiredTokenException",
+    }
+)
 
 
 def aws_error(err: Exception, action: str) -> AwsError:
@@ -30,15 +42,14 @@ def aws_error(err: Exception, action: str) -> AwsError:
     if isinstance(err, bce.ClientError):
         error = err.response.get("Error", {})
         code, message = error.get("Code", "Error"), error.get("Message", "")
-        if code in {
-            "AccessDeniedException",
-            "AccessDenied",
-            "UnrecognizedClientException",
-            "InvalidSignatureException",
-            "ExpiredTokenException",
-        }:
+        # Some services answer a denial as a bare HTTP 403: no body (S3's HEAD), or an XML body as the message.
+        if code == "403":
+            found = _XML_MESSAGE.search(message)
+            code, message = "AccessDenied", found[1] if found else message
+        if code in _REFUSALS:
             return AwsError(
-                f"AWS refused to {action} ({code}): {message}. Check the credentials and their permissions."
+                f"AWS refused to {action} ({err.operation_name}: {code}): "
+                f"{message}. Check the credentials and their permissions (the policy must allow this call)."
             )
         return AwsError(f"AWS failed to {action} ({code}): {message}")
     return AwsError(f"AWS failed to {action}: {err}")

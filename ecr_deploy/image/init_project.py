@@ -113,7 +113,7 @@ def plan(
     base_dir: Path, settings: Any, settings_module: str, fixtures: list[str], *, ecs: bool = False
 ) -> list[PlannedFile]:
     """What ecr_deploy_init would write into base_dir, with what is there now; with ecs, the ECS service's
-    Terraform (infra/ecs/) too."""
+    Terraform (infra/ecs/) and its release role's (infra/release/) too."""
     if not (base_dir / "manage.py").is_file():
         raise ConfigurationError(
             f"{base_dir} is not a Django project: it has no manage.py. Run `python manage.py ecr_deploy_init` "
@@ -155,7 +155,7 @@ def plan(
         allowed="\n".join(f"!{name.removeprefix('./')}" for name in allowed)
     )
     files.update({base_dir / "Dockerfile": dockerfile, base_dir / ".dockerignore": dockerignore})
-    for folder in ["infra", "infra/ecs"] if ecs else ["infra"]:
+    for folder in ["infra", "infra/ecs", "infra/release"] if ecs else ["infra"]:
         for template in [*sorted((TEMPLATES / folder).glob("*.tf")), TEMPLATES / folder / ".terraform.lock.hcl"]:
             files[base_dir / folder / template.name] = template.read_text()
     return [PlannedFile(path, content, path.read_text() if path.is_file() else None) for path, content in files.items()]

@@ -99,9 +99,9 @@ def run_terraform(
 
 
 def _failure(what: str, code: int, directory: Path, detail: str) -> TerraformError | LockError:
-    """terraform's failure as our error: a held state lock names its holder; a stale plan can be made again."""
-    if "Error acquiring the state lock" in detail:
-        lock = dict(_LOCK_INFO.findall(detail))
+    """terraform's failure as our error: a held state lock names its holder (a lock that could not be taken for
+    another reason, such as a refused write, is terraform's own error); a stale plan can be made again."""
+    if "Error acquiring the state lock" in detail and (lock := dict(_LOCK_INFO.findall(detail))):
         return LockError(
             f"The Terraform state is locked by {lock.get('Who', 'another run')} "
             f"({lock.get('Operation', 'unknown operation')}, since {lock.get('Created', 'an unknown time')}) "

@@ -21,10 +21,13 @@ from ecr_deploy.errors import AwsError, DeployError
 from ecr_deploy.runtime.migrations import IRREVERSIBLE_MARK
 from ecr_deploy.terraform.stack import Stack
 from ecr_deploy.workflows.service import (
+    PLAIN_HTTP_WARNING,
     Progress,
     ServiceResult,
     published_image,
+    serves_https,
     service_outputs,
+    service_url,
     uses_image_sqlite,
 )
 
@@ -78,7 +81,8 @@ class Deployer:
         self.result = ServiceResult(
             environment=environment.name,
             service=outputs["servico"],
-            service_url=f"http://{outputs['alb_dns']}/",
+            service_url=service_url(outputs),
+            https=serves_https(outputs),
         )
 
     def run(self) -> ServiceResult:
@@ -87,6 +91,8 @@ class Deployer:
         options, result, heading = self.options, self.result, self.progress.heading
         if self.uses_image_sqlite:
             heading(SQLITE_WARNING)
+        if not result.https:
+            heading(PLAIN_HTTP_WARNING)
         with timed(result.timings, "resolve"):
             live = self.service.describe()
             current = self.service.task_definition(live["taskDefinition"])
@@ -135,8 +141,19 @@ class Deployer:
         return uses_image_sqlite(self.environment, self.outputs)
 
     def environment_values(self) -> dict[str, str]:
-        """Plain values: the hosts, and where the RDS database is (the user and password come as secrets)."""
-        hosts = [self.outputs["alb_dns"], *self.environment.ecs.domains]
+        """Plain values: the hosts, Django's HTTPS-only settings behind HTTPS, and where the RDS database is (the
+        user and password come as secrets)."""
+        ecs = self.environment.ecs
+        hosts = [self.outputs["alb_dns"], *ecs.domains]
+        secure = (
+            {
+                "DJANGO_SECURE_SSL_REDIRECT": "1",
+                "DJANGO_SECURE_HSTS_SECONDS": str(ecs.hsts_seconds),
+                "DJANGO_CSRF_TRUSTED_ORIGINS": ",".join(f"https://{domain}" for domain in ecs.domains),
+            }
+            if self.result.https
+            else {}
+        )
         database = self.outputs.get("banco") or {}
         location = (
             {
@@ -147,7 +164,7 @@ class Deployer:
             if database
             else {}
         )
-        return {**self.environment.ecs.environment, **location, "DJANGO_ALLOWED_HOSTS": ",".join(hosts)}
+        return {**ecs.environment, **secure, **location, "DJANGO_ALLOWED_HOSTS": ",".join(hosts)}
 
     def secrets(self) -> dict[str, str]:
         """ECS reads these by ARN when a task starts: the RDS user and password are JSON keys of its secret."""

@@ -14,7 +14,15 @@ from ecr_deploy.environments import Environment
 from ecr_deploy.errors import ConfigurationError, StateError
 from ecr_deploy.terraform.cli import AlreadyExistsError
 from ecr_deploy.terraform.stack import Stack
-from ecr_deploy.workflows.service import Progress, ServiceResult, planned_variable, published_image
+from ecr_deploy.workflows.service import (
+    PLAIN_HTTP_WARNING,
+    Progress,
+    ServiceResult,
+    planned_variable,
+    published_image,
+    serves_https,
+    service_url,
+)
 from ecr_deploy.workflows.stacks import account_pin, owned_by, ownership_tags
 
 #: What provision_ecs never destroys or replaces without --allow-destroy.
@@ -43,6 +51,9 @@ def service_variables(environment: Environment, region: str, image: str) -> dict
         "etiquetas": {**ecs.terraform_vars.get("etiquetas", {}), **ownership},
         "banco_rds": ecs.database == "rds",
         "database_url_secret_arn": ecs.database_secret_arn,
+        "dominios": ecs.domains,
+        "zona_dns": ecs.hosted_zone,
+        "certificado_arn": ecs.certificate_arn,
         **account_pin(environment.account),
     }
 
@@ -135,7 +146,9 @@ class ServiceProvisioner:
                 outputs = stack.record(variables)
         self.ensure_secret_key(outputs["secret_key_arn"])
         self.report_database(outputs)
-        result.service_url = f"http://{outputs['alb_dns']}/"
+        result.service_url, result.https = service_url(outputs), serves_https(outputs)
+        if not result.https:
+            self.progress.heading(PLAIN_HTTP_WARNING)
         result.image = image
         return result
 

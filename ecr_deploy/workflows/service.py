@@ -27,11 +27,29 @@ class Progress:
     line: Output
 
 
+#: What provision_ecs and deploy_ecs say of a service that the load balancer serves on plain HTTP only.
+PLAIN_HTTP_WARNING = (
+    "Warning: no HTTPS (ECR_DEPLOY['ECS']: DOMAINS with HOSTED_ZONE or CERTIFICATE_ARN): logins, session cookies "
+    "and writes travel unencrypted."
+)
+
+
+def serves_https(outputs: dict[str, Any]) -> bool:
+    """The load balancer serves the domains over HTTPS (a state applied before HTTPS existed has no such output)."""
+    return bool(outputs.get("https"))
+
+
+def service_url(outputs: dict[str, Any]) -> str:
+    """https://FIRST-DOMAIN/ behind HTTPS, else the load balancer's own http:// name."""
+    return outputs.get("url") or f"http://{outputs['alb_dns']}/"
+
+
 @dataclass
 class ServiceResult:
     environment: str = ""
     service: str = ""
     service_url: str = ""
+    https: bool = False
     image: str = ""
     task_definition: str = ""
     previous_task_definition: str = ""

@@ -15,7 +15,7 @@ from ecr_deploy.aws.rds import db_instance
 from ecr_deploy.aws.session import LazyClient
 from ecr_deploy.environments import Environment
 from ecr_deploy.terraform.stack import Stack
-from ecr_deploy.workflows.service import Progress, service_outputs
+from ecr_deploy.workflows.service import Progress, service_outputs, service_url
 
 #: On-demand list prices (USD) that the estimate uses, as AWS published them for us-east-1 on 2026-12-01. Other
 #: regions differ by a few percent; data transfer, LCUs above one, logs and snapshots are left out.
@@ -134,7 +134,7 @@ def service_status(environment: Environment, session: Any, stack: Stack, progres
     return ServiceStatus(
         environment=environment.name,
         service=name,
-        url=f"http://{outputs['alb_dns']}/",
+        url=service_url(outputs),
         image=image,
         image_tags=EcrApi(session.client("ecr")).image_tags(repository_uri.partition("/")[2], digest) if digest else [],
         task_definition=live["taskDefinition"],

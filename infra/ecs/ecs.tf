@@ -2,6 +2,8 @@
 # the task definition's containers nor the service's revision are Terraform's after the first apply, so a later
 # apply never rolls a deployment back.
 resource "aws_secretsmanager_secret" "secret_key" {
+  #checkov:skip=CKV_AWS_149:Encrypted with the account's aws/secretsmanager key; a customer key would cost USD 1 a month and need grants for the execution role.
+  #checkov:skip=CKV2_AWS_57:A new SECRET_KEY signs every session out; rotate it by putting a new value and deploying.
   name                    = "${var.nome}/DJANGO_SECRET_KEY"
   description             = "Django's SECRET_KEY for ${var.nome}; provision_ecs puts a random value once, outside the state."
   recovery_window_in_days = 0
@@ -42,13 +44,22 @@ locals {
 }
 
 resource "aws_ecs_cluster" "app" {
+  #checkov:skip=CKV_AWS_65:Container Insights is an option (container_insights): its metrics are billed per task and per metric.
   name = var.nome
   tags = var.etiquetas
+
+  setting {
+    name  = "containerInsights"
+    value = var.container_insights ? "enabled" : "disabled"
+  }
 }
 
 resource "aws_cloudwatch_log_group" "app" {
+  #checkov:skip=CKV_AWS_338:The tasks' logs are kept logs_retencao_dias (30 by default): a year of every request's line costs more than most services earn from it.
+  #checkov:skip=CKV_AWS_158:KMS is an option (logs_kms_chave): a customer key costs USD 1 a month and its key policy must let CloudWatch Logs use it.
   name              = "/ecs/${var.nome}"
-  retention_in_days = 30
+  retention_in_days = var.logs_retencao_dias
+  kms_key_id        = var.logs_kms_chave == "" ? null : var.logs_kms_chave
   tags              = var.etiquetas
 }
 
@@ -94,6 +105,7 @@ resource "aws_ecs_task_definition" "app" {
 }
 
 resource "aws_ecs_service" "app" {
+  #checkov:skip=CKV_AWS_333:A default VPC has no NAT: tasks reach ECR and Secrets Manager through a public IP (ip_publico; false in private subnets with a NAT or VPC endpoints). Only the load balancer's security group reaches them.
   name                               = var.nome
   cluster                            = aws_ecs_cluster.app.id
   task_definition                    = aws_ecs_task_definition.app.arn
@@ -127,7 +139,7 @@ resource "aws_ecs_service" "app" {
     container_port   = var.porta
   }
 
-  depends_on = [aws_lb_listener.http, aws_iam_role_policy_attachment.execucao]
+  depends_on = [aws_lb_listener.http, aws_lb_listener.https, aws_iam_role_policy_attachment.execucao]
 
   lifecycle {
     ignore_changes = [task_definition, desired_count, availability_zone_rebalancing]

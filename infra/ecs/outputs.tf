@@ -28,6 +28,19 @@ output "alb_dns" {
   value = aws_lb.app.dns_name
 }
 
+# Whether the load balancer serves HTTPS for the domains (deploy_ecs then turns on Django's HTTPS-only settings).
+output "https" {
+  value = local.https
+}
+
+output "dominios" {
+  value = var.dominios
+}
+
+output "url" {
+  value = local.https ? "https://${var.dominios[0]}/" : "http://${aws_lb.app.dns_name}/"
+}
+
 output "sub_redes" {
   value = local.sub_redes
 }
@@ -60,4 +73,9 @@ output "banco" {
 # The alarms that judge a release: deploy_ecs watches them for its bake time.
 output "alarmes" {
   value = local.alarmes
+}
+
+# The roles a task definition names: the only ones that release_role's policy may pass to ECS.
+output "papeis_arns" {
+  value = [aws_iam_role.execucao.arn, aws_iam_role.tarefa.arn]
 }

@@ -1,4 +1,6 @@
-# The default VPC and its subnets unless given; the load balancer takes HTTP from anywhere, the tasks only from it.
+# The default VPC and its subnets unless given. Each security group admits only what its side needs: the load
+# balancer takes HTTP (and HTTPS) from anywhere and reaches only the tasks' port; the tasks take the load balancer
+# and reach HTTPS (ECR, Secrets Manager, CloudWatch Logs) and the database; the database takes the tasks only.
 data "aws_vpc" "padrao" {
   count   = var.vpc_id == "" ? 1 : 0
   default = true
@@ -6,6 +8,11 @@ data "aws_vpc" "padrao" {
 
 locals {
   vpc_id = var.vpc_id != "" ? var.vpc_id : data.aws_vpc.padrao[0].id
+}
+
+# Its address range: the load balancer's and the tasks' egress stay inside it (a group's id would make a cycle).
+data "aws_vpc" "servico" {
+  id = local.vpc_id
 }
 
 data "aws_subnets" "vpc" {
@@ -20,23 +27,29 @@ locals {
 }
 
 resource "aws_security_group" "alb" {
+  #checkov:skip=CKV_AWS_260:A public website: port 80 answers every request with a 301 to https once a domain is set, and is the only way in without one.
   name        = "${var.nome}-alb"
-  description = "HTTP to the load balancer of ${var.nome}"
+  description = "HTTP and HTTPS to the load balancer of ${var.nome}"
   vpc_id      = local.vpc_id
   tags        = var.etiquetas
 
-  ingress {
-    from_port   = 80
-    to_port     = 80
-    protocol    = "tcp"
-    cidr_blocks = ["0.0.0.0/0"]
+  dynamic "ingress" {
+    for_each = local.https ? [80, 443] : [80]
+    content {
+      description = ingress.value == 443 ? "HTTPS from the internet" : "HTTP from the internet (a redirect to HTTPS once a domain is set)"
+      from_port   = ingress.value
+      to_port     = ingress.value
+      protocol    = "tcp"
+      cidr_blocks = ["0.0.0.0/0"]
+    }
   }
 
   egress {
-    from_port   = 0
-    to_port     = 0
-    protocol    = "-1"
-    cidr_blocks = ["0.0.0.0/0"]
+    description = "To the port of the tasks only"
+    from_port   = var.porta
+    to_port     = var.porta
+    protocol    = "tcp"
+    cidr_blocks = [data.aws_vpc.servico.cidr_block]
   }
 }
 
@@ -47,16 +60,27 @@ resource "aws_security_group" "servico" {
   tags        = var.etiquetas
 
   ingress {
+    description     = "The port of the service, from its load balancer only"
     from_port       = var.porta
     to_port         = var.porta
     protocol        = "tcp"
     security_groups = [aws_security_group.alb.id]
   }
 
+  # No NAT or VPC endpoints in a default VPC: ECR, Secrets Manager and CloudWatch Logs answer on public addresses.
   egress {
-    from_port   = 0
-    to_port     = 0
-    protocol    = "-1"
+    description = "HTTPS to AWS APIs: ECR and its S3 layers, Secrets Manager, CloudWatch Logs"
+    from_port   = 443
+    to_port     = 443
+    protocol    = "tcp"
     cidr_blocks = ["0.0.0.0/0"]
+  }
+
+  egress {
+    description = "PostgreSQL inside the VPC (the database of the service)"
+    from_port   = 5432
+    to_port     = 5432
+    protocol    = "tcp"
+    cidr_blocks = [data.aws_vpc.servico.cidr_block]
   }
 }

@@ -212,3 +212,69 @@ variable "alarme_latencia_p99_s" {
   default     = 0
   description = "Fire when the p99 response time exceeds this many seconds; 0: no latency alarm."
 }
+
+variable "dominios" {
+  type        = list(string)
+  default     = []
+  description = "The service's host names (ECR_DEPLOY['ECS']['DOMAINS']; provision_ecs passes them); the first names the certificate."
+}
+
+variable "zona_dns" {
+  type        = string
+  default     = ""
+  description = "A Route 53 hosted zone (name or id) holding the domains: a certificate validated in it, and ALIAS records (HOSTED_ZONE)."
+}
+
+variable "certificado_arn" {
+  type        = string
+  default     = ""
+  description = "An ACM certificate made elsewhere for the domains (CERTIFICATE_ARN); empty: one is made in zona_dns."
+}
+
+variable "politica_tls" {
+  type        = string
+  default     = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+  description = "The HTTPS listener's TLS policy: TLS 1.3 and 1.2 with forward secrecy."
+}
+
+variable "alb_protecao_exclusao" {
+  type        = bool
+  default     = true
+  description = "The load balancer refuses to be deleted while this is on (destroy_ecs turns it off first)."
+}
+
+variable "alb_logs_acesso" {
+  type        = bool
+  default     = true
+  description = "Write the load balancer's access logs to a bucket made for them (S3 storage, a few cents a GB)."
+}
+
+variable "alb_logs_dias" {
+  type        = number
+  default     = 90
+  description = "Days the access logs are kept."
+}
+
+variable "desregistro_s" {
+  type        = number
+  default     = 30
+  description = "Seconds a leaving task keeps its requests (AWS's default, 300, slows every rollout; gunicorn needs 8)."
+}
+
+variable "logs_retencao_dias" {
+  type        = number
+  default     = 30
+  description = "Days the tasks' CloudWatch logs are kept."
+}
+
+variable "logs_kms_chave" {
+  type        = string
+  default     = ""
+  description = "A KMS key ARN for the tasks' log group (its policy must let CloudWatch Logs use it); empty: CloudWatch's own encryption."
+}
+
+variable "container_insights" {
+  type        = bool
+  default     = false
+  description = "CloudWatch Container Insights on the cluster (billed per metric)."
+}
