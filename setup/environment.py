@@ -38,24 +38,24 @@ def env_hosts(name: str) -> list[str] | None:
     value = os.environ.get(name)
     if value is None:
         return None
-    hosts = [item.strip() for item in value.split(",") if item.strip()]
-    bad = [host for host in hosts if not _HOST.fullmatch(host)]
-    if not hosts or bad:
-        raise ImproperlyConfigured(
-            f"{name}={value!r}: give comma-separated host names, e.g. 'api.example.com,.example.org'"
-            + (f"; not a host name: {', '.join(map(repr, bad))}" if bad else "")
-        )
-    return hosts
+    return _comma_list(name, value, _HOST, "host names", "a host name", "api.example.com,.example.org", required=True)
 
 
 def env_origins(name: str) -> list[str]:
     """A comma-separated list of origins (https://example.com); empty when the variable is unset."""
     value = os.environ.get(name, "")
-    origins = [item.strip() for item in value.split(",") if item.strip()]
-    bad = [origin for origin in origins if not _ORIGIN.fullmatch(origin)]
-    if bad:
+    return _comma_list(name, value, _ORIGIN, "origins", "an origin", "https://api.example.com", required=False)
+
+
+def _comma_list(
+    name: str, value: str, item: re.Pattern, plural: str, one: str, example: str, *, required: bool
+) -> list[str]:
+    """value's comma-separated items, each matching item; a clear error naming those that do not (or none given)."""
+    items = [part.strip() for part in value.split(",") if part.strip()]
+    bad = [part for part in items if not item.fullmatch(part)]
+    if bad or (required and not items):
         raise ImproperlyConfigured(
-            f"{name}={value!r}: give comma-separated origins, e.g. 'https://api.example.com'; "
-            f"not an origin: {', '.join(map(repr, bad))}"
+            f"{name}={value!r}: give comma-separated {plural}, e.g. {example!r}"
+            + (f"; not {one}: {', '.join(map(repr, bad))}" if bad else "")
         )
-    return origins
+    return items

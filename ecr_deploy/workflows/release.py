@@ -15,7 +15,7 @@ from ecr_deploy.environments import Environment
 from ecr_deploy.errors import ConfigurationError, DeployError
 from ecr_deploy.terraform.stack import Stack
 from ecr_deploy.workflows.service import Progress, service_outputs
-from ecr_deploy.workflows.stacks import account_pin, open_stack, ownership_tags
+from ecr_deploy.workflows.stacks import account_pin, environment_stack, ownership_tags
 
 _GITHUB_REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 _BRANCH = re.compile(r"[A-Za-z0-9._/-]+")
@@ -42,16 +42,8 @@ def check_github(repository: str, branch: str) -> None:
 
 def release_stack(environment: Environment, directory: Path, session: Any, binary: str, lock_timeout: float) -> Stack:
     """infra/release with its own state per environment (name `_release/SERVICE`)."""
-    return open_stack(
-        directory.resolve(),
-        name=f"_release/{environment.ecs.service}",
-        environment=environment.name,
-        state=environment.state,
-        session=session,
-        binary=binary,
-        profile=environment.profile,
-        account=environment.account,
-        lock_timeout_seconds=lock_timeout,
+    return environment_stack(
+        directory, f"_release/{environment.ecs.service}", environment, session, binary, lock_timeout
     )
 
 

@@ -14,7 +14,7 @@ from ecr_deploy.errors import DeployError
 from ecr_deploy.names import validate_digest, validate_tag
 from ecr_deploy.terraform.hcl import read_infra
 from ecr_deploy.terraform.stack import Stack
-from ecr_deploy.workflows.stacks import open_stack
+from ecr_deploy.workflows.stacks import environment_stack
 
 
 @dataclass
@@ -71,17 +71,8 @@ class ServiceResult:
 def service_stack(environment: Environment, base_dir: Path, session: Any, binary: str, lock_timeout: float) -> Stack:
     """The service's Terraform folder with its own state per environment (name `_ecs/SERVICE`: no repository
     name can start with `_`)."""
-    return open_stack(
-        (base_dir / environment.ecs.terraform_dir).resolve(),
-        name=f"_ecs/{environment.ecs.service}",
-        environment=environment.name,
-        state=environment.state,
-        session=session,
-        binary=binary,
-        profile=environment.profile,
-        account=environment.account,
-        lock_timeout_seconds=lock_timeout,
-    )
+    directory = base_dir / environment.ecs.terraform_dir
+    return environment_stack(directory, f"_ecs/{environment.ecs.service}", environment, session, binary, lock_timeout)
 
 
 def published_image(ecr: EcrApi, repository: str, tag: str | None, digest: str | None) -> str:

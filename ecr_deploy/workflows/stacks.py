@@ -11,7 +11,7 @@ from typing import Any
 
 from ecr_deploy.aws.session import account_id
 from ecr_deploy.aws.state import S3State
-from ecr_deploy.environments import StateConfig
+from ecr_deploy.environments import Environment, StateConfig
 from ecr_deploy.errors import WrongAccountError
 from ecr_deploy.terraform.stack import Stack
 from ecr_deploy.terraform.state import slug, stack_location
@@ -70,6 +70,23 @@ def open_stack(
         env=env,
         binary=binary,
         lock_timeout_seconds=lock_timeout_seconds,
+    )
+
+
+def environment_stack(
+    directory: Path, name: str, environment: Environment, session: Any, binary: str, lock_timeout: float
+) -> Stack:
+    """open_stack of directory for one of the environment's own stacks (its state, profile and account pin)."""
+    return open_stack(
+        directory.resolve(),
+        name=name,
+        environment=environment.name,
+        state=environment.state,
+        session=session,
+        binary=binary,
+        profile=environment.profile,
+        account=environment.account,
+        lock_timeout_seconds=lock_timeout,
     )
 
 
