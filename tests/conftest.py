@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import io
 import json
 import os
@@ -55,6 +56,8 @@ def copy_project(destination: Path) -> Path:
 #: The locks and once-per-run markers that xdist workers share: this checkout's, never another's.
 SERIAL_LOCK_DIR = ROOT / ".local-aws" / "test-locks"
 MOTO_PID = ROOT / ".local-aws" / "moto.pid"
+SERIAL_TESTS = pytest.StashKey[list]()
+SERIAL_PHASE_SECONDS = 1200
 #: The Route 53 hosted zone of the shared service's domains: it serves them over HTTPS.
 ZONE = "example.com"
 
@@ -69,6 +72,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not os.environ.get("DJANGO_SECRET_KEY"):
         settings.SECRET_KEY = secrets.token_urlsafe(50)
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    config.option.loadscopereorder = False  # xdist hands out work in our order (below), not largest group first
     if not hasattr(config, "workerinput") and MOTO_PID.is_file():
         subprocess.run([str(LOCAL_AWS), "reset"], check=False, capture_output=True)  # not running: up starts it empty
     SERIAL_LOCK_DIR.mkdir(parents=True, exist_ok=True)
@@ -82,12 +86,19 @@ def exclusive(name: str):
         yield
 
 
+#: The groups of long chains (a stack provisioned, then used or destroyed), started as soon as the serial tests end.
+LONG_GROUPS = ("release", "release-b", "destroy-keep", "ecs", "destroy-rebuild", "ecs-again", "destroy-delete")
+
+
+def uses_local_aws(item: pytest.Item) -> bool:
+    return "local_aws" in item.fixturenames
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Serial tests stop or replace what every test shares (the engine, moto, the registry on 127.0.0.2):
-    under xdist they go to one worker (the "serial" group, unless a test names its own), and each runs alone (see
-    pytest_runtest_protocol). They are handed out first and the long destroy tests last, so that a serial test
-    rarely waits for a test of minutes to end while the other workers wait for it (and the ECS group's serial
-    tests, which restart moto, come before its service is provisioned, not between its tests)."""
+    """Serial tests stop or replace what every test shares (the engine, moto, the registry on 127.0.0.2): under
+    xdist they go to one worker (the "serial" group, unless a test names its own) and run before any other test
+    that uses the local AWS (see pytest_runtest_protocol). The order in which xdist hands out the work: the serial
+    tests, the tests that use no shared service (they run meanwhile), the long chains, then the rest."""
     for item in items:
         if item.get_closest_marker("serial") and not item.get_closest_marker("xdist_group"):
             item.add_marker(pytest.mark.xdist_group("serial"))
@@ -95,17 +106,46 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     def turn(item: pytest.Item) -> int:
         group = item.get_closest_marker("xdist_group")
         name = group.args[0] if group and group.args else ""
-        return 0 if item.get_closest_marker("serial") else 2 if name.startswith("destroy") else 1
+        if item.get_closest_marker("serial"):
+            return 0
+        if not uses_local_aws(item):
+            return 1
+        return 2 + LONG_GROUPS.index(name) if name in LONG_GROUPS else 2 + len(LONG_GROUPS)
 
     items.sort(key=turn)
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    session.config.stash[SERIAL_TESTS] = [item.nodeid for item in session.items if item.get_closest_marker("serial")]
+
+
+def serial_test_marker(config: pytest.Config, nodeid: str) -> Path:
+    run_uid = config.workerinput["testrunuid"]
+    return SERIAL_LOCK_DIR / f"serial-done-{run_uid}-{hashlib.sha256(nodeid.encode()).hexdigest()[:16]}"
+
+
+def wait_for_the_serial_tests(config: pytest.Config) -> None:
+    """Under xdist, until every serial test of this run has ended (each leaves a marker, passed or not); a worker
+    that died in one is waited for at most SERIAL_PHASE_SECONDS, then the lock below still keeps them apart."""
+    if not hasattr(config, "workerinput"):
+        return  # one process: the serial tests come first in its order
+    markers = [serial_test_marker(config, nodeid) for nodeid in config.stash[SERIAL_TESTS]]
+    deadline = time.monotonic() + SERIAL_PHASE_SECONDS
+    while not all(marker.is_file() for marker in markers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem):
-    """A readers-writer lock across xdist workers around each test, its fixtures included: a serial test
-    waits for the running tests to end and holds the others off until it is done; the turnstile keeps a
-    waiting serial test from being starved."""
+    """A test that uses no shared service runs at once. The others: a readers-writer lock across xdist workers
+    around each test, its fixtures included; a serial test waits for the running tests to end and holds the others
+    off until it is done, and the turnstile keeps a waiting serial test from being starved."""
     serial = item.get_closest_marker("serial") is not None
+    if not serial and not uses_local_aws(item):
+        yield
+        return
+    if not serial:
+        wait_for_the_serial_tests(item.config)
     with open(SERIAL_LOCK_DIR / "turnstile", "a") as turnstile, open(SERIAL_LOCK_DIR / "shared", "a") as shared:
         fcntl.flock(turnstile, fcntl.LOCK_EX)
         fcntl.flock(shared, fcntl.LOCK_EX if serial else fcntl.LOCK_SH)
@@ -114,6 +154,8 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem):
             yield
         finally:
             fcntl.flock(shared, fcntl.LOCK_UN)
+            if serial and hasattr(item.config, "workerinput"):
+                serial_test_marker(item.config, item.nodeid).touch()
 
 
 @pytest.fixture(scope="session")
@@ -383,23 +425,38 @@ def run(command: str, *flags: str) -> tuple[dict, str]:
     return json.loads(out.getvalue()), err.getvalue()
 
 
+#: The ECS services that tests share, by their xdist group, each provisioned once per run: the deploy tests' serves
+#: its domains over HTTPS; the tests that provision theirs again (minutes of terraform) get one on plain HTTP.
+SHARED_SERVICES = {
+    "ecs": {"DOMAINS": ["clientes.example.com", "www.clientes.example.com"], "HOSTED_ZONE": ZONE},
+    "ecs-again": {},
+}
+
+
+def service_group(item: pytest.Item) -> str:
+    group = item.get_closest_marker("xdist_group")
+    return group.args[0] if group and group.args and group.args[0] in SHARED_SERVICES else "ecs"
+
+
 @pytest.fixture
-def service(local_aws, docker_client, project_image, tmp_path_factory, testrun_uid) -> dict:
-    """An environment published and provisioned once per test run and moto, whichever xdist worker comes first:
-    its repository, image, state and ECS stack, and a second plan of it (the others read what it wrote). A serial test that restarts moto
-    empties it; the next test here then makes the stack again."""
-    described = SERIAL_LOCK_DIR / f"ecs-service-{testrun_uid}-moto-{MOTO_PID.read_text().strip()}.json"
-    with exclusive("ecs-provision.lock"):
+def service(request, local_aws, docker_client, project_image, tmp_path_factory, testrun_uid) -> dict:
+    """The test's shared environment, published and provisioned once per test run and moto, whichever xdist worker
+    comes first: its repository, image, state and ECS stack, and a second plan of it (the others read what it
+    wrote). A serial test that restarts moto empties it; the next test here then makes the stack again."""
+    group = service_group(request.node)
+    described = SERIAL_LOCK_DIR / f"{group}-service-{testrun_uid}-moto-{MOTO_PID.read_text().strip()}.json"
+    with exclusive(f"{group}-provision.lock"):
         if described.is_file():
             return json.loads(described.read_text())
-        root = tmp_path_factory.mktemp("ecs")
+        root = tmp_path_factory.mktemp(group)
         infra = root / "infra"
         shutil.copytree(ROOT / "infra", infra, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*"))
-        name = f"ecs-{uuid.uuid4().hex[:8]}"
+        name = f"{group}-{uuid.uuid4().hex[:8]}"
         docker_client.images.get(project_image).tag(name, "V1")
-        import boto3
+        if zone := SHARED_SERVICES[group].get("HOSTED_ZONE"):
+            import boto3
 
-        boto3.client("route53").create_hosted_zone(Name=ZONE, CallerReference=name)
+            boto3.client("route53").create_hosted_zone(Name=zone, CallerReference=name)
         ecr_deploy = {
             "TERRAFORM_DIR": str(infra),
             "REPOSITORY": name,
@@ -407,8 +464,7 @@ def service(local_aws, docker_client, project_image, tmp_path_factory, testrun_u
             "ECS": {
                 "TERRAFORM_DIR": str(infra / "ecs"),
                 "TIMEOUT_SECONDS": 60,
-                "DOMAINS": ["clientes.example.com", "www.clientes.example.com"],
-                "HOSTED_ZONE": ZONE,
+                **SHARED_SERVICES[group],
                 "BAKE_SECONDS": 0,  # the bake tests ask for theirs
                 "TERRAFORM_VARS": {"max_tentativas": 2},
             },
@@ -431,9 +487,9 @@ def service(local_aws, docker_client, project_image, tmp_path_factory, testrun_u
 
 
 @pytest.fixture
-def one_service_test_at_a_time(service, settings):
-    """The tests share one service: each runs alone on it, whatever worker it is on."""
-    with exclusive("ecs-tests.lock"):
+def one_service_test_at_a_time(request, service, settings):
+    """The tests share their service: each runs alone on it, whatever worker it is on."""
+    with exclusive(f"{service_group(request.node)}-tests.lock"):
         settings.ECR_DEPLOY = service["ecr_deploy"]
         yield
 

@@ -23,8 +23,8 @@ pytestmark = [pytest.mark.engine]
 
 
 @pytest.fixture
-def doomed(local_aws, docker_client, project_image, tmp_path, settings) -> dict:
-    """A published and provisioned service with its RDS database, deployed once, for this test alone."""
+def published(local_aws, docker_client, project_image, tmp_path, settings) -> dict:
+    """A service's repository, published, for this test alone: its settings are in place, nothing is provisioned."""
     infra = tmp_path / "infra"
     shutil.copytree(ROOT / "infra", infra, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*"))
     name = f"fim-{uuid.uuid4().hex[:8]}"
@@ -40,8 +40,14 @@ def doomed(local_aws, docker_client, project_image, tmp_path, settings) -> dict:
         },
     }
     run("publish_ecr")
+    return {"name": name, "infra": infra}
+
+
+@pytest.fixture
+def doomed(published) -> dict:
+    """The published service provisioned, with its RDS database, for this test alone."""
     provisioned, log = run("provision_ecs")
-    return {"name": name, "infra": infra, "outputs": provisioned, "log": log}
+    return {**published, "outputs": provisioned, "log": log}
 
 
 class Terminal(io.StringIO):
@@ -202,7 +208,7 @@ def test_destroy_asks_keeps_the_database_after_a_snapshot_finds_nothing_left_the
 
 
 @pytest.mark.xdist_group("destroy-delete")
-def test_destroy_deletes_the_database_after_a_final_snapshot_and_the_repository_and_rebuilds_from_that_snapshot(
+def test_destroy_deletes_the_database_after_a_final_snapshot_and_the_repository(
     doomed,
 ):
     name = doomed["name"]
@@ -225,19 +231,41 @@ def test_destroy_deletes_the_database_after_a_final_snapshot_and_the_repository_
         boto3.client("rds").describe_db_subnet_groups(DBSubnetGroupName=name)
     final, log = destroy("--yes")
     assert final["database"] is None and f"Nothing left to destroy of {name}" in log
+    snapshot = boto3.client("rds").describe_db_snapshots(DBSnapshotIdentifier=last["database"]["snapshot"])
+    assert snapshot["DBSnapshots"][0]["Status"] == "available"  # what the next test builds a service from
 
-    # Built again from the final snapshot: a new database made from it.
+
+@pytest.mark.xdist_group("destroy-rebuild")
+def test_provision_from_a_snapshot_makes_a_new_database_from_it_with_a_new_password(published):
+    """As after destroy --delete-database (above): the database is gone, its snapshot stays. Here the database
+    that the snapshot was taken of is made and deleted directly, so that this test need not wait for a
+    provision and a destroy first."""
+    name, rds = published["name"], boto3.client("rds")
+    database = name.replace("-", "_")
+    rds.create_db_instance(
+        DBInstanceIdentifier=name,
+        Engine="postgres",
+        EngineVersion="17",
+        DBInstanceClass="db.t4g.micro",
+        AllocatedStorage=20,
+        DBName=database,
+        MasterUsername=database,
+        MasterUserPassword=uuid.uuid4().hex,
+    )
+    rds.create_db_snapshot(DBInstanceIdentifier=name, DBSnapshotIdentifier=f"{name}-final-20260101-000000")
+    rds.delete_db_instance(DBInstanceIdentifier=name, SkipFinalSnapshot=True)
+
     with pytest.raises(CommandError, match="No DB snapshot nunca-tirado"):
         run("provision_ecs", "--from-snapshot", "nunca-tirado")
-    run("publish_ecr")
-    run("provision_ecs", "--from-snapshot", last["database"]["snapshot"])
-    restored = boto3.client("rds").describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]
+    assert not state_path(published).exists()
+    run("provision_ecs", "--from-snapshot", f"{name}-final-20260101-000000")
+    restored = rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]
     assert restored["DBInstanceStatus"] == "available" and secret_opens_the_database(name)
-    state = json.loads(state_path(doomed).read_text())
+    state = json.loads(state_path(published).read_text())
     (instance,) = [r for r in state["resources"] if r["type"] == "aws_db_instance"]
-    assert instance["instances"][0]["attributes"]["snapshot_identifier"] == last["database"]["snapshot"]
+    assert instance["instances"][0]["attributes"]["snapshot_identifier"] == f"{name}-final-20260101-000000"
     destroy("--yes", "--delete-database", "--with-repository", "--delete-images")  # leave the local AWS as found
-    assert aws_has(doomed)["database"] == [] and state_resources(doomed) == []
+    assert aws_has(published)["database"] == [] and state_resources(published) == []
 
 
 def test_delete_images_without_with_repository_is_refused():

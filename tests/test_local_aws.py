@@ -101,8 +101,7 @@ def test_env_prints_the_exports_a_shell_needs():
         assert f"export {name}=" in exports
 
 
-@pytest.mark.serial
-@pytest.mark.xdist_group("ecs")  # on the ECS tests' worker, after them: a moto restart empties their shared stack
+@pytest.mark.serial  # before any test that uses the local AWS (conftest): moto restarts empty
 def test_down_leaves_no_hosts_line_and_up_restores_everything(local_aws):
     try:
         down = local_aws_cli("down")

@@ -1,0 +1,99 @@
+"""provision_ecs run again on a provisioned service (a service of their own, shared by these tests: see
+SHARED_SERVICES in conftest.py, so that their minutes of terraform run beside the deploy tests): a resource found
+already there, plans that the guards refuse, a setting that the provider refuses, another image."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import boto3
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from tests.conftest import applied_state, run, state_file
+from tests.test_deploy_ecs import publish_new_image, snapshot
+
+pytestmark = [
+    pytest.mark.engine,
+    pytest.mark.xdist_group("ecs-again"),
+    pytest.mark.usefixtures("one_service_test_at_a_time"),
+]
+
+
+def test_a_resource_that_the_apply_finds_already_there_is_imported_only_with_this_environments_tags(service):
+    """As after an apply interrupted before it wrote the state, or a create whose answer was lost: the log group
+    exists, and the state does not hold it. Untagged, it may be another stack's: refused. With this environment's
+    tags, it is imported and the apply converges in the same run."""
+    group, address = f"/ecs/{service['name']}", "aws_cloudwatch_log_group.app"
+    logs = boto3.client("logs")
+    tags = logs.list_tags_log_group(logGroupName=group)["tags"]
+    assert {"ecr_deploy:project", "ecr_deploy:environment"} <= tags.keys()
+    forget_in_state(service, address)
+    logs.untag_log_group(logGroupName=group, tags=list(tags))
+    try:
+        with pytest.raises(CommandError) as refused:
+            run("provision_ecs")
+        assert f"found {address} ({group}) already there, without this project's tags" in str(refused.value)
+        assert address not in managed(service)
+    finally:
+        logs.tag_log_group(logGroupName=group, tags=tags)
+    provisioned, log = run("provision_ecs")
+    assert f"found {address} ({group}) already there, with this environment's tags; importing it" in log
+    assert address in managed(service) and provisioned["service_url"] == service["provisioned"]["service_url"]
+
+
+def forget_in_state(service: dict, address: str) -> None:
+    """The state without the resource at address (type.name), as terraform would have written it before that
+    resource's create was recorded."""
+    document = json.loads(applied_state(service))
+    kind, name = address.split(".")
+    document["resources"] = [r for r in document["resources"] if (r["type"], r["name"]) != (kind, name)]
+    document["serial"] += 1
+    state_file(service).write_text(json.dumps(document, indent=2))
+
+
+def managed(service: dict) -> set[str]:
+    return {
+        f"{r['type']}.{r['name']}" for r in json.loads(applied_state(service))["resources"] if r["mode"] == "managed"
+    }
+
+
+def test_a_plan_that_would_replace_or_destroy_the_database_is_refused(service, settings):
+    name, ecs_settings = service["name"], service["ecr_deploy"]["ECS"]
+    before = applied_state(service), snapshot(name)
+    replacing = {**ecs_settings, "TERRAFORM_VARS": {**ecs_settings["TERRAFORM_VARS"], "banco_criptografado": False}}
+    dropping = {
+        **ecs_settings,
+        "DATABASE": "none",
+        "TERRAFORM_VARS": {**ecs_settings["TERRAFORM_VARS"], "tarefas_max": 1},
+    }
+    # Dropping the database would destroy its secret too; terraform names the guarded resources it stopped at.
+    for changed, guarded in ((replacing, r"aws_db_instance"), (dropping, r"aws_(db_instance|secretsmanager_secret)")):
+        settings.ECR_DEPLOY = {**service["ecr_deploy"], "ECS": changed}
+        with pytest.raises(CommandError, match=rf"would destroy or replace .*{guarded}\.banco\[0\].*--allow-destroy"):
+            call_command("provision_ecs", stdout=io.StringIO(), stderr=io.StringIO())
+    assert (applied_state(service), snapshot(name)) == before
+    assert boto3.client("rds").describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]["StorageEncrypted"]
+
+
+def test_a_database_setting_that_the_provider_refuses_gives_terraforms_own_message(service, settings):
+    name, ecs_settings = service["name"], service["ecr_deploy"]["ECS"]
+    before = applied_state(service), snapshot(name)
+    refused = {**ecs_settings, "TERRAFORM_VARS": {**ecs_settings["TERRAFORM_VARS"], "banco_backup_dias": 40}}
+    settings.ECR_DEPLOY = {**service["ecr_deploy"], "ECS": refused}
+    with pytest.raises(
+        CommandError, match=r"expected backup_retention_period to be in the range \(0 - 35\), got 40"
+    ) as failed:
+        call_command("provision_ecs", stdout=io.StringIO(), stderr=io.StringIO())
+    assert failed.value.returncode == 1
+    assert (applied_state(service), snapshot(name)) == before
+
+
+def test_provisioning_again_with_another_image_never_touches_the_running_revision(service, docker_client):
+    publish_new_image(docker_client, service, "reprovision")
+    before = snapshot(service["name"])
+    again, _ = run("provision_ecs", "--tag", "reprovision")
+    assert again["skipped"] == [] and again["terraform_changes"] is False  # terraform ran, and changed nothing
+    assert snapshot(service["name"]) == before
