@@ -13,8 +13,10 @@
   a file named after the repository (/ as +) into $LOCAL_AWS_FAULTS/lose-create-answer/, used up by the create.
   The caller's retry then gets RepositoryAlreadyExistsException. A file in $LOCAL_AWS_FAULTS/hold-create-answer/
   instead holds the answer after the create: the file becomes NAME.held, and the answer goes out once the test
-  removes that (at most two minutes later), so a test can kill the caller at a known point. Nothing is written
-  there by default.
+  removes that (at most two minutes later), so a test can kill the caller at a known point. A file named after a
+  security group in $LOCAL_AWS_FAULTS/lose-authorize-answer/ makes one AuthorizeSecurityGroupIngress on that group
+  add its rules and then answer 500: the caller's retry gets InvalidPermission.Duplicate; in lose-revoke-answer/,
+  one RevokeSecurityGroupEgress, whose retry gets InvalidPermission.NotFound. Nothing is written there by default.
 - RDS stands in with the local PostgreSQL: a CreateDBInstance makes, in the PostgreSQL that scripts/local-aws
   runs ($LOCAL_AWS_POSTGRES, a libpq connection string of its superuser), the master user with the password the
   create was given and the database it names (new and empty), and a ModifyDBInstance with a new password sets it there too. A
@@ -46,6 +48,7 @@ from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult
+from moto.ec2.responses.security_groups import SecurityGroups
 from moto.ecr.exceptions import ImageNotFoundException
 from moto.ecr.responses import ECRResponse
 from moto.moto_api import state_manager
@@ -109,6 +112,36 @@ def create_repository(self):
 
 
 ECRResponse.create_repository = create_repository
+
+
+def losing_the_answer(fault: str, change_rules):
+    """A security group's rule call (moto's change_rules) that, when a test asks for the fault on the group, makes
+    its change and then answers 500, as a call whose answer was lost."""
+
+    @functools.wraps(change_rules)
+    def change(self):
+        result = change_rules(self)
+        group = self.ec2_backend.get_security_group_from_id(self._get_param("GroupId"))
+        lost = fault_asked(fault, group.name) if group is not None else None
+        if lost is None:
+            return result
+        lost.unlink()
+        # EC2's errors carry no status in its model (moto would answer 400): the 500 is written here, in EC2's shape.
+        body = (
+            "<Response><Errors><Error><Code>InternalError</Code><Message>The answer to this call was lost (a "
+            "local-aws fault).</Message></Error></Errors><RequestID>lost-answer</RequestID></Response>"
+        )
+        return body, {"Content-Type": "text/xml", "status": 500}
+
+    return change
+
+
+SecurityGroups.authorize_security_group_ingress = losing_the_answer(
+    "lose-authorize-answer", SecurityGroups.authorize_security_group_ingress
+)
+SecurityGroups.revoke_security_group_egress = losing_the_answer(
+    "lose-revoke-answer", SecurityGroups.revoke_security_group_egress
+)
 
 
 def in_local_postgres(*statements: tuple[str, list, list]) -> None:

@@ -86,8 +86,10 @@ def exclusive(name: str):
         yield
 
 
-#: The groups of long chains (a stack provisioned, then used or destroyed), started as soon as the serial tests end.
-LONG_GROUPS = ("release", "release-b", "destroy-keep", "ecs", "destroy-rebuild", "ecs-again", "destroy-delete")
+#: The groups of long chains (a stack provisioned, then used or destroyed), longest first, started as soon as the serial
+#: tests end.
+LONG_GROUPS = ("ecs-again", "destroy-keep", "destroy-rebuild", "release", "release-b", "ecs", "destroy-delete")
+SHORT_TESTS_AFTER_A_CHAIN = 2
 
 
 def uses_local_aws(item: pytest.Item) -> bool:
@@ -104,8 +106,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group("serial"))
 
     def turn(item: pytest.Item) -> int:
-        group = item.get_closest_marker("xdist_group")
-        name = group.args[0] if group and group.args else ""
+        name = group_name(item)
         if item.get_closest_marker("serial"):
             return 0
         if not uses_local_aws(item):
@@ -113,6 +114,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return 2 + LONG_GROUPS.index(name) if name in LONG_GROUPS else 2 + len(LONG_GROUPS)
 
     items.sort(key=turn)
+    # xdist gives a worker one more group while it holds at most two pending tests: two chains of one test next to
+    # each other would go to one worker, the second waiting minutes behind the first. Two short tests after each
+    # chain keep the chains on workers of their own.
+    rest = [item for item in items if turn(item) == 2 + len(LONG_GROUPS)]
+    ordered = [item for item in items if turn(item) < 2]
+    for name in LONG_GROUPS:
+        ordered += [item for item in items if group_name(item) == name] + rest[:SHORT_TESTS_AFTER_A_CHAIN]
+        rest = rest[SHORT_TESTS_AFTER_A_CHAIN:]
+    items[:] = ordered + rest
+
+
+def group_name(item: pytest.Item) -> str:
+    """The test's xdist group ("" when it has none)."""
+    group = item.get_closest_marker("xdist_group")
+    return group.args[0] if group and group.args else ""
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -433,57 +449,82 @@ SHARED_SERVICES = {
 }
 
 
+#: The shared services made through lost answers: moto changes the rules of the security group named by its suffix,
+#: then answers 500, and the provider's retry finds the change made (scripts/local_moto.py); tests/test_provision_again.py
+#: reads the recovery in the provision's log.
+LOST_RULE_ANSWERS = {"ecs-again": [("lose-authorize-answer", "banco"), ("lose-revoke-answer", "alb")]}
+
+
 def service_group(item: pytest.Item) -> str:
-    group = item.get_closest_marker("xdist_group")
-    return group.args[0] if group and group.args and group.args[0] in SHARED_SERVICES else "ecs"
+    return name if (name := group_name(item)) in SHARED_SERVICES else "ecs"
 
 
 @pytest.fixture
 def service(request, local_aws, docker_client, project_image, tmp_path_factory, testrun_uid) -> dict:
     """The test's shared environment, published and provisioned once per test run and moto, whichever xdist worker
     comes first: its repository, image, state and ECS stack, and a second plan of it (the others read what it
-    wrote). A serial test that restarts moto empties it; the next test here then makes the stack again."""
+    wrote). A serial test that restarts moto empties it; the next test here then makes the stack again. When the
+    making fails, the group's other tests fail at once with its error, rather than each trying again for minutes."""
     group = service_group(request.node)
     described = SERIAL_LOCK_DIR / f"{group}-service-{testrun_uid}-moto-{MOTO_PID.read_text().strip()}.json"
+    failed = described.with_suffix(".failed")
     with exclusive(f"{group}-provision.lock"):
         if described.is_file():
             return json.loads(described.read_text())
-        root = tmp_path_factory.mktemp(group)
-        infra = root / "infra"
-        shutil.copytree(ROOT / "infra", infra, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*"))
-        name = f"{group}-{uuid.uuid4().hex[:8]}"
-        docker_client.images.get(project_image).tag(name, "V1")
-        if zone := SHARED_SERVICES[group].get("HOSTED_ZONE"):
-            import boto3
-
-            boto3.client("route53").create_hosted_zone(Name=zone, CallerReference=name)
-        ecr_deploy = {
-            "TERRAFORM_DIR": str(infra),
-            "REPOSITORY": name,
-            "FIXTURES": ["clientes.json"],
-            "ECS": {
-                "TERRAFORM_DIR": str(infra / "ecs"),
-                "TIMEOUT_SECONDS": 60,
-                **SHARED_SERVICES[group],
-                "BAKE_SECONDS": 0,  # the bake tests ask for theirs
-                "TERRAFORM_VARS": {"max_tentativas": 2},
-            },
-        }
-        with override_settings(ECR_DEPLOY=ecr_deploy):
-            published, _ = run("publish_ecr")
-            provisioned, provision_log = run("provision_ecs")
-            # Planned again before any test deploys, rolls back or deregisters a revision on it.
-            second_plan, second_plan_log = run("provision_ecs", "--plan", "--force-terraform", "--verbosity=2")
-        made = {
-            "name": name,
-            "ecr_deploy": ecr_deploy,
-            "published": published,
-            "provisioned": provisioned,
-            "provision_log": provision_log,
-            "second_plan": {"terraform_changes": second_plan["terraform_changes"], "log": second_plan_log},
-        }
+        if failed.is_file():
+            pytest.fail(
+                f"The shared {group} service failed to be made, in an earlier test:\n{failed.read_text()}",
+                pytrace=False,
+            )
+        try:
+            made = make_service(group, local_aws, docker_client, project_image, tmp_path_factory)
+        except Exception as err:
+            failed.write_text(f"{type(err).__name__}: {err}")
+            raise
         described.write_text(json.dumps(made))
         return made
+
+
+def make_service(group: str, local_aws: dict, docker_client, project_image: str, tmp_path_factory) -> dict:
+    """Publish and provision a shared service of the group, then plan it again; what the tests read of it."""
+    root = tmp_path_factory.mktemp(group)
+    infra = root / "infra"
+    shutil.copytree(ROOT / "infra", infra, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*"))
+    name = f"{group}-{uuid.uuid4().hex[:8]}"
+    docker_client.images.get(project_image).tag(name, "V1")
+    if zone := SHARED_SERVICES[group].get("HOSTED_ZONE"):
+        import boto3
+
+        boto3.client("route53").create_hosted_zone(Name=zone, CallerReference=name)
+    ecr_deploy = {
+        "TERRAFORM_DIR": str(infra),
+        "REPOSITORY": name,
+        "FIXTURES": ["clientes.json"],
+        "ECS": {
+            "TERRAFORM_DIR": str(infra / "ecs"),
+            "TIMEOUT_SECONDS": 60,
+            **SHARED_SERVICES[group],
+            "BAKE_SECONDS": 0,  # the bake tests ask for theirs
+            "TERRAFORM_VARS": {"max_tentativas": 2},
+        },
+    }
+    for fault, suffix in LOST_RULE_ANSWERS.get(group, []):
+        asks = Path(local_aws["LOCAL_AWS_FAULTS"]) / fault
+        asks.mkdir(parents=True, exist_ok=True)
+        (asks / f"{name}-{suffix}").touch()
+    with override_settings(ECR_DEPLOY=ecr_deploy):
+        published, _ = run("publish_ecr")
+        provisioned, provision_log = run("provision_ecs")
+        # Planned again before any test deploys, rolls back or deregisters a revision on it.
+        second_plan, second_plan_log = run("provision_ecs", "--plan", "--force-terraform", "--verbosity=2")
+    return {
+        "name": name,
+        "ecr_deploy": ecr_deploy,
+        "published": published,
+        "provisioned": provisioned,
+        "provision_log": provision_log,
+        "second_plan": {"terraform_changes": second_plan["terraform_changes"], "log": second_plan_log},
+    }
 
 
 @pytest.fixture

@@ -241,7 +241,7 @@ def test_provision_from_a_snapshot_makes_a_new_database_from_it_with_a_new_passw
     that the snapshot was taken of is made and deleted directly, so that this test need not wait for a
     provision and a destroy first."""
     name, rds = published["name"], boto3.client("rds")
-    database = name.replace("-", "_")
+    database, snapshot_name = name.replace("-", "_"), f"{name}-final-20260101-000000"
     rds.create_db_instance(
         DBInstanceIdentifier=name,
         Engine="postgres",
@@ -252,18 +252,18 @@ def test_provision_from_a_snapshot_makes_a_new_database_from_it_with_a_new_passw
         MasterUsername=database,
         MasterUserPassword=uuid.uuid4().hex,
     )
-    rds.create_db_snapshot(DBInstanceIdentifier=name, DBSnapshotIdentifier=f"{name}-final-20260101-000000")
+    rds.create_db_snapshot(DBInstanceIdentifier=name, DBSnapshotIdentifier=snapshot_name)
     rds.delete_db_instance(DBInstanceIdentifier=name, SkipFinalSnapshot=True)
 
     with pytest.raises(CommandError, match="No DB snapshot nunca-tirado"):
         run("provision_ecs", "--from-snapshot", "nunca-tirado")
     assert not state_path(published).exists()
-    run("provision_ecs", "--from-snapshot", f"{name}-final-20260101-000000")
+    run("provision_ecs", "--from-snapshot", snapshot_name)
     restored = rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]
     assert restored["DBInstanceStatus"] == "available" and secret_opens_the_database(name)
     state = json.loads(state_path(published).read_text())
     (instance,) = [r for r in state["resources"] if r["type"] == "aws_db_instance"]
-    assert instance["instances"][0]["attributes"]["snapshot_identifier"] == f"{name}-final-20260101-000000"
+    assert instance["instances"][0]["attributes"]["snapshot_identifier"] == snapshot_name
     destroy("--yes", "--delete-database", "--with-repository", "--delete-images")  # leave the local AWS as found
     assert aws_has(published)["database"] == [] and state_resources(published) == []
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import boto3
 import pytest
@@ -42,6 +43,32 @@ def test_a_resource_that_the_apply_finds_already_there_is_imported_only_with_thi
     provisioned, log = run("provision_ecs")
     assert f"found {address} ({group}) already there, with this environment's tags; importing it" in log
     assert address in managed(service) and provisioned["service_url"] == service["provisioned"]["service_url"]
+
+
+def test_security_groups_whose_rules_a_lost_answer_had_changed_are_kept_and_the_apply_goes_on(service, local_aws):
+    """This service was provisioned through two lost answers (LOST_RULE_ANSWERS in conftest.py): moto added the
+    database group's rule, and removed the load balancer group's default egress, each time answering 500; the
+    provider's retries got InvalidPermission.Duplicate and InvalidPermission.NotFound. The run kept both groups (a
+    failed create taints them), applied again and converged: each group's rules as declared, none tainted in the
+    state, and nothing left to do."""
+    faults = Path(local_aws["LOCAL_AWS_FAULTS"])
+    state = {r["name"]: r for r in json.loads(applied_state(service))["resources"] if r["type"] == "aws_security_group"}
+    rules = {}
+    for fault, suffix in (("lose-authorize-answer", "banco"), ("lose-revoke-answer", "alb")):
+        group, address = f"{service['name']}-{suffix}", f"aws_security_group.{suffix}"
+        assert not (faults / fault / group).exists() and not (faults / fault / f"{group}.held").exists()  # played
+        recovered = f"a rule of {address}{'[0]' if suffix == 'banco' else ''} was already as asked (an answer lost"
+        assert recovered in service["provision_log"]
+        ec2 = boto3.client("ec2")
+        (described,) = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [group]}])[
+            "SecurityGroups"
+        ]
+        (instance,) = state[suffix]["instances"]
+        assert instance.get("status") != "tainted" and instance["attributes"]["id"] == described["GroupId"]
+        rules[suffix] = described
+    assert [(rule["FromPort"], rule["ToPort"]) for rule in rules["banco"]["IpPermissions"]] == [(5432, 5432)]
+    assert [(rule["IpProtocol"], rule["FromPort"]) for rule in rules["alb"]["IpPermissionsEgress"]] == [("tcp", 8000)]
+    assert service["second_plan"]["terraform_changes"] is False
 
 
 def forget_in_state(service: dict, address: str) -> None:

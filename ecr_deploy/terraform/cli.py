@@ -31,6 +31,11 @@ _ALREADY_EXISTS = re.compile(r"\b(\w*AlreadyExists\w*|ResourceExistsException|In
 _CREATE_ERROR = re.compile(
     r"Error: creating [^(\n]*\((?P<name>[^)\n]+)\):(?P<detail>.*?)\n\s+with (?P<address>[^,\s]+),", re.DOTALL
 )
+#: A security group's rule that an apply's retried call found already added (InvalidPermission.Duplicate) or already
+#: removed (InvalidPermission.NotFound): the first try did it, and its answer was lost; "with <address>," names the group.
+_RETRIED_RULE_CALL = re.compile(
+    r"Error: [^\n]*InvalidPermission\.(?:Duplicate|NotFound)[^\n]*\n\s+with (?P<address>[^,\s]+),"
+)
 _LOCK_INFO = re.compile(r"^\s*(ID|Path|Operation|Who|Created):\s*(.*?)\s*$", re.MULTILINE)
 #: What terraform says of a plan that lifecycle.prevent_destroy stopped, and of a finished apply.
 _PREVENTED = re.compile(r"Resource\s+(\S+)\s+has\s+lifecycle\.prevent_destroy\s+set")
@@ -58,6 +63,15 @@ class AlreadyExistsError(TerraformError):
     def __init__(self, message: str, found: dict[str, str]) -> None:
         super().__init__(message)
         self.found = found
+
+
+class RetriedRuleCallError(TerraformError):
+    """An apply's call to add or remove a security group's rules found it done: an earlier try of that very call did
+    it, and its answer was lost. addresses names the groups."""
+
+    def __init__(self, message: str, addresses: list[str]) -> None:
+        super().__init__(message)
+        self.addresses = addresses
 
 
 def run_terraform(
@@ -112,6 +126,8 @@ def _failure(what: str, code: int, directory: Path, detail: str) -> TerraformErr
         return DestroyRefusedError(f"{what}: the plan would destroy {', '.join(prevented)}.", sorted(set(prevented)))
     if "Saved plan is stale" in detail:
         return StalePlanError(f"{what}: the state changed since the plan was made.")
+    if groups := _RETRIED_RULE_CALL.findall(detail):
+        return RetriedRuleCallError(f"{what} failed (exit {code}) in {directory}:\n{detail}", sorted(set(groups)))
     if _ALREADY_EXISTS.search(detail):
         found = {
             error["address"]: error["name"]
@@ -347,6 +363,13 @@ class Terraform:
         addresses = list(addresses)
         if addresses:
             self.run(["state", "rm", "-no-color", self.lock_flag, *addresses], output)
+
+    def untaint(self, address: str, output: Output) -> None:
+        """Keep a resource that a failed create left tainted, rather than replace it at the next apply; one that is
+        not tainted is left as it is."""
+        code, _, errors = self.run(["untaint", "-no-color", self.lock_flag, address], output, ok_codes=(0, 1))
+        if code == 1 and "is not tainted" not in errors:
+            raise TerraformError(f"terraform untaint {address} failed in {self.directory}:\n{errors.strip()}")
 
     def discard_plan(self) -> None:
         self.plan_file.unlink(missing_ok=True)

@@ -12,7 +12,7 @@ from ecr_deploy.aws.secrets import ensure_secret_value, restore, scheduled_for_d
 from ecr_deploy.common import timed
 from ecr_deploy.environments import Environment
 from ecr_deploy.errors import ConfigurationError, StateError
-from ecr_deploy.terraform.cli import AlreadyExistsError
+from ecr_deploy.terraform.cli import AlreadyExistsError, RetriedRuleCallError
 from ecr_deploy.terraform.stack import Stack
 from ecr_deploy.workflows.service import (
     PLAIN_HTTP_WARNING,
@@ -154,14 +154,26 @@ class ServiceProvisioner:
 
     def apply_importing_own(self, variables: dict[str, Any]) -> bool:
         """apply; a resource that it finds already there with this environment's tags (a lost answer, or what
-        destroy_ecs kept) is imported and the apply run again. A few rounds: what depends on an imported resource
-        is only tried in the next one."""
+        destroy_ecs kept) is imported, a security group whose rules a retried call found as asked is kept, and the
+        apply runs again. A few rounds: what depends on an imported resource is only tried in the next one."""
         for _ in range(IMPORT_ROUNDS):
             try:
                 return self.apply(variables)
             except AlreadyExistsError as err:
                 self.import_own(err, variables)
+            except RetriedRuleCallError as err:
+                self.keep_groups(err)
         return self.apply(variables)
+
+    def keep_groups(self, err: RetriedRuleCallError) -> None:
+        """The groups whose rules a call had changed before its answer was lost: kept as they are (a failed create
+        leaves a group tainted, to be replaced), so that the next apply reads their rules and changes only the rest."""
+        for address in err.addresses:
+            self.progress.heading(
+                f"Terraform: a rule of {address} was already as asked (an answer lost, and the call retried); "
+                "keeping the group and applying again."
+            )
+            self.stack.terraform.untaint(address, self.progress.line)
 
     def restore_own_secrets(self) -> None:
         """The service's secrets that destroy_ecs scheduled for deletion, taken back while in their recovery window
