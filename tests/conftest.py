@@ -88,7 +88,7 @@ def exclusive(name: str):
 
 #: The groups of long chains (a stack provisioned, then used or destroyed), longest first, started as soon as the serial
 #: tests end.
-LONG_GROUPS = ("ecs-again", "destroy-keep", "destroy-rebuild", "release", "release-b", "ecs", "destroy-delete")
+LONG_GROUPS = ("ecs-again", "destroy-keep", "destroy-rebuild", "release", "ecs", "destroy-delete")
 SHORT_TESTS_AFTER_A_CHAIN = 2
 
 
