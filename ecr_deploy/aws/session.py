@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -79,15 +80,29 @@ def aws_call_or_none(action: str, absent_code: str, method: Callable[..., Any], 
         raise aws_error(err, action) from err
 
 
+@functools.cache
+def _service_models() -> Any:
+    """botocore's reader of the service models, one per process: each session's own would parse the same large JSON
+    files again (0.2 s of CPU for a command's eight clients, 0.04 s with this one)."""
+    import botocore.loaders
+
+    return botocore.loaders.create_loader()
+
+
 def aws_session(region: str | None, profile: str | None) -> Any:
-    """A boto3 session from the usual chain, checked to have a region and credentials."""
+    """A boto3 session from the usual chain, checked to have a region and credentials; its clients read the models
+    that the process has read already."""
     import boto3
     import botocore.exceptions
+    import botocore.session
 
+    core = botocore.session.get_session()
     try:
-        session = boto3.Session(profile_name=profile, region_name=region)
+        session = boto3.Session(botocore_session=core, profile_name=profile, region_name=region)
     except botocore.exceptions.BotoCoreError as err:
         raise aws_error(err, "start an AWS session") from err
+    # After boto3's set-up, which adds its resource models' folder to the session's own reader (no client reads it).
+    core.register_component("data_loader", _service_models())
     if not session.region_name:
         raise AwsError("No AWS region: pass --region, set AWS_DEFAULT_REGION or ECR_DEPLOY['REGION'].")
     validate_region(session.region_name)
