@@ -251,9 +251,16 @@ def test_a_bad_email_shows_the_fields_message_and_saves_nothing(page, site):
     assert api_get(site, "/clientes/") == before
 
 
+def open_filters(page) -> None:
+    """Open the filters dialog and wait until it is shown: Bootstrap 3 focuses the dialog when its opening
+    transition ends, which would take the focus from a field typed into before (an Enter then submits nothing)."""
+    page.click("button[data-target='#filtersModal']")
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'filtersModal'")
+
+
 def test_search_ordering_and_pagination_work_from_the_page(page, site):
     page.visit(f"{site}/clientes/")
-    page.click("button[data-target='#filtersModal']")
+    open_filters(page)
     page.locator("#filtersModal input[name=search]").fill("gmail")
     page.locator("#filtersModal input[name=search]").press("Enter")
     page.wait_for_url(re.compile(r"search=gmail"))
@@ -261,7 +268,7 @@ def test_search_ordering_and_pagination_work_from_the_page(page, site):
         "gmail" in line for line in re.findall(r'"email": "([^"]+)"', page.locator(".response-info").inner_text())
     )
     page.visit(f"{site}/clientes/")
-    page.click("button[data-target='#filtersModal']")
+    open_filters(page)
     page.click("#filtersModal a[href*='ordering=-nome']")
     page.wait_for_url(re.compile(r"ordering=-nome"))
     names = re.findall(r'"nome": "([^"]+)"', page.locator(".response-info").inner_text())
