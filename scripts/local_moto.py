@@ -25,10 +25,15 @@
   (moto gives all the same one, which the provider takes as the resource's id).
 - DescribeImages answers from the registry that stands in for the ECR host (moto's ECR never sees a
   `docker push`): the digests and tags the registry holds, read over HTTPS with the token's credentials (a tag
-  in one read). A registry that does not answer gets moto's own answer.
+  in one read). A registry that does not answer gets moto's own answer. BatchGetImage reads its manifests there,
+  and PutImage puts one under a tag there (a retag).
 - A task that ECS runs has stopped by the time it is first described. moto runs no containers, and by default
   steps a task through one state per DescribeTasks, so a caller's every wait on a one-off task (migrate, the
   fixtures) was three polls of nothing running.
+- AWS's own refusals where moto has none (scripts/aws_rules.py, each with the document it follows): Fargate's
+  cpu/memory pairs, load balancer and target group names, one load balancer subnet per zone, security group names,
+  RDS identifiers, reserved names and major version upgrades; IAM's wildcards (* and ?) and SimulatePrincipalPolicy;
+  and, when a test asks, DescribeTasks answering a new task as MISSING.
 """
 
 import base64
@@ -44,6 +49,7 @@ import urllib.request
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import aws_rules  # noqa: F401  AWS's refusals where moto has none, each with its source
 from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.exceptions import ServiceException
@@ -228,17 +234,34 @@ class Registry:
         )
         return urllib.request.urlopen(request, timeout=5, context=self.context)
 
-    def image(self, reference: str, tags: list[str]) -> dict | None:
-        """The detail of the image that reference (a tag or a digest) names, or None when it holds none."""
+    def manifest(self, reference: str) -> tuple[str, str, bytes] | None:
+        """The digest, media type and bytes of the manifest that reference names, or None when there is none."""
         try:
             with self.get(f"/manifests/{urllib.parse.quote(reference)}", MANIFEST_TYPES) as answer:
-                digest = answer.headers["Docker-Content-Digest"]
-                media_type = answer.headers.get_content_type()
-                manifest = json.load(answer)
+                return answer.headers["Docker-Content-Digest"], answer.headers.get_content_type(), answer.read()
         except urllib.error.HTTPError as err:
             if err.code == 404:
                 return None
             raise
+
+    def put_manifest(self, tag: str, media_type: str, body: bytes) -> str:
+        """Put the manifest under tag (the registry's own retag); its digest."""
+        request = urllib.request.Request(
+            f"{self.base}/manifests/{urllib.parse.quote(tag)}",
+            data=body,
+            method="PUT",
+            headers={"Authorization": f"Basic {self.credentials}", "Content-Type": media_type},
+        )
+        with urllib.request.urlopen(request, timeout=5, context=self.context) as answer:
+            return answer.headers["Docker-Content-Digest"]
+
+    def image(self, reference: str, tags: list[str]) -> dict | None:
+        """The detail of the image that reference (a tag or a digest) names, or None when it holds none."""
+        found = self.manifest(reference)
+        if found is None:
+            return None
+        digest, media_type, body = found
+        manifest = json.loads(body)
         return {
             "registryId": self.registry_id,
             "repositoryName": self.repository,
@@ -291,10 +314,15 @@ def images_in_registry(registry: Registry, asked: list[dict] | None) -> list[dic
     return list(found.values())
 
 
+def repository_registry(self):
+    """The moto repository that the request names, and the registry that holds its images (None without one)."""
+    name = self._get_param("repositoryName")
+    repository = self.ecr_backend._get_repository(name, self._get_param("registryId"))
+    return repository, registry_for(repository.registry_id, self.region, name)
+
+
 def describe_images(self):
-    repository_name = self._get_param("repositoryName")
-    repository = self.ecr_backend._get_repository(repository_name, self._get_param("registryId"))
-    registry = registry_for(repository.registry_id, self.region, repository_name)
+    _, registry = repository_registry(self)
     if registry is None:
         return describe_images_in_moto(self)
     try:
@@ -304,6 +332,64 @@ def describe_images(self):
 
 
 ECRResponse.describe_images = describe_images
+batch_get_image_in_moto = ECRResponse.batch_get_image
+put_image_in_moto = ECRResponse.put_image
+
+
+def batch_get_image(self):
+    """BatchGetImage from the registry that holds the images: each manifest, or a failure for an image not there."""
+    repository, registry = repository_registry(self)
+    if registry is None:
+        return batch_get_image_in_moto(self)
+    images, failures = [], []
+    for image_id in self._get_param("imageIds") or []:
+        found = registry.manifest(image_id.get("imageDigest") or image_id.get("imageTag"))
+        if found is None:
+            failures.append(
+                {"imageId": image_id, "failureCode": "ImageNotFound", "failureReason": "Requested image not found"}
+            )
+            continue
+        digest, media_type, body = found
+        images.append(
+            {
+                "registryId": repository.registry_id,
+                "repositoryName": repository.name,
+                "imageId": {**image_id, "imageDigest": digest},
+                "imageManifest": body.decode(),
+                "imageManifestMediaType": media_type,
+            }
+        )
+    return ActionResult({"images": images, "failures": failures})
+
+
+def put_image(self):
+    """PutImage into the registry: a manifest that it holds, put under a tag; an IMMUTABLE repository refuses a tag
+    that names another image (ECR API reference, PutImage: ImageTagAlreadyExistsException)."""
+    repository, registry = repository_registry(self)
+    if registry is None:
+        return put_image_in_moto(self)
+    tag, manifest = self._get_param("imageTag"), self._get_param("imageManifest").encode()
+    media_type = self._get_param("imageManifestMediaType") or json.loads(manifest).get("mediaType", "")
+    held = registry.manifest(tag)
+    if held is not None and repository.image_tag_mutability.startswith("IMMUTABLE") and held[2] != manifest:
+        raise ServiceException(
+            "ImageTagAlreadyExistsException",
+            f"The image tag '{tag}' already exists in the '{repository.name}' repository and cannot be overwritten "
+            "because the repository is immutable.",
+        )
+    digest = registry.put_manifest(tag, media_type, manifest)
+    image = {
+        "registryId": repository.registry_id,
+        "repositoryName": repository.name,
+        "imageId": {"imageDigest": digest, "imageTag": tag},
+        "imageManifest": manifest.decode(),
+        "imageManifestMediaType": media_type,
+    }
+    return ActionResult({"image": image})
+
+
+ECRResponse.batch_get_image = batch_get_image
+ECRResponse.put_image = put_image
 
 scalable_target_tags: dict[str, dict[str, str]] = {}
 
