@@ -77,8 +77,9 @@ ECS_DEFAULTS: dict[str, Any] = {
     "ALARMS": [],
 }
 
-#: ECR_DEPLOY["STATE"]: BUCKET, KEY_PREFIX, REGION (the bucket's; default: the environment's), LOCK_TABLE (DynamoDB,
-#: for terraform < 1.10) and USE_LOCKFILE (S3 native locking, terraform >= 1.10).
+#: ECR_DEPLOY["STATE"]: BUCKET, KEY_PREFIX, REGION (the bucket's and its lock table's; default: the region the bucket
+#: is in, read with HeadBucket), LOCK_TABLE (DynamoDB, for terraform < 1.10) and USE_LOCKFILE (S3 native locking,
+#: terraform >= 1.10).
 STATE_DEFAULTS: dict[str, Any] = {
     "BACKEND": "local",
     "BUCKET": "",
@@ -130,6 +131,17 @@ _HOST_NAME = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a
 _SECRET_ARN = re.compile(
     r"arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+|ssm:[a-z0-9-]+:[0-9]{12}:parameter/.+)"
 )
+#: Fargate's task sizes: memory (MiB) by cpu units (ECS developer guide, "Task CPU and memory"); infra/ecs's defaults.
+FARGATE_MEMORY: dict[int, range | tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: range(1024, 4097, 1024),
+    1024: range(2048, 8193, 1024),
+    2048: range(4096, 16385, 1024),
+    4096: range(8192, 30721, 1024),
+    8192: range(16384, 61441, 4096),
+    16384: range(32768, 122881, 8192),
+}
+FARGATE_DEFAULT_SIZE = {"cpu": 256, "memoria": 512}
 _ENVIRONMENT_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 _ACCOUNT = re.compile(r"[0-9]{12}")
 
@@ -250,6 +262,7 @@ def _ecs_problems(ecs: Any, where: str) -> list[str]:
         for name in names
         if isinstance(ecs.get("TERRAFORM_VARS"), dict) and name in ecs["TERRAFORM_VARS"]
     ]
+    found += _fargate_size_problems(ecs.get("TERRAFORM_VARS"), f"{where}['TERRAFORM_VARS']")
     bake = ecs.get("BAKE_SECONDS", ECS_DEFAULTS["BAKE_SECONDS"])
     if isinstance(bake, bool) or not isinstance(bake, (int, float)) or bake < 0:
         found.append(f"{where}['BAKE_SECONDS'] must be a number of seconds, 0 or more")
@@ -263,6 +276,18 @@ def _ecs_problems(ecs: Any, where: str) -> list[str]:
     if "DJANGO_ALLOWED_HOSTS" in ecs.get("ENVIRONMENT", {}):
         found.append(f"{where}['ENVIRONMENT']: DJANGO_ALLOWED_HOSTS is set by deploy_ecs; list extra hosts in DOMAINS")
     return found
+
+
+def _fargate_size_problems(variables: Any, where: str) -> list[str]:
+    """A cpu and memoria that Fargate does not pair, refused before terraform (which would apply half of it)."""
+    if not isinstance(variables, dict) or not {"cpu", "memoria"} & variables.keys():
+        return []
+    size = {**FARGATE_DEFAULT_SIZE, **{key: variables[key] for key in ("cpu", "memoria") if key in variables}}
+    cpu, memory = size["cpu"], size["memoria"]
+    if isinstance(cpu, int) and isinstance(memory, int) and memory in FARGATE_MEMORY.get(cpu, ()):
+        return []
+    pairs = "; ".join(f"{units}: {values[0]} to {values[-1]}" for units, values in FARGATE_MEMORY.items())
+    return [f"{where}: Fargate runs no task of cpu {cpu!r} with memoria {memory!r}; the pairs are {pairs} (MiB)"]
 
 
 def _domain_problems(ecs: dict[str, Any], where: str) -> list[str]:

@@ -9,6 +9,7 @@ from typing import Any
 from ecr_deploy import conf
 from ecr_deploy.defaults import DEFAULT_ENVIRONMENT, ECS_DEFAULTS, STATE_DEFAULTS
 from ecr_deploy.errors import ConfigurationError
+from ecr_deploy.names import derived_service_name, service_name_problem
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,11 @@ class EcsConfig:
     @property
     def database_secret_arn(self) -> str:
         return "" if self.database in ("rds", "none") else self.database
+
+    @property
+    def read_secrets(self) -> list[str]:
+        """What the tasks read their secrets from, besides the service's own: SECRETS and your database's."""
+        return [*self.secrets.values(), *([self.database_secret_arn] if self.database_secret_arn else [])]
 
 
 @dataclass(frozen=True)
@@ -102,7 +108,7 @@ def resolve_environment(name: str | None = None) -> Environment:
         project=conf.get("PROJECT") or conf.project_default(),
         ecs=EcsConfig(
             terraform_dir=ecs["TERRAFORM_DIR"],
-            service=ecs["SERVICE"] or repository.replace("/", "-").replace("_", "-").replace(".", "-")[:26],
+            service=ecs["SERVICE"] or derived_service_name(repository),
             container=ecs["CONTAINER"],
             environment=dict(ecs["ENVIRONMENT"]),
             secrets=dict(ecs["SECRETS"]),
@@ -118,3 +124,18 @@ def resolve_environment(name: str | None = None) -> Environment:
             alarms=list(ecs["ALARMS"]),
         ),
     )
+
+
+def check_service_name(environment: Environment) -> None:
+    """Refuse a service name that AWS would refuse for one of the resources it names, before anything is made."""
+    ecs = environment.ecs
+    problem = service_name_problem(ecs.service, rds=ecs.database == "rds")
+    if problem:
+        derived = ecs.service == derived_service_name(environment.repository)
+        origin = (
+            f"derived from the repository {environment.repository!r}" if derived else "ECR_DEPLOY['ECS']['SERVICE']"
+        )
+        raise ConfigurationError(
+            f"Environment {environment.name!r}: {problem} ({origin}). Set ECR_DEPLOY['ECS']['SERVICE'] (or the "
+            "environment's ['ECS']['SERVICE']) to a name that AWS accepts. Nothing was changed."
+        )

@@ -20,6 +20,10 @@ resource "aws_ecr_repository" "repositorio" {
   }
 }
 
+# ECR's rules do not know what ECS runs: deploy_ecs tags the image each environment runs, and the one before it,
+# ecr-deploy-ENV-running and ecr-deploy-ENV-previous. The first rule matches those tags, and an image that a rule
+# matches is never expired by a rule of lower priority (ECR user guide, "Lifecycle policy evaluation rules"); it
+# expires them only beyond 100, which no project reaches.
 resource "aws_ecr_lifecycle_policy" "limpeza" {
   count      = var.manter_ultimas_imagens > 0 ? 1 : 0
   repository = aws_ecr_repository.repositorio.name
@@ -28,6 +32,17 @@ resource "aws_ecr_lifecycle_policy" "limpeza" {
     rules = [
       {
         rulePriority = 1
+        description  = "Keep the images that an environment runs, and the one before it"
+        selection = {
+          tagStatus     = "tagged"
+          tagPrefixList = ["ecr-deploy-"]
+          countType     = "imageCountMoreThan"
+          countNumber   = 100
+        }
+        action = { type = "expire" }
+      },
+      {
+        rulePriority = 2
         description  = "Expire untagged images after a day"
         selection = {
           tagStatus   = "untagged"
@@ -38,7 +53,7 @@ resource "aws_ecr_lifecycle_policy" "limpeza" {
         action = { type = "expire" }
       },
       {
-        rulePriority = 2
+        rulePriority = 3
         description  = "Keep the last images"
         selection = {
           tagStatus   = "any"

@@ -29,7 +29,7 @@ variable "mutabilidade_tags" {
 variable "manter_ultimas_imagens" {
   type        = number
   default     = 0
-  description = "Keep only the last N images and expire untagged ones after a day; 0 adds no lifecycle policy."
+  description = "Keep only the last N images and expire untagged ones after a day, never the images that deploy_ecs marks as running or previous; 0 adds no lifecycle policy."
 }
 
 variable "etiquetas" {

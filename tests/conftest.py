@@ -442,11 +442,36 @@ def run(command: str, *flags: str) -> tuple[dict, str]:
 
 
 #: The ECS services that tests share, by their xdist group, each provisioned once per run: the deploy tests' serves
-#: its domains over HTTPS; the tests that provision theirs again (minutes of terraform) get one on plain HTTP.
+#: its domains over HTTPS and reads a secret of its own (EXTRA_SECRET: by a JSON key); the tests that provision theirs
+#: again (minutes of terraform) get one on plain HTTP, from a repository whose path is longer than a service's name.
 SHARED_SERVICES = {
     "ecs": {"DOMAINS": ["clientes.example.com", "www.clientes.example.com"], "HOSTED_ZONE": ZONE},
     "ecs-again": {},
 }
+EXTRA_SECRET = {"ecs": "EXTRA_TOKEN"}
+#: The repository of a group, from its service's name: this one's path, cut to 26 characters, ends with a hyphen,
+#: which AWS refuses in a load balancer's name (the derived name drops it).
+LONG_REPOSITORIES = {"ecs-again": "{name}/acme12/api-v2"}
+#: The groups whose service runs in a VPC of its own, as a usual one is: a public and a private subnet in one zone,
+#: a public one in another (a load balancer takes one subnet per zone).
+OWN_VPC = {"ecs-again"}
+
+
+def own_vpc() -> dict:
+    """A VPC with a public and a private subnet in its first zone and a public one in its second."""
+    import boto3
+
+    ec2 = boto3.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})  # as ECS tasks in a VPC want it
+    first, second = [zone["ZoneName"] for zone in ec2.describe_availability_zones()["AvailabilityZones"][:2]]
+    subnets = {}
+    for role, zone, block in (("public_a", first, 1), ("private_a", first, 2), ("public_b", second, 3)):
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.20.{block}.0/24", AvailabilityZone=zone)["Subnet"]
+        if role.startswith("public"):
+            ec2.modify_subnet_attribute(SubnetId=subnet["SubnetId"], MapPublicIpOnLaunch={"Value": True})
+        subnets[role] = subnet["SubnetId"]
+    return {"vpc_id": vpc, "subnets": subnets}
 
 
 #: The shared services made through lost answers: moto changes the rules of the security group named by its suffix,
@@ -491,14 +516,17 @@ def make_service(group: str, local_aws: dict, docker_client, project_image: str,
     infra = root / "infra"
     shutil.copytree(ROOT / "infra", infra, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*"))
     name = f"{group}-{uuid.uuid4().hex[:8]}"
-    docker_client.images.get(project_image).tag(name, "V1")
+    repository = LONG_REPOSITORIES.get(group, "{name}").format(name=name)
+    if repository != name:
+        name = f"{name}-acme12"  # derived from the repository's path: see LONG_REPOSITORIES
+    docker_client.images.get(project_image).tag(repository, "V1")
     if zone := SHARED_SERVICES[group].get("HOSTED_ZONE"):
         import boto3
 
         boto3.client("route53").create_hosted_zone(Name=zone, CallerReference=name)
     ecr_deploy = {
         "TERRAFORM_DIR": str(infra),
-        "REPOSITORY": name,
+        "REPOSITORY": repository,
         "FIXTURES": ["clientes.json"],
         "ECS": {
             "TERRAFORM_DIR": str(infra / "ecs"),
@@ -508,6 +536,16 @@ def make_service(group: str, local_aws: dict, docker_client, project_image: str,
             "TERRAFORM_VARS": {"max_tentativas": 2},
         },
     }
+    vpc = own_vpc() if group in OWN_VPC else {}
+    if vpc:
+        ecr_deploy["ECS"]["TERRAFORM_VARS"]["vpc_id"] = vpc["vpc_id"]
+    if secret_name := EXTRA_SECRET.get(group):
+        import boto3
+
+        extra = boto3.client("secretsmanager").create_secret(
+            Name=f"{name}/extra", SecretString=json.dumps({"token": secrets.token_urlsafe(24)})
+        )
+        ecr_deploy["ECS"]["SECRETS"] = {secret_name: f"{extra['ARN']}:token::"}
     for fault, suffix in LOST_RULE_ANSWERS.get(group, []):
         asks = Path(local_aws["LOCAL_AWS_FAULTS"]) / fault
         asks.mkdir(parents=True, exist_ok=True)
@@ -519,6 +557,8 @@ def make_service(group: str, local_aws: dict, docker_client, project_image: str,
         second_plan, second_plan_log = run("provision_ecs", "--plan", "--force-terraform", "--verbosity=2")
     return {
         "name": name,
+        "repository": repository,
+        "vpc": vpc,
         "ecr_deploy": ecr_deploy,
         "published": published,
         "provisioned": provisioned,

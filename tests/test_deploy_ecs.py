@@ -92,9 +92,9 @@ def in_database(service: dict, query: str, *params) -> list[tuple]:
 
 def publish_new_image(docker_client, service: dict, tag: str) -> str:
     """A new image under tag (one more layer), published; its digest."""
-    container = docker_client.containers.create(f"{service['name']}:V1")  # never started: the image keeps its CMD
+    container = docker_client.containers.create(f"{service['repository']}:V1")  # never started: the image keeps its CMD
     try:
-        container.commit(repository=service["name"], tag=tag, changes=[f"LABEL revision={uuid.uuid4().hex}"])
+        container.commit(repository=service["repository"], tag=tag, changes=[f"LABEL revision={uuid.uuid4().hex}"])
     finally:
         container.remove(force=True)
     published, _ = run("publish_ecr", "--tag", tag)
@@ -194,6 +194,81 @@ def test_a_full_deploy_pins_the_digest_runs_migrate_and_completes_its_rollout(se
     assert ("python", "manage.py", "load_fixtures_once", "clientes.json") in commands
     assert "Migrate: `python manage.py migrate --noinput` as a one-off task" in log
     assert result["fixtures_checked"] is True
+
+
+def test_the_first_tasks_start_after_their_secret_key_has_a_value_and_their_role_may_read_it(service):
+    """The service's first tasks read DJANGO_SECRET_KEY as the execution role when they start: Terraform writes its
+    value (write-only: never in the state) and the role's secrets policy before it makes the service."""
+    resources = {r["type"]: r for r in json.loads(applied_state(service))["resources"] if r["name"] == "secret_key"}
+    (value,) = resources["aws_secretsmanager_secret_version"]["instances"]
+    assert value["attributes"]["secret_string"] in ("", None) and value["attributes"]["secret_string_wo"] is None
+    (applied,) = [r for r in json.loads(applied_state(service))["resources"] if r["type"] == "aws_ecs_service"]
+    dependencies = applied["instances"][0]["dependencies"]
+    assert {"aws_iam_role_policy.segredos", "aws_secretsmanager_secret_version.secret_key"} <= set(dependencies)
+
+
+def execution_role(service: dict) -> str:
+    return applied_outputs(service)["papeis_arns"][0]
+
+
+def test_a_secret_of_secrets_is_readable_by_the_execution_role_after_provision(service):
+    """SECRETS names its secret by a JSON key; the role may read the secret itself, as IAM authorizes it, and
+    what it was given is that secret, the service's own and nothing else of Secrets Manager or Parameter Store."""
+    extra = service["ecr_deploy"]["ECS"]["SECRETS"]["EXTRA_TOKEN"]
+    secret = extra.removesuffix(":token::")
+    iam = boto3.client("iam")
+    simulated = iam.simulate_principal_policy(
+        PolicySourceArn=execution_role(service), ActionNames=["secretsmanager:GetSecretValue"], ResourceArns=[secret]
+    )
+    assert [result["EvalDecision"] for result in simulated["EvaluationResults"]] == ["allowed"]
+    role = execution_role(service).rsplit("/", 1)[1]
+    (statement,) = iam.get_role_policy(RoleName=role, PolicyName="ler-segredos")["PolicyDocument"]["Statement"]
+    outputs = applied_outputs(service)
+    assert sorted(statement["Resource"]) == sorted(
+        [outputs["secret_key_arn"], outputs["banco"]["secret_arn"], secret, f"{secret}-??????"]
+    )
+
+
+def test_a_secret_the_execution_role_may_not_read_is_refused_by_name_before_any_change(service, settings):
+    name = service["name"]
+    ungranted = boto3.client("secretsmanager").create_secret(Name=f"{name}/{uuid.uuid4().hex[:6]}", SecretString="x")
+    ecs_settings = service["ecr_deploy"]["ECS"]
+    settings.ECR_DEPLOY = {
+        **service["ecr_deploy"],
+        "ECS": {**ecs_settings, "SECRETS": {**ecs_settings["SECRETS"], "SENTRY_DSN": ungranted["ARN"]}},
+    }
+    before = snapshot(name)
+    for flags in (["--plan"], []):  # the plan refuses what the run would refuse
+        with pytest.raises(CommandError) as refused:
+            run("deploy_ecs", *flags)
+        message = str(refused.value)
+        assert f"SENTRY_DSN ({ungranted['ARN']}) needs secretsmanager:GetSecretValue" in message
+        assert execution_role(service) in message and "provision_ecs" in message and "EXTRA_TOKEN" not in message
+    assert snapshot(name) == before
+
+
+def test_a_deploy_marks_the_image_it_runs_and_the_one_before_so_that_no_lifecycle_rule_expires_them(
+    service, docker_client
+):
+    """ECR's lifecycle rules do not know what ECS runs: the course pushes V1 again, and the image that runs is left
+    untagged. The marks keep a tag on it, and on the image that a rollback returns to (infra/ecr.tf keeps them)."""
+    ecr, repository = boto3.client("ecr"), service["repository"]
+
+    def tags(digest: str) -> list[str]:
+        return ecr.describe_images(repositoryName=repository, imageIds=[{"imageDigest": digest}])["imageDetails"][0][
+            "imageTags"
+        ]
+
+    first = publish_new_image(docker_client, service, "mark-first")
+    run("deploy_ecs", "--tag", "mark-first")
+    second = publish_new_image(docker_client, service, "mark-second")
+    deployed, log = run("deploy_ecs", "--tag", "mark-second")
+    assert deployed["marks"] == {"ecr-deploy-default-running": second, "ecr-deploy-default-previous": first}
+    assert "ecr-deploy-default-running" in tags(second) and "ecr-deploy-default-previous" in tags(first)
+    assert "Marks: ecr-deploy-default-running on sha256:" in log
+    rolled_back, _ = run("deploy_ecs", "--rollback")
+    assert rolled_back["marks"] == {"ecr-deploy-default-running": first, "ecr-deploy-default-previous": second}
+    assert "ecr-deploy-default-running" in tags(first) and "ecr-deploy-default-previous" in tags(second)
 
 
 def test_a_deploy_needs_no_docker_engine(service, docker_client, monkeypatch):
@@ -718,6 +793,7 @@ def test_a_failed_migrate_stops_the_deploy_before_the_service_changes_recorded_a
         progress,
         DeployOptions(timeout_seconds=60),
         alarms=lambda names: [],
+        iam=boto3.client("iam"),
     )
     with stubber, logs_stubber, pytest.raises(Exception) as failed:
         deployer.run()
@@ -867,6 +943,7 @@ def test_alarms_that_cannot_be_read_during_the_bake_fail_it_unless_kept_recorded
         progress,
         DeployOptions(tag="unjudged", migrate=False, bake_seconds=5, keep_on_bake_error=keep),
         alarms=unreadable_alarms_after_the_first_read(outputs["alarmes"]),
+        iam=boto3.client("iam"),
     )
     if keep:
         result = deployer.run()
@@ -921,6 +998,7 @@ def test_a_failed_bake_after_irreversible_migrations_does_not_roll_back_recorded
         Progress(heading=lambda _: None, summary=lambda _: None, line=lambda _: None),
         DeployOptions(tag="irreversible", bake_seconds=5),
         alarms=functools.partial(alarm_states, cloudwatch),
+        iam=boto3.client("iam"),
     )
     with logs_stubber, alarms_stubber, pytest.raises(DeployError) as failed:
         deployer.run()

@@ -10,6 +10,7 @@ import re
 import shutil
 import urllib.parse
 import uuid
+from pathlib import Path
 
 import boto3
 import pytest
@@ -86,10 +87,11 @@ def secret_opens_the_database(name: str) -> bool:
 
     user = json.loads(boto3.client("secretsmanager").get_secret_value(SecretId=f"{name}/database")["SecretString"])
     local = urllib.parse.urlsplit(os.environ["LOCAL_AWS_DATABASE_URL"])
+    (instance,) = boto3.client("rds").describe_db_instances(DBInstanceIdentifier=name)["DBInstances"]
     with psycopg.connect(
         host=local.hostname,
         port=local.port,
-        dbname=name.replace("-", "_"),
+        dbname=instance["DBName"],
         user=user["username"],
         password=user["password"],
         sslmode="require",
@@ -208,11 +210,29 @@ def test_destroy_asks_keeps_the_database_after_a_snapshot_finds_nothing_left_the
 
 
 @pytest.mark.xdist_group("destroy-delete")
+def one_off_left_running(name: str) -> str:
+    """A one-off task of the service's revision, started as run_ecs starts one, and left running (the local AWS
+    keeps it so: tasks that moto runs stop at once)."""
+    asks = Path(os.environ["LOCAL_AWS_FAULTS"]) / "keep-task-running"
+    asks.mkdir(parents=True, exist_ok=True)
+    (asks / name).touch()
+    ecs = boto3.client("ecs")
+    service = ecs.describe_services(cluster=name, services=[name])["services"][0]
+    return ecs.run_task(
+        cluster=name,
+        taskDefinition=service["taskDefinition"],
+        launchType="FARGATE",
+        startedBy="ecr_deploy",
+        networkConfiguration=service["networkConfiguration"],
+    )["tasks"][0]["taskArn"]
+
+
 def test_destroy_deletes_the_database_after_a_final_snapshot_and_the_repository(
     doomed,
 ):
     name = doomed["name"]
     run("deploy_ecs")  # a revision of deploy_ecs's, outside Terraform
+    left_running = one_off_left_running(name)  # a `run_ecs` whose terminal was closed: AWS keeps a cluster with tasks
     before = aws_has(doomed)
     assert len(before["task_definitions"]) == 2
     with pytest.raises(CommandError, match=rf"The ECR repository {name} holds 1 image\(s\): add --delete-images"):
@@ -220,6 +240,9 @@ def test_destroy_deletes_the_database_after_a_final_snapshot_and_the_repository(
     assert aws_has(doomed) == before
 
     last, log = destroy("--yes", "--delete-database", "--with-repository", "--delete-images")
+    assert f"stop     the one-off task {left_running}, still running" in log
+    assert f"stopped 1 one-off task(s) still running: {left_running}" in last["done"]
+    (Path(os.environ["LOCAL_AWS_FAULTS"]) / "keep-task-running" / name).unlink()
     assert f"delete   the database {name}, after a snapshot {last['database']['snapshot']}" in log
     assert f"delete   the ECR repository {name} and its 1 images" in log and last["kept_monthly_cost_usd"] == 0
     gone = aws_has(doomed)
@@ -239,15 +262,17 @@ def test_destroy_deletes_the_database_after_a_final_snapshot_and_the_repository(
 def test_provision_from_a_snapshot_makes_a_new_database_from_it_with_a_new_password(published):
     """As after destroy --delete-database (above): the database is gone, its snapshot stays. Here the database
     that the snapshot was taken of is made and deleted directly, so that this test need not wait for a
-    provision and a destroy first."""
+    provision and a destroy first; it is another service's, with its own database and master user, which the
+    restored instance keeps and the secret must name."""
     name, rds = published["name"], boto3.client("rds")
-    database, snapshot_name = name.replace("-", "_"), f"{name}-final-20260101-000000"
+    database, snapshot_name = f"outro_{uuid.uuid4().hex[:6]}", f"{name}-final-20260101-000000"
     rds.create_db_instance(
         DBInstanceIdentifier=name,
         Engine="postgres",
         EngineVersion="17",
         DBInstanceClass="db.t4g.micro",
         AllocatedStorage=20,
+        StorageEncrypted=True,
         DBName=database,
         MasterUsername=database,
         MasterUserPassword=uuid.uuid4().hex,
@@ -261,6 +286,9 @@ def test_provision_from_a_snapshot_makes_a_new_database_from_it_with_a_new_passw
     run("provision_ecs", "--from-snapshot", snapshot_name)
     restored = rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]
     assert restored["DBInstanceStatus"] == "available" and secret_opens_the_database(name)
+    assert (restored["MasterUsername"], restored["DBName"]) == (database, database)
+    again, log = run("provision_ecs", "--plan", "--force-terraform", "--verbosity=2")  # the names it kept, as they are
+    assert again["terraform_changes"] is False, log
     state = json.loads(state_path(published).read_text())
     (instance,) = [r for r in state["resources"] if r["type"] == "aws_db_instance"]
     assert instance["instances"][0]["attributes"]["snapshot_identifier"] == snapshot_name

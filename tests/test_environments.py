@@ -328,3 +328,27 @@ def test_the_state_read_without_terraform_says_what_terraform_says(
     )
     assert stack.state_outputs() == stack.terraform.outputs()
     assert stack.state_outputs()["repository_url"].endswith(f"/{name}")
+
+
+def test_an_environment_in_another_region_than_the_state_bucket_addresses_the_bucket_in_its_own(
+    local_aws, infra_copy, state_bucket, settings
+):
+    """The README's two regions with one state bucket: terraform's S3 backend follows no redirect (the local AWS
+    answers 301 as S3 does), so the backend names the bucket's region, found with HeadBucket, not the environment's."""
+    from ecr_deploy.environments import StateConfig
+    from ecr_deploy.workflows.stacks import open_stack
+
+    bootstrap(state_bucket, settings)  # in us-east-1
+    name = f"oeste-{uuid.uuid4().hex[:8]}"
+    stack = open_stack(
+        infra_copy,
+        name=name,
+        environment="oeste",
+        state=StateConfig(backend="s3", bucket=state_bucket),
+        session=boto3.Session(region_name="us-west-2"),
+    )
+    assert stack.location.config["region"] == "us-east-1"
+    stack.prepare(lambda _: None, lambda _: None)
+    assert stack.terraform.apply({"nome": name, "regiao": "us-west-2"}, lambda _: None, lambda _: None)
+    assert repositories_in(state_object(state_bucket, f"ecr_deploy/oeste/{name}.tfstate")) == [name]
+    assert boto3.client("ecr", region_name="us-west-2").describe_repositories(repositoryNames=[name])["repositories"]

@@ -90,7 +90,7 @@ def test_the_load_balancer_drops_invalid_headers_refuses_deletion_and_logs_to_a_
     found = attributes(
         elbv2.describe_load_balancer_attributes(LoadBalancerArn=load_balancer(name)["LoadBalancerArn"])["Attributes"]
     )
-    bucket = f"{name}-alb-logs-123456789012"
+    bucket = f"{name}-us-east-1-alb-logs-123456789012"  # the region in the global names of a new service
     assert found["routing.http.drop_invalid_header_fields.enabled"] == "true"
     assert found["deletion_protection.enabled"] == "true"
     assert (found["access_logs.s3.enabled"], found["access_logs.s3.bucket"]) == ("true", bucket)

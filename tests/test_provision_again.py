@@ -124,3 +124,51 @@ def test_provisioning_again_with_another_image_never_touches_the_running_revisio
     again, _ = run("provision_ecs", "--tag", "reprovision")
     assert again["skipped"] == [] and again["terraform_changes"] is False  # terraform ran, and changed nothing
     assert snapshot(service["name"]) == before
+
+
+def test_a_repository_path_longer_than_a_service_name_provisions_and_deploys_under_names_aws_accepts(service):
+    """Its 26 first characters end with a hyphen, which AWS refuses at the end of a load balancer's and a target
+    group's name (after the plan, leaving what it had made): the derived name drops it, and nothing is half-made."""
+    name, repository = service["name"], service["repository"]
+    assert repository.endswith("/acme12/api-v2") and name == repository.split("/")[0] + "-acme12"
+    assert boto3.client("elbv2").describe_load_balancers(Names=[name])["LoadBalancers"][0]["State"]["Code"] == "active"
+    assert boto3.client("elbv2").describe_target_groups(Names=[name])["TargetGroups"]
+    assert boto3.client("rds").describe_db_instances(DBInstanceIdentifier=name)["DBInstances"]
+    deployed, _ = run("deploy_ecs")
+    assert deployed["rollout_state"] == "COMPLETED" and deployed["service"] == name
+
+
+def test_in_a_vpc_with_two_subnets_in_one_zone_the_load_balancer_gets_one_per_zone_a_public_one(service):
+    """A usual VPC has a public and a private subnet per zone; AWS refuses a load balancer on two of one zone."""
+    (balancer,) = boto3.client("elbv2").describe_load_balancers(Names=[service["name"]])["LoadBalancers"]
+    subnets = service["vpc"]["subnets"]
+    assert sorted(zone["SubnetId"] for zone in balancer["AvailabilityZones"]) == sorted(
+        [subnets["public_a"], subnets["public_b"]]
+    )
+    assert balancer["VpcId"] == service["vpc"]["vpc_id"]
+
+
+def test_a_new_cpu_and_memory_reach_the_running_revision_at_the_next_deploy(service, settings):
+    """Terraform owns a revision's shape, deploy_ecs its image, environment and secrets: the size set in
+    TERRAFORM_VARS is registered by provision_ecs (which says it reaches the service at the next deploy), shown by
+    deploy_ecs --plan, and run after deploy_ecs. The service's own size is put back at the end."""
+    name, ecs_settings = service["name"], service["ecr_deploy"]["ECS"]
+    ecs = boto3.client("ecs")
+    larger = {**ecs_settings, "TERRAFORM_VARS": {**ecs_settings["TERRAFORM_VARS"], "cpu": 512, "memoria": 1024}}
+    settings.ECR_DEPLOY = {**service["ecr_deploy"], "ECS": larger}
+    try:
+        provisioned, log = run("provision_ecs")
+        assert provisioned["terraform_changes"] is True
+        assert "(a new cpu, memory, port, health check, logs or roles); it reaches the service at the next" in log
+        planned, _ = run("deploy_ecs", "--plan")
+        assert '-  "cpu": "256"' in planned["diff"] and '+  "cpu": "512"' in planned["diff"]
+        deployed, _ = run("deploy_ecs")
+        running = ecs.describe_task_definition(taskDefinition=deployed["task_definition"])["taskDefinition"]
+        assert (running["cpu"], running["memory"]) == ("512", "1024")
+        assert (
+            ecs.describe_services(cluster=name, services=[name])["services"][0]["taskDefinition"]
+            == (deployed["task_definition"])
+        )
+    finally:
+        settings.ECR_DEPLOY = service["ecr_deploy"]
+        run("provision_ecs")

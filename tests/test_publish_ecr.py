@@ -11,6 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from ecr_deploy.workflows.deploy import PREVIOUS_MARK, RUNNING_MARK
 from tests.conftest import get_json, local_state, terraform_of
 
 pytestmark = pytest.mark.engine
@@ -152,12 +153,24 @@ def test_image_not_built_says_to_run_build_image(local_aws, infra_copy):
         publish("--repository", "never-built")
 
 
-def test_lifecycle_policy_is_optional(local_aws, infra_copy, unique_image, settings):
+def test_lifecycle_policy_is_optional_and_never_expires_what_an_environment_runs(
+    local_aws, infra_copy, unique_image, settings
+):
+    """ECR never lets a rule expire an image that a rule of higher priority matches (ECR user guide, "Lifecycle
+    policy evaluation rules"): the first matches deploy_ecs's marks, and expires them only beyond 100."""
     settings.ECR_DEPLOY = {**settings.ECR_DEPLOY, "TERRAFORM_VARS": {"manter_ultimas_imagens": 5}}
     name = unique_image()
     publish("--repository", name)
     policy = json.loads(ecr().get_lifecycle_policy(repositoryName=name)["lifecyclePolicyText"])
-    assert [rule["selection"]["tagStatus"] for rule in policy["rules"]] == ["untagged", "any"]
+    kept, untagged, last = sorted(policy["rules"], key=lambda rule: rule["rulePriority"])
+    assert kept["selection"] == {
+        "tagStatus": "tagged",
+        "tagPrefixList": ["ecr-deploy-"],
+        "countType": "imageCountMoreThan",
+        "countNumber": 100,
+    }
+    assert (untagged["selection"]["tagStatus"], last["selection"]["tagStatus"]) == ("untagged", "any")
+    assert RUNNING_MARK.startswith("ecr-deploy-") and PREVIOUS_MARK.startswith("ecr-deploy-")
 
 
 def test_a_repository_missing_from_a_lost_state_is_imported_not_recreated(local_aws, infra_copy, unique_image):

@@ -22,20 +22,30 @@ import boto3
 import pytest
 from django.core.management.base import CommandError
 from django.test import override_settings
+from moto.iam.access_control import IAMPolicy, PermissionResult
 
 from tests.conftest import ROOT, run
 
 pytestmark = [pytest.mark.engine, pytest.mark.xdist_group("release")]
 
-#: Actions that the local AWS cannot deny: the registry (not moto) takes a push, and ECS checks PassRole itself.
+#: Actions that the local AWS cannot deny: the registry (not moto) takes a push's layers, and ECS checks PassRole
+#: itself. (BatchGetImage and PutImage are moto's to check too: deploy_ecs marks the images it runs through them.)
 NOT_CHECKED_BY_MOTO = {
     "ecr:BatchCheckLayerAvailability",
     "ecr:InitiateLayerUpload",
     "ecr:UploadLayerPart",
     "ecr:CompleteLayerUpload",
-    "ecr:PutImage",
     "iam:PassRole",
 }
+#: AWS's policy for a push (ECR user guide, "Pushing an image", IAM permissions): the manifest read before it too.
+PUSH_ACTIONS = [
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:BatchGetImage",
+    "ecr:CompleteLayerUpload",
+    "ecr:InitiateLayerUpload",
+    "ecr:PutImage",
+    "ecr:UploadLayerPart",
+]
 #: Actions that a release needs only where moto cannot lead it: after a failed migrate (moto's tasks always exit 0)
 #: deploy_ecs deregisters the revision it made and prints the end of the task's log (read at best effort: a refusal
 #: leaves the tail out, and the deploy goes on to say why it failed).
@@ -236,9 +246,10 @@ def test_the_role_trusts_only_the_repositorys_branch_and_scopes_each_statement_t
     (trust,) = released["trust"]["Statement"]
     assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
     assert trust["Principal"]["Federated"].endswith("oidc-provider/token.actions.githubusercontent.com")
-    assert trust["Condition"]["StringEquals"] == {
-        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-        "token.actions.githubusercontent.com:sub": "repo:acme/clientes:ref:refs/heads/main",
+    assert trust["Condition"]["StringEquals"] == {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}
+    # GitHub's owner and repository names ignore case: --github Acme/Clientes names the same repository.
+    assert trust["Condition"]["StringEqualsIgnoreCase"] == {
+        "token.actions.githubusercontent.com:sub": "repo:acme/clientes:ref:refs/heads/main"
     }
     scoped = {s["Sid"]: s for s in policy["Statement"]}
     unscoped = {"SemRecurso"}
@@ -257,6 +268,12 @@ def test_the_role_trusts_only_the_repositorys_branch_and_scopes_each_statement_t
         "ecs:RegisterTaskDefinition",
     }
     assert scoped["Estado"]["Resource"] == f"arn:aws:s3:::{name}-estado/ecr_deploy/default/*"
+    repository_arn = f"arn:aws:ecr:us-east-1:123456789012:repository/{name}"
+    judge = IAMPolicy(json.dumps(policy))
+    assert [a for a in PUSH_ACTIONS if judge.is_action_permitted(a, repository_arn) != PermissionResult.PERMITTED] == []
+    execution_role = f"arn:aws:iam::123456789012:role/{name}-us-east-1-execucao"
+    assert scoped["SegredosDoPapel"] == {**scoped["SegredosDoPapel"], "Action": "iam:SimulatePrincipalPolicy"}
+    assert scoped["SegredosDoPapel"]["Resource"] == execution_role
     assert scoped["PapeisDoServico"]["Condition"]["StringEquals"]["iam:PassedToService"] == "ecs-tasks.amazonaws.com"
     assert released["role"]["role_arn"] == f"arn:aws:iam::123456789012:role/{name}-default-release"
 

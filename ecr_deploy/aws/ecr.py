@@ -1,5 +1,5 @@
-"""The ECR API: repositories, their tags, the authorization token, and which digest a tag points at (no Docker
-engine: ecspresso reads digests the same way)."""
+"""The ECR API: repositories, their tags, the authorization token, which digest a tag points at (no Docker engine:
+ecspresso reads digests the same way), and a tag put on an image that is already there."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 
 from ecr_deploy.aws.session import aws_call, aws_call_or_none
 from ecr_deploy.common import RegistryAuth
+from ecr_deploy.errors import AwsError
 
 
 class EcrApi:
@@ -90,3 +91,29 @@ class EcrApi:
         )
         details = (described or {}).get("imageDetails", [])
         return details[0] if details else None
+
+    def tag_image(self, repository: str, digest: str, tag: str) -> bool:
+        """Point tag at the image digest (its manifest put again under the tag, as ECR documents for retagging); False
+        when the repository's tags are IMMUTABLE and tag is on another image already."""
+        if tag in self.image_tags(repository, digest):
+            return True
+        got = aws_call(
+            f"read the manifest of {repository}@{digest}",
+            self.ecr.batch_get_image,
+            repositoryName=repository,
+            imageIds=[{"imageDigest": digest}],
+        )
+        if not got.get("images"):
+            reasons = "; ".join(f"{f.get('failureCode')}: {f.get('failureReason')}" for f in got.get("failures", []))
+            raise AwsError(f"ECR has no image {repository}@{digest} to tag {tag} ({reasons or 'no reason given'}).")
+        image = got["images"][0]
+        put = aws_call_or_none(
+            f"tag {repository}@{digest} as {tag}",
+            "ImageTagAlreadyExistsException",
+            self.ecr.put_image,
+            repositoryName=repository,
+            imageManifest=image["imageManifest"],
+            imageManifestMediaType=image.get("imageManifestMediaType", ""),
+            imageTag=tag,
+        )
+        return put is not None

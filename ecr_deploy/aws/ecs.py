@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ecr_deploy.aws.session import aws_call
+from ecr_deploy.aws.session import aws_call, aws_call_or_none
 from ecr_deploy.common import Output, unified_diff
 from ecr_deploy.errors import DeployError
 
@@ -46,7 +46,8 @@ def with_image(
     environment: dict[str, str],
     secrets: dict[str, str],
 ) -> dict[str, Any]:
-    """A new revision's fields: the current ones with only container's image, environment and secrets changed."""
+    """A new revision's fields: those of task_definition (Terraform's shape) with container's image set, and its
+    environment and secrets with these values added."""
     desired = copy.deepcopy(registerable(task_definition))
     containers = {definition["name"]: definition for definition in desired["containerDefinitions"]}
     if container not in containers:
@@ -207,11 +208,22 @@ class EcsService:
         task_arn = started["tasks"][0]["taskArn"]
         progress(f"Task {task_arn.rsplit('/', 1)[1]}: started")
         deadline = self.clock() + timeout_seconds
+        missing_delay = min(0.5, self.poll_seconds)
         while True:
-            task = aws_call(
+            described = aws_call(
                 "describe the one-off task", self.ecs.describe_tasks, cluster=self.cluster, tasks=[task_arn]
             )
-            task = task["tasks"][0]
+            if not described.get("tasks"):  # MISSING: ECS is eventually consistent; retry with backoff (RunTask docs)
+                if self.clock() >= deadline:
+                    raise DeployError(
+                        f"ECS answered the task `{' '.join(command)}` ({task_arn}) as MISSING for "
+                        f"{timeout_seconds:g}s after starting it; it may still run. See it with `aws ecs describe-tasks "
+                        f"--cluster {self.cluster} --tasks {task_arn}`."
+                    )
+                self.sleep(missing_delay)
+                missing_delay = min(missing_delay * 2, max(self.poll_seconds, 0.5) * 4)
+                continue
+            task = described["tasks"][0]
             if on_poll:
                 on_poll(task_arn)
             if task.get("lastStatus") == "STOPPED" or self.clock() >= deadline:
@@ -319,6 +331,40 @@ class EcsService:
                     f"{_events(service)}"
                 )
             self.sleep(self.poll_seconds)
+
+
+def one_off_tasks(ecs_client: Any, cluster: str | None) -> list[str]:
+    """The ARNs of the one-off tasks (run_ecs, a deploy's migrate: started by ecr_deploy) still running in cluster."""
+    if not cluster:
+        return []
+    listed = aws_call_or_none(
+        f"list the one-off tasks of {cluster}",
+        "ClusterNotFoundException",
+        ecs_client.list_tasks,
+        cluster=cluster,
+        startedBy="ecr_deploy",
+        desiredStatus="RUNNING",
+    )
+    return sorted((listed or {}).get("taskArns", []))
+
+
+def stop_tasks(
+    ecs_client: Any, cluster: str, tasks: list[str], timeout_seconds: float, poll_seconds: float = 3.0
+) -> None:
+    """Stop the tasks and wait until each is STOPPED (ECS keeps a cluster, and a security group, that tasks use)."""
+    for task in tasks:
+        aws_call(f"stop the task {task}", ecs_client.stop_task, cluster=cluster, task=task, reason="destroy_ecs")
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        described = aws_call("describe the stopping tasks", ecs_client.describe_tasks, cluster=cluster, tasks=tasks)
+        running = [task["taskArn"] for task in described.get("tasks", []) if task.get("lastStatus") != "STOPPED"]
+        if not running:
+            return
+        if time.monotonic() >= deadline:
+            raise DeployError(
+                f"The tasks {', '.join(running)} did not stop within {timeout_seconds:g}s; destroy again."
+            )
+        time.sleep(poll_seconds)
 
 
 def deregister_family(ecs_client: Any, family: str) -> list[str]:

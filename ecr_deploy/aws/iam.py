@@ -1,9 +1,10 @@
-"""IAM reads: the account's GitHub Actions OIDC provider."""
+"""IAM reads: the account's GitHub Actions OIDC provider, and whether a role may read the secrets a revision names."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from ecr_deploy.aws.secrets import read_action, secret_arn
 from ecr_deploy.aws.session import aws_call
 
 #: The issuer of GitHub Actions' OIDC tokens.
@@ -17,3 +18,25 @@ def github_oidc_provider(session: Any) -> str | None:
         if provider["Arn"].endswith(f"oidc-provider/{GITHUB_OIDC_HOST}"):
             return provider["Arn"]
     return None
+
+
+def unreadable_secrets(iam_client: Any, role_arn: str, secrets: dict[str, str]) -> list[tuple[str, str, str]]:
+    """The (name, action, ARN) of each secret that role_arn may not read, by IAM's own evaluation of its policies
+    (SimulatePrincipalPolicy), as the ECS agent would read it when a task starts."""
+    by_action: dict[str, dict[str, list[str]]] = {}
+    for name, value_from in secrets.items():
+        by_action.setdefault(read_action(value_from), {}).setdefault(secret_arn(value_from), []).append(name)
+    refused = []
+    for action, names_by_arn in by_action.items():
+        simulated = aws_call(
+            f"check that the execution role may {action} its secrets",
+            iam_client.simulate_principal_policy,
+            PolicySourceArn=role_arn,
+            ActionNames=[action],
+            ResourceArns=sorted(names_by_arn),
+        )
+        for result in simulated["EvaluationResults"]:
+            if result["EvalDecision"] != "allowed":
+                arn = result["EvalResourceName"]
+                refused += [(name, action, arn) for name in names_by_arn.get(arn, [])]
+    return sorted(refused)

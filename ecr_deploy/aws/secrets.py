@@ -1,15 +1,14 @@
 """Secrets Manager and SSM Parameter Store: a container definition's secrets read by ARN, as the ECS agent reads
-them when a task starts, a random value put once into a secret that holds none, and a secret's deletion after a
-recovery window, or its restore within it."""
+them when a task starts, and as IAM authorizes them; a secret's current version, and its deletion after a recovery
+window, or its restore within it."""
 
 from __future__ import annotations
 
 import json
-import secrets as random_secrets
 from datetime import datetime, timezone
 from typing import Any
 
-from ecr_deploy.aws.session import aws_call, aws_call_or_none, aws_error
+from ecr_deploy.aws.session import aws_call, aws_call_or_none
 from ecr_deploy.errors import DeployError
 
 
@@ -26,6 +25,24 @@ def secret_values(session: Any, definition: dict[str, Any]) -> dict[str, str]:
         else:
             values[secret["name"]] = secrets_manager_value(session.client("secretsmanager"), arn, action)
     return values
+
+
+def secret_arn(value_from: str) -> str:
+    """The ARN that IAM authorizes for a task's secret: a Secrets Manager secret's own ARN without the JSON key,
+    version stage and version id that a valueFrom may add; an SSM parameter's as given."""
+    return value_from if ":ssm:" in value_from else ":".join(value_from.split(":")[:7])
+
+
+def read_action(value_from: str) -> str:
+    """The action the execution role needs on secret_arn(value_from) (ECS developer guide, "Task execution IAM role")."""
+    return "ssm:GetParameters" if ":ssm:" in value_from else "secretsmanager:GetSecretValue"
+
+
+def policy_resources(value_from: str) -> list[str]:
+    """What the execution role's policy names for a task's secret: a secret given by its partial ARN (its name
+    without the six characters that Secrets Manager adds) is the same ARN followed by - and those six."""
+    arn = secret_arn(value_from)
+    return [arn] if ":ssm:" in arn else [arn, f"{arn}-??????"]
 
 
 def secrets_manager_value(client: Any, value_from: str, action: str) -> str:
@@ -45,22 +62,14 @@ def secrets_manager_value(client: Any, value_from: str, action: str) -> str:
         raise DeployError(f"The secret {arn} holds no JSON key {json_key!r} ({action}).") from err
 
 
-def ensure_secret_value(session: Any, arn: str, name: str) -> bool:
-    """Put a random value into the secret arn unless it holds one; True when it was put. The value never leaves
-    Secrets Manager: not in a Terraform state, not in any output."""
-    import botocore.exceptions
-
-    client = session.client("secretsmanager")
-    try:
-        client.get_secret_value(SecretId=arn)
-        return False
-    except botocore.exceptions.ClientError as err:
-        if err.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
-            raise aws_error(err, f"read {name}'s secret") from err
-    except botocore.exceptions.BotoCoreError as err:
-        raise aws_error(err, f"read {name}'s secret") from err
-    aws_call(f"put {name}", client.put_secret_value, SecretId=arn, SecretString=random_secrets.token_urlsafe(50))
-    return True
+def current_version(client: Any, name: str) -> str | None:
+    """The import id (ARN|version id) of the secret's AWSCURRENT value; None when it holds none or is not there."""
+    found = aws_call_or_none(
+        f"read the secret {name}", "ResourceNotFoundException", client.describe_secret, SecretId=name
+    )
+    stages = (found or {}).get("VersionIdsToStages", {})
+    version = next((version for version, labels in stages.items() if "AWSCURRENT" in labels), None)
+    return f"{found['ARN']}|{version}" if version else None
 
 
 def schedule_deletion(client: Any, arn: str, recovery_days: int) -> str:

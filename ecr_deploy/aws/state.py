@@ -90,10 +90,27 @@ class S3State:
             raise aws_error(err, f"reach the state bucket {self.bucket}") from err
 
 
+def bucket_region(session: Any, bucket: str, default: str) -> str:
+    """The region a state bucket is in, where terraform's S3 backend must address it (it follows no redirect);
+    default for a bucket not made yet (bootstrap_state makes it there)."""
+    s3 = session.client("s3", region_name=default)
+    try:
+        answer = s3.head_bucket(Bucket=bucket)
+    except ClientError as err:
+        if _not_found(err):
+            return default
+        raise aws_error(err, f"find the region of the state bucket {bucket}") from err
+    except BotoCoreError as err:
+        raise aws_error(err, f"find the region of the state bucket {bucket}") from err
+    headers = answer.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    return answer.get("BucketRegion") or headers.get("x-amz-bucket-region") or default
+
+
 def bootstrap_state(config: StateConfig, session: Any, report: Output) -> list[str]:
-    """Create the S3 bucket (versioned, encrypted, not public) and the lock table when configured; each step says
-    whether it created or found. Returns those lines."""
-    region = config.region or session.region_name
+    """Create the S3 bucket (versioned, encrypted, not public) and the lock table when configured, in the bucket's
+    region (where terraform's backend looks for both); each step says whether it created or found. Returns those
+    lines."""
+    region = config.region or bucket_region(session, config.bucket, session.region_name)
     s3 = session.client("s3", region_name=region)
     done: list[str] = []
 

@@ -13,7 +13,8 @@ from typing import Any, NoReturn
 
 from ecr_deploy.aws.cloudwatch import AlarmState, alarm_states
 from ecr_deploy.aws.ecr import EcrApi
-from ecr_deploy.aws.ecs import EcsService, TaskOutcome, task_definition_diff, with_image
+from ecr_deploy.aws.ecs import EcsService, TaskOutcome, named_container, task_definition_diff, with_image
+from ecr_deploy.aws.iam import unreadable_secrets
 from ecr_deploy.aws.session import LazyClient
 from ecr_deploy.common import timed
 from ecr_deploy.environments import Environment
@@ -34,6 +35,10 @@ from ecr_deploy.workflows.service import (
 MIGRATE_COMMAND = ["python", "manage.py", "migrate", "--noinput"]
 #: Followed by the fixtures' names: loads what this database has never been given (ecr_deploy.runtime.fixtures).
 FIXTURES_COMMAND = ["python", "manage.py", "load_fixtures_once"]
+#: The tags deploy_ecs keeps on the image an environment runs and on the one before it; infra/ecr.tf's lifecycle
+#: policy never expires an image that carries one (ECR's rules do not know what ECS runs).
+RUNNING_MARK = "ecr-deploy-{environment}-running"
+PREVIOUS_MARK = "ecr-deploy-{environment}-previous"
 SQLITE_WARNING = (
     "Database 'none': each task keeps the SQLite file of its image; every write is lost at the next deploy "
     "(ECR_DEPLOY['ECS']['DATABASE'] 'rds' keeps them)."
@@ -68,9 +73,11 @@ class Deployer:
         progress: Progress,
         options: DeployOptions,
         alarms: Callable[[list[str]], list[AlarmState]],
+        iam: Any,
         resolving: Future[str] | None = None,
     ) -> None:
         self.environment = environment
+        self.iam = iam
         self.alarms = alarms
         self.resolving = resolving
         self.outputs = outputs
@@ -99,7 +106,7 @@ class Deployer:
             result.previous_task_definition = live["taskDefinition"]
             image = result.image = self.resolving.result() if self.resolving else self.resolve_image()
             desired = with_image(
-                current, self.environment.ecs.container, image, self.environment_values(), self.secrets()
+                self.shape(current), self.environment.ecs.container, image, self.environment_values(), self.secrets()
             )
             result.diff = task_definition_diff(current, desired)
         # Nothing to do when the service runs this already, with no other deployment under way, from a revision
@@ -109,7 +116,10 @@ class Deployer:
             heading(f"Service {result.service} already runs {image} ({live['taskDefinition']}); nothing to deploy.")
             result.skipped.append("deploy (already running)")
             result.task_definition = live["taskDefinition"]
+            if not options.plan:
+                self.mark({RUNNING_MARK: image})
             return result
+        self.check_secrets_readable(desired)
         if options.plan:
             heading(f"Plan: register a new revision of {current['family']} and roll {result.service} onto it.")
             return result
@@ -128,6 +138,7 @@ class Deployer:
         self.roll_to(result.task_definition)
         with timed(result.timings, "bake"):
             self.bake(watched, firing_before)
+        self.mark({RUNNING_MARK: image, PREVIOUS_MARK: self.image_of(current)})
         return result
 
     def resolve_image(self) -> str:
@@ -178,6 +189,53 @@ class Deployer:
             else {}
         )
         return {**self.environment.ecs.secrets, **credentials}
+
+    def shape(self, current: dict[str, Any]) -> dict[str, Any]:
+        """The revision a release is made from: Terraform's last (it owns cpu, memory, port, roles, logs and the
+        health check), or the running one when the state names none."""
+        shape_arn = self.outputs.get("primeira_revisao")
+        if not shape_arn or shape_arn == current.get("taskDefinitionArn"):
+            return current
+        return self.service.task_definition(shape_arn)
+
+    def image_of(self, task_definition: dict[str, Any]) -> str:
+        return named_container(task_definition, self.environment.ecs.container)["image"]
+
+    def mark(self, images: dict[str, str]) -> None:
+        """Tag each image (URI@sha256:...) of this environment's repository with its mark, so that no lifecycle rule
+        expires what runs or what a rollback returns to."""
+        for mark, image in images.items():
+            name, _, digest = image.partition("@")
+            if not digest or name.split("/", 1)[-1] != self.environment.repository:
+                continue  # not an image of this repository (Terraform's first revision may name another)
+            tag = mark.format(environment=self.environment.name)
+            if self.ecr.tag_image(self.environment.repository, digest, tag):
+                self.result.marks[tag] = digest
+            else:
+                self.progress.heading(
+                    f"Marks: {tag} is on another image and the repository's tags are IMMUTABLE; a lifecycle rule that "
+                    "keeps the last images may expire this one."
+                )
+        if self.result.marks:
+            listed = ", ".join(f"{tag} on {digest[:19]}" for tag, digest in self.result.marks.items())
+            self.progress.heading(f"Marks: {listed} (the lifecycle policy keeps them)")
+
+    def check_secrets_readable(self, desired: dict[str, Any]) -> None:
+        """Refuse, before any change, a revision whose execution role may not read one of its secrets: on Fargate
+        every task of it would stop at its start (ResourceInitializationError)."""
+        role = desired.get("executionRoleArn")
+        container = named_container(desired, self.environment.ecs.container)
+        secrets = {item["name"]: item["valueFrom"] for item in container.get("secrets", [])}
+        if not role or not secrets:
+            return
+        refused = unreadable_secrets(self.iam, role, secrets)
+        if refused:
+            listed = "; ".join(f"{name} ({arn}) needs {action}" for name, action, arn in refused)
+            raise DeployError(
+                f"The execution role {role} may not read every secret of the new revision: {listed}. Run "
+                "`python manage.py provision_ecs` (it grants the role the secrets of ECR_DEPLOY['ECS']['SECRETS'] and "
+                "DATABASE, and the KMS keys of segredos_kms_chaves), then deploy. Nothing was changed."
+            )
 
     def migrate(self, live: dict[str, Any]) -> None:
         """migrate --noinput as a one-off task of the new revision; skipped for the image's own SQLite."""
@@ -332,6 +390,7 @@ class Deployer:
             return self.result
         self.progress.heading(f"Rollback: {self.result.service} from {live['taskDefinition']} to {previous}")
         self.roll_to(previous)
+        self.mark({RUNNING_MARK: self.result.image, PREVIOUS_MARK: self.image_of(current)})
         return self.result
 
 
@@ -349,4 +408,5 @@ def deploy_service(
         outputs = service_outputs(stack, progress)
         service = EcsService(session.client("ecs"), LazyClient(session, "logs"), outputs["cluster"], outputs["servico"])
         alarms = functools.partial(alarm_states, LazyClient(session, "cloudwatch"))
-        return Deployer(environment, outputs, service, ecr, progress, options, alarms, resolving).run()
+        iam = LazyClient(session, "iam")
+        return Deployer(environment, outputs, service, ecr, progress, options, alarms, iam, resolving).run()

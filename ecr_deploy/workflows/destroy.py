@@ -13,7 +13,7 @@ from typing import Any
 
 from ecr_deploy.aws.ec2 import revoke_ingress_from
 from ecr_deploy.aws.ecr import EcrApi
-from ecr_deploy.aws.ecs import EcsService, deregister_family
+from ecr_deploy.aws.ecs import EcsService, deregister_family, one_off_tasks, stop_tasks
 from ecr_deploy.aws.elb import disable_deletion_protection
 from ecr_deploy.aws.ownership import existing_resource
 from ecr_deploy.aws.rds import db_instance, delete_instance, snapshot_instance
@@ -65,12 +65,21 @@ class DestroyPlan:
     family: str
     monthly_cost_usd: float
     kept_monthly_cost_usd: float
+    #: The one-off tasks (run_ecs, a deploy's migrate) still running in the cluster: stopped first, since AWS keeps a
+    #: cluster and a security group that tasks still use.
+    tasks: list[str] = field(default_factory=list)
     recovery_days: int = RECOVERY_DAYS
     done: list[str] = field(default_factory=list)
 
     @property
     def nothing_left(self) -> bool:
-        return not self.destroy and not self.secrets and self.repository is None and not self.deletes_database
+        return (
+            not self.tasks
+            and not self.destroy
+            and not self.secrets
+            and self.repository is None
+            and not self.deletes_database
+        )
 
     @property
     def deletes_database(self) -> bool:
@@ -125,6 +134,7 @@ def plan_destroy(
         repository=repository,
         keep=keep,
         family=instance_attributes(document, "aws_ecs_task_definition.app").get("family", ""),
+        tasks=one_off_tasks(session.client("ecs"), instance_attributes(document, "aws_ecs_cluster.app").get("name")),
         monthly_cost_usd=_running_cost(session, document, database) if destroy else round(kept_cost, 2),
         kept_monthly_cost_usd=round(kept_cost, 2),
     )
@@ -202,14 +212,16 @@ def destroy_service(
             done.append(f"turned off the deletion protection of the load balancer {balancer['name']}")
         if plan.database:
             _take_out_database(environment, session, stack, document, plan, options, progress)
+        if plan.tasks:
+            cluster = instance_attributes(document, "aws_ecs_cluster.app")["name"]
+            stop_tasks(session.client("ecs"), cluster, plan.tasks, options.timeout_seconds)
+            done.append(f"stopped {len(plan.tasks)} one-off task(s) still running: {', '.join(plan.tasks)}")
         if plan.secrets:
             secrets = session.client("secretsmanager")
             for name, arn in plan.secrets.items():
                 when = schedule_deletion(secrets, arn, RECOVERY_DAYS)
                 done.append(f"scheduled the secret {name} for deletion on {when} ({RECOVERY_DAYS}-day recovery window)")
-            stack.terraform.forget(
-                [a for a in plan.destroy if a.startswith("aws_secretsmanager_secret")], progress.line
-            )
+            stack.terraform.forget(plan.secret_addresses, progress.line)
         if plan.destroy:
             heading(f"Terraform: destroy the service {plan.service} ({stack.location.description})")
             variables = service_variables(environment, session.region_name, "destroyed")

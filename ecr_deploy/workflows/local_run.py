@@ -1,13 +1,15 @@
 """A task definition's container run on the local Docker engine as Fargate would run it: the image by digest with
-ECR's credentials, the secrets' values read from their ARNs, its log sent to the session's CloudWatch Logs. It checks
-the runtime contract where moto runs nothing."""
+ECR's credentials, the secrets' values read from their ARNs (only those its execution role may read, as the ECS agent
+reads them), its log sent to the session's CloudWatch Logs. It checks the runtime contract where moto runs nothing."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ecr_deploy.aws.ecr import EcrApi
+from ecr_deploy.aws.iam import unreadable_secrets
 from ecr_deploy.aws.secrets import secret_values
+from ecr_deploy.errors import DeployError
 from ecr_deploy.image.local_task import container_definition, run_container_locally
 
 
@@ -28,9 +30,26 @@ def run_task_definition_locally(
     if environment:
         extra = [{"name": key, "value": value} for key, value in environment.items()]
         definition = {**definition, "environment": [*definition.get("environment", []), *extra]}
+    values = secrets_as_the_execution_role(session, task_definition, definition)
     auth = EcrApi(session.client("ecr")).authorization()
     logs_endpoint = session.client("logs").meta.endpoint_url
-    return run_container_locally(docker_client, definition, secret_values(session, definition), auth, logs_endpoint)
+    return run_container_locally(docker_client, definition, values, auth, logs_endpoint)
+
+
+def secrets_as_the_execution_role(session: Any, task_definition: dict[str, Any], definition: dict[str, Any]) -> dict:
+    """The container's secrets, read only when the revision's execution role may read each (IAM's evaluation of its
+    policies): a task that names one it may not read never starts on Fargate."""
+    role = task_definition.get("executionRoleArn")
+    secrets = {item["name"]: item["valueFrom"] for item in definition.get("secrets", [])}
+    refused = unreadable_secrets(session.client("iam"), role, secrets) if role and secrets else []
+    if refused:
+        listed = "; ".join(f"{action} on {arn} ({name})" for name, action, arn in refused)
+        raise DeployError(
+            f"ResourceInitializationError: the execution role {role} may not read the task's secrets: {listed}. "
+            "ECS stops such a task before it starts; run provision_ecs, which grants the role the secrets of "
+            "ECR_DEPLOY['ECS']['SECRETS'] and DATABASE."
+        )
+    return secret_values(session, definition)
 
 
 def run_one_off_locally(

@@ -1,5 +1,5 @@
-"""provision_ecs: Terraform makes the service's long-lived pieces (skipped when nothing it reads changed), then
-DJANGO_SECRET_KEY gets a value outside the Terraform state."""
+"""provision_ecs: Terraform makes the service's long-lived pieces (skipped when nothing it reads changed), the
+values of its secrets written through write-only arguments, never into the state."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from typing import Any
 from ecr_deploy.aws.ecr import EcrApi
 from ecr_deploy.aws.ownership import existing_resource
 from ecr_deploy.aws.rds import db_instance, db_snapshot, pending_changes
-from ecr_deploy.aws.secrets import ensure_secret_value, restore, scheduled_for_deletion
+from ecr_deploy.aws.secrets import current_version, policy_resources, restore, scheduled_for_deletion
 from ecr_deploy.common import timed
 from ecr_deploy.environments import Environment
 from ecr_deploy.errors import ConfigurationError, StateError
 from ecr_deploy.terraform.cli import AlreadyExistsError, RetriedRuleCallError
 from ecr_deploy.terraform.stack import Stack
+from ecr_deploy.terraform.state import instance_attributes
 from ecr_deploy.workflows.service import (
     PLAIN_HTTP_WARNING,
     Progress,
@@ -50,6 +51,9 @@ def service_variables(environment: Environment, region: str, image: str) -> dict
         "container": ecs.container,
         "etiquetas": {**ecs.terraform_vars.get("etiquetas", {}), **ownership},
         "banco_rds": ecs.database == "rds",
+        "segredos_arns": sorted(
+            {resource for value_from in ecs.read_secrets for resource in policy_resources(value_from)}
+        ),
         "database_url_secret_arn": ecs.database_secret_arn,
         "dominios": ecs.domains,
         "zona_dns": ecs.hosted_zone,
@@ -62,12 +66,14 @@ def service_variables(environment: Environment, region: str, image: str) -> dict
 IMPORT_ROUNDS = 3
 #: The secrets of infra/ecs, after "SERVICE/".
 SECRET_SUFFIXES = ("DJANGO_SECRET_KEY", "database")
+SECRET_KEY_ADDRESS = "aws_secretsmanager_secret.secret_key"
+SECRET_KEY_VALUE_ADDRESS = "aws_secretsmanager_secret_version.secret_key"
 
 
 def named_resources(service: str, *, database: bool) -> dict[str, str]:
     """The resources of infra/ecs that can outlive their state (kept by destroy_ecs, or made by a create whose answer
     was lost), by address, with the name infra/ecs gives them."""
-    named = {"aws_secretsmanager_secret.secret_key": f"{service}/DJANGO_SECRET_KEY"}
+    named = {SECRET_KEY_ADDRESS: f"{service}/DJANGO_SECRET_KEY"}
     if database:
         named |= {
             "aws_secretsmanager_secret.banco[0]": f"{service}/database",
@@ -79,8 +85,7 @@ def named_resources(service: str, *, database: bool) -> dict[str, str]:
 
 
 class ServiceProvisioner:
-    """Applies the service's Terraform for one environment, skipped when nothing it reads changed, then makes
-    sure DJANGO_SECRET_KEY holds a value (put once, outside the Terraform state)."""
+    """Applies the service's Terraform for one environment, skipped when nothing it reads changed."""
 
     def __init__(
         self,
@@ -109,11 +114,40 @@ class ServiceProvisioner:
 
     def variables(self, image: str) -> dict[str, Any]:
         variables = service_variables(self.environment, self.session.region_name, image)
-        return {**variables, "banco_snapshot": self.from_snapshot} if self.from_snapshot else variables
+        if self.from_snapshot:
+            variables["banco_snapshot"] = self.from_snapshot
+        return {**variables, **self.existing_database_names(), **self.global_names_suffix()}
+
+    def global_names_suffix(self) -> dict[str, Any]:
+        """The region in the names that IAM and S3 keep account-wide, for a service made now; a service made before
+        keeps the names it has (new ones would replace its roles under its running tasks)."""
+        region = self.session.region_name
+        if self.stack.state_version() != "absent":
+            document = self.stack.state_document() or {}
+            role = instance_attributes(document, "aws_iam_role.execucao").get("name", "")
+            if role and not role.endswith(f"-{region}-execucao"):
+                return {}
+        return {"sufixo_global": region}
+
+    def existing_database_names(self) -> dict[str, Any]:
+        """The names of the database there is, or of the snapshot it is made from: a snapshot of another service keeps
+        that service's database and master user, which the secret must then name."""
+        if self.environment.ecs.database != "rds":
+            return {}
+        rds = self.session.client("rds")
+        if self.from_snapshot:
+            found = db_snapshot(rds, self.from_snapshot)
+        else:
+            found = db_instance(rds, self.environment.ecs.service)
+        own = self.environment.ecs.service.replace("-", "_")  # infra/ecs's names, left out to keep the fingerprint
+        names = {"usuario": (found or {}).get("MasterUsername"), "nome": (found or {}).get("DBName")}
+        differing = {key: value for key, value in names.items() if value and value != own}
+        return {"banco_existente": differing} if differing else {}
 
     def run(self) -> ServiceResult:
         environment, stack, progress = self.environment, self.stack, self.progress
         result = ServiceResult(environment=environment.name, service=environment.ecs.service)
+        self.check_certificate_region()
         self.check_database()
         if self.from_snapshot and environment.ecs.database != "rds":
             raise ConfigurationError(
@@ -142,9 +176,15 @@ class ServiceProvisioner:
                     return result
                 self.restore_own_secrets()
                 self.import_kept(variables)
+                self.import_secret_key_value(variables)
+                shape_before = stack.recorded_outputs().get("primeira_revisao")
                 result.terraform_changes = self.apply_importing_own(variables)
                 outputs = stack.record(variables)
-        self.ensure_secret_key(outputs["secret_key_arn"])
+                if shape_before and outputs["primeira_revisao"] != shape_before:
+                    progress.heading(
+                        f"Task definition: Terraform registered {outputs['primeira_revisao']} (a new cpu, memory, port, "
+                        "health check, logs or roles); it reaches the service at the next deploy_ecs."
+                    )
         self.report_database(outputs)
         result.service_url, result.https = service_url(outputs), serves_https(outputs)
         if not result.https:
@@ -186,6 +226,20 @@ class ServiceProvisioner:
                 self.progress.heading(
                     f"Secrets Manager: {name} was scheduled for deletion; restored, to be used again."
                 )
+
+    def import_secret_key_value(self, variables: dict[str, Any]) -> None:
+        """The value DJANGO_SECRET_KEY already holds (put by an older provision_ecs, or kept by destroy_ecs), imported
+        as the secret's version: the apply then keeps it, where it would put a new one and sign every session out."""
+        managed = self.stack.managed_resources()
+        if SECRET_KEY_ADDRESS not in managed or SECRET_KEY_VALUE_ADDRESS in managed:
+            return
+        name = f"{self.environment.ecs.service}/DJANGO_SECRET_KEY"
+        version = current_version(self.session.client("secretsmanager"), name)
+        if version is not None:
+            self.progress.heading(
+                f"Terraform: {name} holds a value; importing it as {SECRET_KEY_VALUE_ADDRESS} (kept)."
+            )
+            self.stack.terraform.import_resource(SECRET_KEY_VALUE_ADDRESS, version, variables, self.progress.line)
 
     def import_kept(self, variables: dict[str, Any]) -> None:
         """Import, before the apply, what a destroy_ecs kept with this environment's tags (the database, its parts and
@@ -254,6 +308,16 @@ class ServiceProvisioner:
             )
             stack.terraform.import_resource(address, found.import_id, variables, self.progress.line)
 
+    def check_certificate_region(self) -> None:
+        """A load balancer's listener takes a certificate of its own region only (ACM: a certificate is regional)."""
+        arn, region = self.environment.ecs.certificate_arn, self.session.region_name
+        if arn and arn.split(":")[3] != region:
+            raise ConfigurationError(
+                f"ECR_DEPLOY['ECS']['CERTIFICATE_ARN'] is a certificate of {arn.split(':')[3]}, but the service runs in "
+                f"{region}: a load balancer takes a certificate of its own region. Request or import it in {region} "
+                "(or leave CERTIFICATE_ARN out and name HOSTED_ZONE to have one made). Nothing was applied."
+            )
+
     def check_database(self) -> None:
         """The image's SQLite is each task's own: with DATABASE 'none', more than one task would split the writes."""
         ecs = self.environment.ecs
@@ -282,11 +346,4 @@ class ServiceProvisioner:
             self.progress.heading(
                 f"Database: RDS applies {changes} in the next maintenance window, not now (banco_aplicar_imediatamente "
                 "is false)."
-            )
-
-    def ensure_secret_key(self, arn: str) -> None:
-        """A random DJANGO_SECRET_KEY in its secret, put once; the value never reaches the state or any output."""
-        if ensure_secret_value(self.session, arn, "DJANGO_SECRET_KEY"):
-            self.progress.heading(
-                "Secrets Manager: DJANGO_SECRET_KEY set to a random value (not shown, not in the state)."
             )

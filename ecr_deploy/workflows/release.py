@@ -88,6 +88,7 @@ def release_variables(
             "bucket": state.bucket if state.backend == "s3" else "",
             "prefixo": f"{state.key_prefix}{environment.name}/",
             "tabela": state.lock_table or "",
+            "regiao": stack.location.config.get("region", ""),
         },
         "etiquetas": ownership_tags(environment.project, environment.name),
         **account_pin(environment.account),

@@ -63,6 +63,8 @@ class ServiceResult:
     #: The bake after the rollout: its seconds and verdict (passed, skipped, rolled back), and why.
     bake: dict[str, Any] = field(default_factory=dict)
     terraform_changes: bool | None = None
+    #: The marks deploy_ecs put on the running and the previous image, by tag: their digests.
+    marks: dict[str, str] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
     diff: str = ""
     timings: dict[str, float] = field(default_factory=dict)

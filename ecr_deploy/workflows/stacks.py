@@ -4,13 +4,14 @@ variable that hands that pin to terraform's provider, and the tags that say what
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from pathlib import Path
 from typing import Any
 
 from ecr_deploy.aws.session import account_id
-from ecr_deploy.aws.state import S3State
+from ecr_deploy.aws.state import S3State, bucket_region
 from ecr_deploy.environments import Environment, StateConfig
 from ecr_deploy.errors import WrongAccountError
 from ecr_deploy.terraform.stack import Stack
@@ -35,6 +36,8 @@ def open_stack(
     """The Terraform of directory with the state of environment and name, applied through session; account, when
     given, is the only one that the session may act in."""
     region = session.region_name
+    if state.backend == "s3" and not state.region:
+        state = dataclasses.replace(state, region=bucket_region(session, state.bucket, region))
     location = stack_location(directory, state, environment, name, region)
     remote = None
     if location.backend == "s3":

@@ -90,7 +90,24 @@ resource "aws_lb_listener" "https" {
 # The access logs' bucket: SSE-S3 (the only encryption load balancers write to), private, logs expired.
 data "aws_caller_identity" "conta" {}
 
-data "aws_elb_service_account" "regiao" {}
+# Who writes the logs (ELB guide, "Enable access logs"): in a region opened before August 2022, the ELB account of the
+# region; in a later one (which has no such account), the log delivery service.
+locals {
+  regioes_com_conta_elb = [
+    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "af-south-1", "ap-east-1", "ap-southeast-3", "ap-south-1",
+    "ap-northeast-3", "ap-northeast-2", "ap-southeast-1", "ap-southeast-2", "ap-northeast-1", "ca-central-1",
+    "eu-central-1", "eu-west-1", "eu-west-2", "eu-south-1", "eu-west-3", "eu-north-1", "me-south-1", "sa-east-1",
+    "us-gov-west-1", "us-gov-east-1", "cn-north-1", "cn-northwest-1",
+  ]
+  conta_elb = contains(local.regioes_com_conta_elb, var.regiao)
+  escritor_logs_alb = {
+    (local.conta_elb ? "AWS" : "Service") = local.conta_elb ? one(data.aws_elb_service_account.regiao[*].arn) : "logdelivery.elasticloadbalancing.amazonaws.com"
+  }
+}
+
+data "aws_elb_service_account" "regiao" {
+  count = local.conta_elb ? 1 : 0
+}
 
 resource "aws_s3_bucket" "logs_alb" {
   #checkov:skip=CKV_AWS_18:This bucket holds access logs; logging its own access would need yet another bucket.
@@ -99,7 +116,7 @@ resource "aws_s3_bucket" "logs_alb" {
   #checkov:skip=CKV_AWS_145:Load balancers write access logs only to buckets encrypted with SSE-S3, not KMS.
   #checkov:skip=CKV2_AWS_62:Nothing consumes events of new log files.
   count         = var.alb_logs_acesso ? 1 : 0
-  bucket        = "${var.nome}-alb-logs-${data.aws_caller_identity.conta.account_id}"
+  bucket        = "${local.nome_global}-alb-logs-${data.aws_caller_identity.conta.account_id}"
   force_destroy = true # destroy_ecs takes the access logs with the load balancer (its plan lists the bucket)
   tags          = var.etiquetas
 }
@@ -153,7 +170,7 @@ resource "aws_s3_bucket_policy" "logs_alb" {
       {
         Sid       = "LoadBalancerWrites"
         Effect    = "Allow"
-        Principal = { AWS = data.aws_elb_service_account.regiao.arn }
+        Principal = local.escritor_logs_alb
         Action    = "s3:PutObject"
         Resource  = "${aws_s3_bucket.logs_alb[0].arn}/AWSLogs/${data.aws_caller_identity.conta.account_id}/*"
       },

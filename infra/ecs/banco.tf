@@ -1,8 +1,11 @@
 # PostgreSQL on RDS, the service's own database (ECR_DEPLOY["ECS"]["DATABASE"] = "rds", the default). The master
 # password is made by an ephemeral resource and written through write-only arguments: it reaches RDS and Secrets
 # Manager, never this state, a plan or an output. Bumping banco_senha_versao rotates it (README, "The database").
+# A new database and its master user are named after the service; a database made from a snapshot keeps the names
+# of the instance the snapshot was taken of (provision_ecs reads them, there or from the snapshot, into banco_existente).
 locals {
-  banco_nome = replace(var.nome, "-", "_")
+  banco_nome    = lookup(var.banco_existente, "nome", replace(var.nome, "-", "_"))
+  banco_usuario = lookup(var.banco_existente, "usuario", replace(var.nome, "-", "_"))
 }
 
 ephemeral "aws_secretsmanager_random_password" "banco" {
@@ -24,7 +27,7 @@ resource "aws_secretsmanager_secret" "banco" {
 resource "aws_secretsmanager_secret_version" "banco" {
   count                    = var.banco_rds ? 1 : 0
   secret_id                = aws_secretsmanager_secret.banco[0].id
-  secret_string_wo         = jsonencode({ username = local.banco_nome, password = ephemeral.aws_secretsmanager_random_password.banco[0].random_password })
+  secret_string_wo         = jsonencode({ username = local.banco_usuario, password = ephemeral.aws_secretsmanager_random_password.banco[0].random_password })
   secret_string_wo_version = var.banco_senha_versao
 }
 
@@ -70,7 +73,7 @@ resource "aws_db_instance" "banco" {
   # From a snapshot (provision_ecs --from-snapshot), the name and user come from it: RDS refuses them then.
   snapshot_identifier        = var.banco_snapshot == "" ? null : var.banco_snapshot
   db_name                    = var.banco_snapshot == "" ? local.banco_nome : null
-  username                   = var.banco_snapshot == "" ? local.banco_nome : null
+  username                   = var.banco_snapshot == "" ? local.banco_usuario : null
   password_wo                = ephemeral.aws_secretsmanager_random_password.banco[0].random_password
   password_wo_version        = var.banco_senha_versao
   db_subnet_group_name       = aws_db_subnet_group.banco[0].name
@@ -78,9 +81,11 @@ resource "aws_db_instance" "banco" {
   publicly_accessible        = false
   backup_retention_period    = var.banco_backup_dias
   auto_minor_version_upgrade = var.banco_atualizacao_menor_automatica
-  apply_immediately          = var.banco_aplicar_imediatamente
-  deletion_protection        = var.banco_protecao_exclusao
-  copy_tags_to_snapshot      = true
+  # banco_versao to a new major version: RDS refuses it without this (ModifyDBInstance AllowMajorVersionUpgrade).
+  allow_major_version_upgrade = true
+  apply_immediately           = var.banco_aplicar_imediatamente
+  deletion_protection         = var.banco_protecao_exclusao
+  copy_tags_to_snapshot       = true
   # The snapshot RDS takes when the instance is destroyed, named with the date and time the instance was made
   # (Terraform must know the name before the destroy; a timestamp read at each plan would change it every run).
   final_snapshot_identifier = "${var.nome}-final-${formatdate("YYYYMMDD-hhmm", plantimestamp())}"

@@ -1,13 +1,32 @@
-# The cluster, the first task definition and the Fargate service. deploy_ecs registers later revisions; neither
-# the task definition's containers nor the service's revision are Terraform's after the first apply, so a later
-# apply never rolls a deployment back.
+# The cluster, the task definition and the Fargate service. One owner per field of a revision: Terraform owns its
+# shape (cpu, memory, port, roles, logs, health check) in the revision it registers here, and deploy_ecs registers
+# each release from that one with its own image, environment and secrets. The service's revision is deploy_ecs's:
+# an apply never rolls a deployment back, and a new shape reaches the service at the next deploy.
 resource "aws_secretsmanager_secret" "secret_key" {
   #checkov:skip=CKV_AWS_149:Encrypted with the account's aws/secretsmanager key; a customer key would cost USD 1 a month and need grants for the execution role.
   #checkov:skip=CKV2_AWS_57:A new SECRET_KEY signs every session out; rotate it by putting a new value and deploying.
   name                    = "${var.nome}/DJANGO_SECRET_KEY"
-  description             = "Django's SECRET_KEY for ${var.nome}; provision_ecs puts a random value once, outside the state."
+  description             = "Django's SECRET_KEY for ${var.nome}; a random value put once, never in the state."
   recovery_window_in_days = 0
   tags                    = var.etiquetas
+}
+
+# Its value, made by an ephemeral resource and written once through a write-only argument (never in this state),
+# before the service's first tasks read it. A value put before (by an older provision_ecs, or kept by destroy_ecs) is
+# imported by provision_ecs and kept: a new one would sign every session out.
+ephemeral "aws_secretsmanager_random_password" "secret_key" {
+  password_length     = 50
+  exclude_punctuation = true
+}
+
+resource "aws_secretsmanager_secret_version" "secret_key" {
+  secret_id                = aws_secretsmanager_secret.secret_key.id
+  secret_string_wo         = ephemeral.aws_secretsmanager_random_password.secret_key.random_password
+  secret_string_wo_version = 1
+
+  lifecycle {
+    ignore_changes = [secret_string_wo_version]
+  }
 }
 
 # The database reaches the task as plain host, port and name, and as the user and password read by ARN (the JSON
@@ -27,11 +46,12 @@ locals {
       { name = "DATABASE_PASSWORD", valueFrom = "${local.banco.secret_arn}:password::" },
     ] : [],
   )
-  # What the execution role may read: each secret's ARN, without a JSON key.
+  # What the execution role may read: the service's own secrets, and those of SECRETS and DATABASE, each as IAM
+  # authorizes it (provision_ecs passes them without a JSON key, a partial ARN also with its six characters).
   segredos_arns = distinct(concat(
     [aws_secretsmanager_secret.secret_key.arn],
-    var.database_url_secret_arn == "" ? [] : [var.database_url_secret_arn],
     var.banco_rds ? [local.banco.secret_arn] : [],
+    var.segredos_arns,
   ))
   ambiente = concat(
     [{ name = "DJANGO_ALLOWED_HOSTS", value = aws_lb.app.dns_name }],
@@ -98,9 +118,23 @@ resource "aws_ecs_task_definition" "app" {
     }
   }])
 
-  # The first revision only: deploy_ecs registers the next ones from the live one, with a new image.
+  # A new shape registers a new revision; a new image alone does not (deploy_ecs owns the image).
   lifecycle {
-    ignore_changes = [container_definitions]
+    ignore_changes       = [container_definitions]
+    replace_triggered_by = [terraform_data.forma_da_revisao]
+  }
+}
+
+# What the revision's containers hold besides the image: a change here registers the revision again.
+resource "terraform_data" "forma_da_revisao" {
+  input = {
+    container  = var.container
+    porta      = var.porta
+    memoria    = var.memoria
+    grupo_logs = aws_cloudwatch_log_group.app.name
+    regiao     = var.regiao
+    ambiente   = local.ambiente
+    segredos   = local.segredos
   }
 }
 
@@ -139,7 +173,11 @@ resource "aws_ecs_service" "app" {
     container_port   = var.porta
   }
 
-  depends_on = [aws_lb_listener.http, aws_lb_listener.https, aws_iam_role_policy_attachment.execucao]
+  # Its first tasks read the secrets as the execution role: the role's policies and the secret key's value first.
+  depends_on = [
+    aws_lb_listener.http, aws_lb_listener.https, aws_iam_role_policy_attachment.execucao, aws_iam_role_policy.segredos,
+    aws_secretsmanager_secret_version.secret_key,
+  ]
 
   lifecycle {
     ignore_changes = [task_definition, desired_count, availability_zone_rebalancing]

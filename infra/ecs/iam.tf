@@ -10,15 +10,21 @@ data "aws_iam_policy_document" "tarefas_ecs" {
   }
 }
 
+locals {
+  nome_global = var.sufixo_global == "" ? var.nome : "${var.nome}-${var.sufixo_global}"
+}
+
 resource "aws_iam_role" "execucao" {
-  name               = "${var.nome}-execucao"
+  name               = "${local.nome_global}-execucao"
   assume_role_policy = data.aws_iam_policy_document.tarefas_ecs.json
   tags               = var.etiquetas
 }
 
+data "aws_partition" "atual" {}
+
 resource "aws_iam_role_policy_attachment" "execucao" {
   role       = aws_iam_role.execucao.name
-  policy_arn = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+  policy_arn = "arn:${data.aws_partition.atual.partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
 }
 
 resource "aws_iam_role_policy" "segredos" {
@@ -26,16 +32,23 @@ resource "aws_iam_role_policy" "segredos" {
   role = aws_iam_role.execucao.id
   policy = jsonencode({
     Version = "2012-10-17"
-    Statement = [{
-      Effect   = "Allow"
-      Action   = ["secretsmanager:GetSecretValue", "ssm:GetParameters"]
-      Resource = local.segredos_arns
-    }]
+    Statement = concat(
+      [{
+        Effect   = "Allow"
+        Action   = ["secretsmanager:GetSecretValue", "ssm:GetParameters"]
+        Resource = local.segredos_arns
+      }],
+      length(var.segredos_kms_chaves) == 0 ? [] : [{
+        Effect   = "Allow"
+        Action   = ["kms:Decrypt"]
+        Resource = var.segredos_kms_chaves
+      }],
+    )
   })
 }
 
 resource "aws_iam_role" "tarefa" {
-  name               = "${var.nome}-tarefa"
+  name               = "${local.nome_global}-tarefa"
   assume_role_policy = data.aws_iam_policy_document.tarefas_ecs.json
   tags               = var.etiquetas
 }

@@ -7,7 +7,8 @@ output "servico" {
   value = aws_ecs_service.app.name
 }
 
-# The revision Terraform made: no deploy_ecs has run migrate for it, so a deploy of its image is never skipped.
+# The revision Terraform made last: the shape of every release (deploy_ecs sets only its image, environment and
+# secrets), and one that no deploy_ecs has run migrate for, so that a deploy of its image is never skipped.
 output "primeira_revisao" {
   value = aws_ecs_task_definition.app.arn
 }

@@ -1,7 +1,8 @@
 # The service's long-lived pieces on ECS Fargate behind an Application Load Balancer. `manage.py provision_ecs`
 # applies this folder with its own state per environment; `manage.py deploy_ecs` then owns the image.
 terraform {
-  required_version = ">= 1.5"
+  # ephemeral resources (1.10) and write-only arguments (1.11) keep the database's password out of the state.
+  required_version = ">= 1.11"
 
   required_providers {
     aws = {

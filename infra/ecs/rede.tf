@@ -22,8 +22,21 @@ data "aws_subnets" "vpc" {
   }
 }
 
+data "aws_subnet" "vpc" {
+  for_each = length(var.sub_redes) == 0 ? toset(data.aws_subnets.vpc.ids) : toset([])
+  id       = each.value
+}
+
+# A load balancer takes one subnet per Availability Zone (CreateLoadBalancer, Subnets): of a VPC's, one per zone,
+# the zone's first that gives public addresses (an internet-facing load balancer and its tasks' public IPs), else
+# its first. Name sub_redes to choose them.
 locals {
-  sub_redes = length(var.sub_redes) > 0 ? var.sub_redes : data.aws_subnets.vpc.ids
+  sub_redes_por_zona = { for rede in data.aws_subnet.vpc : rede.availability_zone => rede... }
+  sub_redes_vpc = sort([
+    for zona, redes in local.sub_redes_por_zona :
+    concat(sort([for rede in redes : rede.id if rede.map_public_ip_on_launch]), sort(redes[*].id))[0]
+  ])
+  sub_redes = length(var.sub_redes) > 0 ? var.sub_redes : local.sub_redes_vpc
 }
 
 resource "aws_security_group" "alb" {

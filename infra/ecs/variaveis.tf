@@ -2,10 +2,28 @@ variable "nome" {
   type        = string
   description = "The service's name: cluster, service, task family, load balancer (provision_ecs passes it)."
 
+  # AWS's rules for the names it gives: load balancer and target group (no - at either end, not internal-),
+  # security groups (not sg-), and the RDS instance (a letter first, no --).
   validation {
-    condition     = can(regex("^[a-z0-9][a-z0-9-]{0,25}$", var.nome))
-    error_message = "nome must be 1 to 26 lowercase letters, digits and -, starting with a letter or digit."
+    condition = alltrue([
+      can(regex("^[a-z0-9]([a-z0-9-]{0,24}[a-z0-9])?$", var.nome)),
+      !strcontains(var.nome, "--"),
+      !startswith(var.nome, "internal-"),
+      !startswith(var.nome, "sg-"),
+    ])
+    error_message = "nome must be 1 to 26 lowercase letters, digits and single hyphens, no hyphen at either end, not beginning with internal- or sg-."
   }
+
+  validation {
+    condition     = !var.banco_rds || can(regex("^[a-z]", var.nome))
+    error_message = "nome names the RDS instance (banco_rds): it must begin with a letter."
+  }
+}
+
+variable "sufixo_global" {
+  type        = string
+  default     = ""
+  description = "Appended to the names that IAM and S3 keep account-wide (the roles, the access logs' bucket), so that one service in two regions of an account never collides: provision_ecs passes the region for a new service; one made before keeps its names."
 }
 
 variable "regiao" {
@@ -40,7 +58,21 @@ variable "cpu" {
 variable "memoria" {
   type        = number
   default     = 512
-  description = "Fargate memory per task, in MiB."
+  description = "Fargate memory per task, in MiB: one of the values Fargate pairs with cpu."
+
+  # ECS developer guide, "Task CPU and memory": the only pairs Fargate runs.
+  validation {
+    condition = contains(lookup({
+      256   = [512, 1024, 2048]
+      512   = range(1024, 4097, 1024)
+      1024  = range(2048, 8193, 1024)
+      2048  = range(4096, 16385, 1024)
+      4096  = range(8192, 30721, 1024)
+      8192  = range(16384, 61441, 4096)
+      16384 = range(32768, 122881, 8192)
+    }, var.cpu, []), var.memoria)
+    error_message = "Fargate has no task of this cpu and memoria (256: 512 to 2048; 512: 1024 to 4096; 1024: 2048 to 8192, in steps of 1024; ...)."
+  }
 }
 
 variable "tarefas_desejadas" {
@@ -86,7 +118,7 @@ variable "vpc_id" {
 variable "sub_redes" {
   type        = list(string)
   default     = []
-  description = "Subnets of the load balancer and the tasks; empty: every subnet of the VPC."
+  description = "Subnets of the load balancer and the tasks, one per Availability Zone; empty: one of the VPC's per zone (a public one where the zone has it)."
 }
 
 variable "ip_publico" {
@@ -99,6 +131,18 @@ variable "database_url_secret_arn" {
   type        = string
   default     = ""
   description = "ARN of a Secrets Manager secret or SSM parameter holding DATABASE_URL; empty: the image's SQLite."
+}
+
+variable "segredos_arns" {
+  type        = list(string)
+  default     = []
+  description = "What the tasks' secrets are read from (ECR_DEPLOY['ECS']['SECRETS'] and the database's; provision_ecs passes them as IAM resources): the execution role may read these and the service's own, nothing else."
+}
+
+variable "segredos_kms_chaves" {
+  type        = list(string)
+  default     = []
+  description = "ARNs of the customer KMS keys that encrypt those secrets or SecureString parameters: the execution role may decrypt with them."
 }
 
 variable "etiquetas" {
@@ -175,6 +219,12 @@ variable "banco_snapshot" {
   type        = string
   default     = ""
   description = "A DB snapshot to make the database from (provision_ecs --from-snapshot); none makes an empty one."
+}
+
+variable "banco_existente" {
+  type        = map(string)
+  default     = {}
+  description = "The database name (nome) and master user (usuario) of the instance there is, or of the snapshot it is made from (provision_ecs reads them); empty: the service's name."
 }
 
 variable "banco_protecao_exclusao" {

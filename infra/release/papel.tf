@@ -35,8 +35,9 @@ data "aws_iam_policy_document" "confianca" {
       values   = ["sts.amazonaws.com"]
     }
 
+    # GitHub's owner and repository names ignore case, and its token spells them as GitHub does.
     condition {
-      test     = "StringEquals"
+      test     = "StringEqualsIgnoreCase"
       variable = "${local.github}:sub"
       values   = ["repo:${var.github_repo}:ref:refs/heads/${var.branch}"]
     }
@@ -67,8 +68,10 @@ data "aws_iam_policy_document" "release" {
 
   statement {
     sid = "Repositorio"
+    # AWS's push policy (ECR user guide, "Pushing an image"): a push reads the tag's manifest first (BatchGetImage).
     actions = concat([
       "ecr:BatchCheckLayerAvailability",
+      "ecr:BatchGetImage",
       "ecr:CompleteLayerUpload",
       "ecr:DescribeImages",
       "ecr:DescribeRepositories",
@@ -116,6 +119,13 @@ data "aws_iam_policy_document" "release" {
     }
   }
 
+  # deploy_ecs checks that the execution role (the first of the service's roles) may read the new revision's secrets.
+  statement {
+    sid       = "SegredosDoPapel"
+    actions   = ["iam:SimulatePrincipalPolicy"]
+    resources = [var.papeis_arns[0]]
+  }
+
   # The end of a failed migrate task's log, which deploy_ecs prints.
   statement {
     sid       = "Logs"
@@ -156,7 +166,7 @@ data "aws_iam_policy_document" "release" {
     content {
       sid       = "Trava"
       actions   = ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"]
-      resources = ["${local.arn_base}:dynamodb:${var.regiao}:${local.conta}:table/${var.estado.tabela}"]
+      resources = ["${local.arn_base}:dynamodb:${coalesce(var.estado.regiao, var.regiao)}:${local.conta}:table/${var.estado.tabela}"]
     }
   }
 }

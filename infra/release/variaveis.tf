@@ -75,9 +75,10 @@ variable "estado" {
     bucket  = string
     prefixo = string
     tabela  = string
+    regiao  = optional(string, "")
   })
   default     = { bucket = "", prefixo = "", tabela = "" }
-  description = "The S3 state of the environment (bucket, key prefix, DynamoDB lock table); an empty bucket: local state."
+  description = "The S3 state of the environment (bucket, key prefix, DynamoDB lock table, and the bucket's region, where the table is too; empty: regiao); an empty bucket: local state."
 }
 
 variable "contas_permitidas" {

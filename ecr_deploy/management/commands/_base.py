@@ -118,11 +118,14 @@ class EcrDeployCommand(BaseCommand):
         )
 
     def service_session(self, environment: Any) -> tuple[Any, Any]:
-        """The AWS session and the service's stack of an environment, for the commands on its ECS service."""
+        """The AWS session and the service's stack of an environment, for the commands on its ECS service; a service
+        name that AWS would refuse stops them here, before any call."""
         from ecr_deploy import conf
         from ecr_deploy.aws.session import aws_session
+        from ecr_deploy.environments import check_service_name
         from ecr_deploy.workflows.service import service_stack
 
+        check_service_name(environment)
         session = aws_session(environment.region, environment.profile)
         stack = service_stack(
             environment, conf.base_dir(), session, conf.get("TERRAFORM_BIN"), conf.get("LOCK_TIMEOUT_SECONDS")

@@ -62,6 +62,8 @@ class Command(EcrDeployCommand):
         self.progress(
             self.style.MIGRATE_HEADING(f"destroy_ecs: environment {plan.environment}, service {plan.service}")
         )
+        for task in plan.tasks:
+            self.progress(f"  stop     the one-off task {task}, still running")
         for address in plan.destroy:
             self.progress(f"  destroy  {address}")
         if plan.family:
