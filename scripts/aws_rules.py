@@ -181,6 +181,8 @@ SecurityGroups.create_security_group = create_security_group
 # no hyphen at the end and no two in a row; DBName and MasterUsername not a word the engine reserves (PostgreSQL's
 # reserved key words, https://www.postgresql.org/docs/current/sql-keywords-appendix.html, and RDS's rdsadmin).
 # ModifyDBInstance: a new major EngineVersion needs AllowMajorVersionUpgrade.
+# (ecr_deploy/names.py holds the same list for its check: the stand-in keeps its own copy, so that a word missing
+# there is still refused here, as AWS would.)
 DB_IDENTIFIER = re.compile(r"[a-zA-Z](?!.*--)[a-zA-Z0-9-]{0,62}")
 POSTGRES_RESERVED = frozenset(
     [

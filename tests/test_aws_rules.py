@@ -384,5 +384,5 @@ def test_a_task_run_locally_reads_its_secrets_as_its_execution_role_and_fails_as
     }
     with pytest.raises(DeployError) as refused:
         run_task_definition_locally(None, boto3.Session(), task_definition, "app")
-    assert f"secretsmanager:GetSecretValue on {ungranted} (API_KEY)" in str(refused.value)
+    assert f"API_KEY ({ungranted}) needs secretsmanager:GetSecretValue" in str(refused.value)
     assert "ResourceInitializationError" in str(refused.value) and "s3cr3t-value" not in str(refused.value)

@@ -40,3 +40,15 @@ def unreadable_secrets(iam_client: Any, role_arn: str, secrets: dict[str, str]) 
                 arn = result["EvalResourceName"]
                 refused += [(name, action, arn) for name in names_by_arn.get(arn, [])]
     return sorted(refused)
+
+
+def secrets_refused(iam_client: Any, task_definition: dict[str, Any], container: dict[str, Any]) -> str:
+    """What the revision's execution role may not read of the container's secrets, as "NAME (ARN) needs ACTION; ...";
+    empty when it may read them all, or the container names none."""
+    role = task_definition.get("executionRoleArn")
+    secrets = {item["name"]: item["valueFrom"] for item in container.get("secrets", [])}
+    if not role or not secrets:
+        return ""
+    return "; ".join(
+        f"{name} ({arn}) needs {action}" for name, action, arn in unreadable_secrets(iam_client, role, secrets)
+    )

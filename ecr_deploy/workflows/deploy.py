@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 from ecr_deploy.aws.cloudwatch import AlarmState, alarm_states
 from ecr_deploy.aws.ecr import EcrApi
 from ecr_deploy.aws.ecs import EcsService, TaskOutcome, named_container, task_definition_diff, with_image
-from ecr_deploy.aws.iam import unreadable_secrets
+from ecr_deploy.aws.iam import secrets_refused
 from ecr_deploy.aws.session import LazyClient
 from ecr_deploy.common import timed
 from ecr_deploy.environments import Environment
@@ -223,16 +223,11 @@ class Deployer:
     def check_secrets_readable(self, desired: dict[str, Any]) -> None:
         """Refuse, before any change, a revision whose execution role may not read one of its secrets: on Fargate
         every task of it would stop at its start (ResourceInitializationError)."""
-        role = desired.get("executionRoleArn")
-        container = named_container(desired, self.environment.ecs.container)
-        secrets = {item["name"]: item["valueFrom"] for item in container.get("secrets", [])}
-        if not role or not secrets:
-            return
-        refused = unreadable_secrets(self.iam, role, secrets)
+        refused = secrets_refused(self.iam, desired, named_container(desired, self.environment.ecs.container))
         if refused:
-            listed = "; ".join(f"{name} ({arn}) needs {action}" for name, action, arn in refused)
             raise DeployError(
-                f"The execution role {role} may not read every secret of the new revision: {listed}. Run "
+                f"The execution role {desired['executionRoleArn']} may not read every secret of the new revision: "
+                f"{refused}. Run "
                 "`python manage.py provision_ecs` (it grants the role the secrets of ECR_DEPLOY['ECS']['SECRETS'] and "
                 "DATABASE, and the KMS keys of segredos_kms_chaves), then deploy. Nothing was changed."
             )

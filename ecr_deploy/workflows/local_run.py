@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from ecr_deploy.aws.ecr import EcrApi
-from ecr_deploy.aws.iam import unreadable_secrets
+from ecr_deploy.aws.iam import secrets_refused
 from ecr_deploy.aws.secrets import secret_values
 from ecr_deploy.errors import DeployError
 from ecr_deploy.image.local_task import container_definition, run_container_locally
@@ -39,13 +39,11 @@ def run_task_definition_locally(
 def secrets_as_the_execution_role(session: Any, task_definition: dict[str, Any], definition: dict[str, Any]) -> dict:
     """The container's secrets, read only when the revision's execution role may read each (IAM's evaluation of its
     policies): a task that names one it may not read never starts on Fargate."""
-    role = task_definition.get("executionRoleArn")
-    secrets = {item["name"]: item["valueFrom"] for item in definition.get("secrets", [])}
-    refused = unreadable_secrets(session.client("iam"), role, secrets) if role and secrets else []
+    refused = secrets_refused(session.client("iam"), task_definition, definition)
     if refused:
-        listed = "; ".join(f"{action} on {arn} ({name})" for name, action, arn in refused)
         raise DeployError(
-            f"ResourceInitializationError: the execution role {role} may not read the task's secrets: {listed}. "
+            f"ResourceInitializationError: the execution role {task_definition['executionRoleArn']} may not read the "
+            f"task's secrets: {refused}. "
             "ECS stops such a task before it starts; run provision_ecs, which grants the role the secrets of "
             "ECR_DEPLOY['ECS']['SECRETS'] and DATABASE."
         )
