@@ -386,3 +386,21 @@ def test_a_task_run_locally_reads_its_secrets_as_its_execution_role_and_fails_as
         run_task_definition_locally(None, boto3.Session(), task_definition, "app")
     assert f"API_KEY ({ungranted}) needs secretsmanager:GetSecretValue" in str(refused.value)
     assert "ResourceInitializationError" in str(refused.value) and "s3cr3t-value" not in str(refused.value)
+
+
+def test_sub_redes_with_two_subnets_of_one_zone_are_refused_before_terraform_naming_them(local_aws, settings):
+    ec2 = boto3.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.30.0.0/16")["Vpc"]["VpcId"]
+    zone = ec2.describe_availability_zones()["AvailabilityZones"][0]["ZoneName"]
+    first, second = (
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.30.{i}.0/24", AvailabilityZone=zone)["Subnet"]["SubnetId"]
+        for i in (1, 2)
+    )
+    settings.ECR_DEPLOY = {
+        "REPOSITORY": unique("zonas-"),
+        "ECS": {"TERRAFORM_VARS": {"vpc_id": vpc, "sub_redes": [first, second]}},
+    }
+    with pytest.raises(CommandError) as refused:
+        call_command("provision_ecs", stdout=io.StringIO(), stderr=io.StringIO())
+    assert "one subnet per Availability Zone" in str(refused.value)
+    assert f"{' and '.join(sorted([first, second]))} are both in {zone}" in str(refused.value)

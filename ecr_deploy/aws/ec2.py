@@ -1,4 +1,5 @@
-"""EC2: the security-group rule that lets the service's tasks reach a database that outlives them."""
+"""EC2: the security-group rule that lets the service's tasks reach a database that outlives them, and the zones of
+the subnets a service is given."""
 
 from __future__ import annotations
 
@@ -27,3 +28,9 @@ def revoke_ingress_from(ec2: Any, group_id: str, source_group_id: str) -> int:
             ],
         )
     return len(rules)
+
+
+def subnet_zones(ec2: Any, subnets: list[str]) -> dict[str, str]:
+    """The Availability Zone of each subnet."""
+    described = aws_call("read the subnets of sub_redes", ec2.describe_subnets, SubnetIds=subnets)
+    return {subnet["SubnetId"]: subnet["AvailabilityZone"] for subnet in described["Subnets"]}

@@ -100,13 +100,18 @@ class Deployer:
             heading(SQLITE_WARNING)
         if not result.https:
             heading(PLAIN_HTTP_WARNING)
-        with timed(result.timings, "resolve"):
+        with timed(result.timings, "resolve"), ThreadPoolExecutor(max_workers=1) as pool:
+            shape_arn = self.outputs.get("primeira_revisao")
+            shaping = pool.submit(self.service.task_definition, shape_arn) if shape_arn else None
             live = self.service.describe()
             current = self.service.task_definition(live["taskDefinition"])
             result.previous_task_definition = live["taskDefinition"]
             image = result.image = self.resolving.result() if self.resolving else self.resolve_image()
+            # Terraform owns the shape (cpu, memory, port, roles, logs, health check): a release is made from its
+            # last revision, read beside the live one.
+            shape = shaping.result() if shaping and shape_arn != live["taskDefinition"] else current
             desired = with_image(
-                self.shape(current), self.environment.ecs.container, image, self.environment_values(), self.secrets()
+                shape, self.environment.ecs.container, image, self.environment_values(), self.secrets()
             )
             result.diff = task_definition_diff(current, desired)
         # Nothing to do when the service runs this already, with no other deployment under way, from a revision
@@ -116,8 +121,6 @@ class Deployer:
             heading(f"Service {result.service} already runs {image} ({live['taskDefinition']}); nothing to deploy.")
             result.skipped.append("deploy (already running)")
             result.task_definition = live["taskDefinition"]
-            if not options.plan:
-                self.mark({RUNNING_MARK: image})
             return result
         self.check_secrets_readable(desired)
         if options.plan:
@@ -189,14 +192,6 @@ class Deployer:
             else {}
         )
         return {**self.environment.ecs.secrets, **credentials}
-
-    def shape(self, current: dict[str, Any]) -> dict[str, Any]:
-        """The revision a release is made from: Terraform's last (it owns cpu, memory, port, roles, logs and the
-        health check), or the running one when the state names none."""
-        shape_arn = self.outputs.get("primeira_revisao")
-        if not shape_arn or shape_arn == current.get("taskDefinitionArn"):
-            return current
-        return self.service.task_definition(shape_arn)
 
     def image_of(self, task_definition: dict[str, Any]) -> str:
         return named_container(task_definition, self.environment.ecs.container)["image"]

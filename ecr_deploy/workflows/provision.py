@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ecr_deploy.aws.ec2 import subnet_zones
 from ecr_deploy.aws.ecr import EcrApi
 from ecr_deploy.aws.ownership import existing_resource
 from ecr_deploy.aws.rds import db_instance, db_snapshot, pending_changes
@@ -148,6 +149,7 @@ class ServiceProvisioner:
         environment, stack, progress = self.environment, self.stack, self.progress
         result = ServiceResult(environment=environment.name, service=environment.ecs.service)
         self.check_certificate_region()
+        self.check_subnets()
         self.check_database()
         if self.from_snapshot and environment.ecs.database != "rds":
             raise ConfigurationError(
@@ -316,6 +318,24 @@ class ServiceProvisioner:
                 f"ECR_DEPLOY['ECS']['CERTIFICATE_ARN'] is a certificate of {arn.split(':')[3]}, but the service runs in "
                 f"{region}: a load balancer takes a certificate of its own region. Request or import it in {region} "
                 "(or leave CERTIFICATE_ARN out and name HOSTED_ZONE to have one made). Nothing was applied."
+            )
+
+    def check_subnets(self) -> None:
+        """sub_redes as a load balancer takes them: one per Availability Zone, in two zones at least (ELBv2
+        CreateLoadBalancer), refused before terraform, which would make half the stack first."""
+        named = self.environment.ecs.terraform_vars.get("sub_redes") or []
+        if not named:
+            return
+        by_zone: dict[str, list[str]] = {}
+        for subnet, zone in sorted(subnet_zones(self.session.client("ec2"), named).items()):
+            by_zone.setdefault(zone, []).append(subnet)
+        crowded = {zone: subnets for zone, subnets in by_zone.items() if len(subnets) > 1}
+        if crowded or len(by_zone) < 2:
+            detail = "; ".join(f"{' and '.join(subnets)} are both in {zone}" for zone, subnets in crowded.items())
+            detail = detail or f"all are in {', '.join(by_zone)}"
+            raise ConfigurationError(
+                f"ECR_DEPLOY['ECS']['TERRAFORM_VARS']['sub_redes']: a load balancer takes one subnet per Availability "
+                f"Zone, in two zones at least; {detail}. Name one subnet of each zone (a public one). Nothing was applied."
             )
 
     def check_database(self) -> None:
