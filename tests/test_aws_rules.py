@@ -404,3 +404,27 @@ def test_sub_redes_with_two_subnets_of_one_zone_are_refused_before_terraform_nam
         call_command("provision_ecs", stdout=io.StringIO(), stderr=io.StringIO())
     assert "one subnet per Availability Zone" in str(refused.value)
     assert f"{' and '.join(sorted([first, second]))} are both in {zone}" in str(refused.value)
+
+
+def test_a_new_release_role_has_the_region_in_its_name_and_one_made_before_keeps_its_own(settings, tmp_path):
+    import shutil
+
+    from ecr_deploy.environments import resolve_environment
+    from ecr_deploy.workflows.release import release_role_name
+    from ecr_deploy.workflows.stacks import environment_stack
+
+    shutil.copytree(INFRA / "release", tmp_path / "release", ignore=shutil.ignore_patterns(".terraform"))
+    settings.ECR_DEPLOY = {"REPOSITORY": "loja"}
+    environment, session = resolve_environment(), boto3.Session(region_name="sa-east-1")
+    stack = environment_stack(tmp_path / "release", "_release/loja", environment, session, "terraform", 10)
+    assert release_role_name(environment, "sa-east-1", stack) == "loja-default-sa-east-1-release"
+    state = tmp_path / "release" / "terraform.tfstate.d" / "default" / "_release+loja.tfstate"
+    state.parent.mkdir(parents=True)
+    resource = {
+        "mode": "managed",
+        "type": "aws_iam_role",
+        "name": "release",
+        "instances": [{"attributes": {"name": "loja-default-release"}}],
+    }
+    state.write_text(json.dumps({"version": 4, "resources": [resource]}))
+    assert release_role_name(environment, "sa-east-1", stack) == "loja-default-release"

@@ -275,7 +275,8 @@ def test_the_role_trusts_only_the_repositorys_branch_and_scopes_each_statement_t
     assert scoped["SegredosDoPapel"] == {**scoped["SegredosDoPapel"], "Action": "iam:SimulatePrincipalPolicy"}
     assert scoped["SegredosDoPapel"]["Resource"] == execution_role
     assert scoped["PapeisDoServico"]["Condition"]["StringEquals"]["iam:PassedToService"] == "ecs-tasks.amazonaws.com"
-    assert released["role"]["role_arn"] == f"arn:aws:iam::123456789012:role/{name}-default-release"
+    # IAM names are account-wide: the region in the name, so that the service in another region has a role of its own.
+    assert released["role"]["role_arn"] == f"arn:aws:iam::123456789012:role/{name}-default-us-east-1-release"
 
 
 def test_release_role_again_changes_nothing_and_keeps_the_oidc_provider_it_made(released):

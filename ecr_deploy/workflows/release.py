@@ -14,6 +14,7 @@ from ecr_deploy.aws.iam import github_oidc_provider
 from ecr_deploy.environments import Environment
 from ecr_deploy.errors import ConfigurationError, DeployError
 from ecr_deploy.terraform.stack import Stack
+from ecr_deploy.terraform.state import instance_attributes
 from ecr_deploy.workflows.service import Progress, service_outputs
 from ecr_deploy.workflows.stacks import account_pin, environment_stack, ownership_tags
 
@@ -47,6 +48,13 @@ def release_stack(environment: Environment, directory: Path, session: Any, binar
     )
 
 
+def release_role_name(environment: Environment, region: str, stack: Stack) -> str:
+    """The role's name, account-wide in IAM: with the region for a role made now (one service in two regions of an
+    account never collides), as it is for one made before (a new name would replace the role CI assumes)."""
+    made = instance_attributes(stack.state_document() or {}, "aws_iam_role.release").get("name", "")
+    return made or f"{environment.ecs.service}-{environment.name}"[:40] + f"-{region}-release"
+
+
 def release_variables(
     environment: Environment,
     session: Any,
@@ -71,7 +79,7 @@ def release_variables(
     own_provider = stack.state_version() != "absent" and stack.state_outputs().get("provedor_oidc_proprio", False)
     state = environment.state
     return {
-        "nome": f"{environment.ecs.service}-{environment.name}-release"[:64],
+        "nome": release_role_name(environment, session.region_name, stack),
         "regiao": session.region_name,
         "github_repo": github,
         "branch": branch,
