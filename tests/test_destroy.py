@@ -266,22 +266,37 @@ def test_provision_from_a_snapshot_makes_a_new_database_from_it_with_a_new_passw
     restored instance keeps and the secret must name."""
     name, rds = published["name"], boto3.client("rds")
     database, snapshot_name = f"outro_{uuid.uuid4().hex[:6]}", f"{name}-final-20260101-000000"
-    rds.create_db_instance(
-        DBInstanceIdentifier=name,
-        Engine="postgres",
-        EngineVersion="17",
-        DBInstanceClass="db.t4g.micro",
-        AllocatedStorage=20,
-        StorageEncrypted=True,
-        DBName=database,
-        MasterUsername=database,
-        MasterUserPassword=uuid.uuid4().hex,
-    )
+    source = {
+        "DBInstanceIdentifier": name,
+        "Engine": "postgres",
+        "EngineVersion": "17",
+        "DBInstanceClass": "db.t4g.micro",
+        "AllocatedStorage": 20,
+        "StorageEncrypted": True,
+        "DBName": database,
+        "MasterUsername": database,
+        "MasterUserPassword": uuid.uuid4().hex,
+    }
+    rds.create_db_instance(**source)
     rds.create_db_snapshot(DBInstanceIdentifier=name, DBSnapshotIdentifier=snapshot_name)
     rds.delete_db_instance(DBInstanceIdentifier=name, SkipFinalSnapshot=True)
 
     with pytest.raises(CommandError, match="No DB snapshot nunca-tirado"):
         run("provision_ecs", "--from-snapshot", "nunca-tirado")
+    unencrypted, old = f"{name}-sem-cifra", f"{name}-velho"  # a snapshot of an instance made unencrypted
+    rds.create_db_instance(
+        **{
+            **source,
+            "DBInstanceIdentifier": old,
+            "StorageEncrypted": False,
+            "DBName": "velho",
+            "MasterUsername": "velho",
+        }
+    )
+    rds.create_db_snapshot(DBInstanceIdentifier=old, DBSnapshotIdentifier=unencrypted)
+    rds.delete_db_instance(DBInstanceIdentifier=old, SkipFinalSnapshot=True)
+    with pytest.raises(CommandError, match=rf"The DB snapshot {unencrypted} is not encrypted.*copy-db-snapshot"):
+        run("provision_ecs", "--from-snapshot", unencrypted)
     assert not state_path(published).exists()
     run("provision_ecs", "--from-snapshot", snapshot_name)
     restored = rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]

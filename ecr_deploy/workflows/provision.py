@@ -264,10 +264,17 @@ class ServiceProvisioner:
         """--from-snapshot makes a new database from an existing snapshot, never over one that exists."""
         if not self.from_snapshot:
             return
-        name = self.environment.ecs.service
-        if db_snapshot(self.session.client("rds"), self.from_snapshot) is None:
+        name, snapshot = self.environment.ecs.service, self.from_snapshot
+        found = db_snapshot(self.session.client("rds"), snapshot)
+        if found is None:
+            raise ConfigurationError(f"No DB snapshot {snapshot} in this account and region. Nothing was applied.")
+        if not found.get("Encrypted") and planned_variable(self.environment, self.stack, "banco_criptografado", True):
             raise ConfigurationError(
-                f"No DB snapshot {self.from_snapshot} in this account and region. Nothing was applied."
+                f"The DB snapshot {snapshot} is not encrypted, and the service's database is (banco_criptografado): "
+                "RDS would restore it unencrypted, and every later provision_ecs would plan to replace it. Copy it "
+                f"encrypted (`aws rds copy-db-snapshot --source-db-snapshot-identifier {snapshot} "
+                f"--target-db-snapshot-identifier {snapshot}-cifrado --kms-key-id alias/aws/rds`) and restore that copy, "
+                "or set banco_criptografado to false. Nothing was applied."
             )
         if db_instance(self.session.client("rds"), name) is not None:
             raise ConfigurationError(
