@@ -3,6 +3,7 @@ values of its secrets written through write-only arguments, never into the state
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 from ecr_deploy.aws.ec2 import subnet_zones
@@ -123,23 +124,18 @@ class ServiceProvisioner:
         """The region in the names that IAM and S3 keep account-wide, for a service made now; a service made before
         keeps the names it has (new ones would replace its roles under its running tasks)."""
         region = self.session.region_name
-        if self.stack.state_version() != "absent":
-            document = self.stack.state_document() or {}
-            role = instance_attributes(document, "aws_iam_role.execucao").get("name", "")
-            if role and not role.endswith(f"-{region}-execucao"):
-                return {}
-        return {"sufixo_global": region}
+        role = instance_attributes(self.stack.state_document() or {}, "aws_iam_role.execucao").get("name", "")
+        return {} if role and not role.endswith(f"-{region}-execucao") else {"sufixo_global": region}
 
     def existing_database_names(self) -> dict[str, Any]:
         """The names of the database there is, or of the snapshot it is made from: a snapshot of another service keeps
         that service's database and master user, which the secret must then name."""
         if self.environment.ecs.database != "rds":
             return {}
-        rds = self.session.client("rds")
         if self.from_snapshot:
-            found = db_snapshot(rds, self.from_snapshot)
+            found = self.snapshot
         else:
-            found = db_instance(rds, self.environment.ecs.service)
+            found = db_instance(self.session.client("rds"), self.environment.ecs.service)
         own = self.environment.ecs.service.replace("-", "_")  # infra/ecs's names, left out to keep the fingerprint
         names = {"usuario": (found or {}).get("MasterUsername"), "nome": (found or {}).get("DBName")}
         differing = {key: value for key, value in names.items() if value and value != own}
@@ -260,12 +256,16 @@ class ServiceProvisioner:
                 )
                 stack.terraform.import_resource(address, found.import_id, variables, self.progress.line)
 
+    @cached_property
+    def snapshot(self) -> dict[str, Any] | None:
+        """DescribeDBSnapshots' description of --from-snapshot's snapshot, read once for the checks and the names."""
+        return db_snapshot(self.session.client("rds"), self.from_snapshot) if self.from_snapshot else None
+
     def check_snapshot(self) -> None:
         """--from-snapshot makes a new database from an existing snapshot, never over one that exists."""
         if not self.from_snapshot:
             return
-        name, snapshot = self.environment.ecs.service, self.from_snapshot
-        found = db_snapshot(self.session.client("rds"), snapshot)
+        name, snapshot, found = self.environment.ecs.service, self.from_snapshot, self.snapshot
         if found is None:
             raise ConfigurationError(f"No DB snapshot {snapshot} in this account and region. Nothing was applied.")
         if not found.get("Encrypted") and planned_variable(self.environment, self.stack, "banco_criptografado", True):
