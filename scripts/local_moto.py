@@ -65,13 +65,9 @@ issue_token = ECRResponse.get_authorization_token
 create_repository_in_moto = ECRResponse.create_repository
 describe_images_in_moto = ECRResponse.describe_images
 #: What the registry may answer for a tag: an image manifest or an index, Docker's or OCI's.
-MANIFEST_TYPES = ", ".join(
-    [
-        "application/vnd.oci.image.index.v1+json",
-        "application/vnd.oci.image.manifest.v1+json",
-        "application/vnd.docker.distribution.manifest.list.v2+json",
-        "application/vnd.docker.distribution.manifest.v2+json",
-    ]
+MANIFEST_TYPES = (
+    "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, "
+    "application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json"
 )
 
 

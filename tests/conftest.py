@@ -66,14 +66,15 @@ def pytest_configure(config: pytest.Config) -> None:
     """In-process tests get a random secret key, as `manage.py serve` gives a container (settings.py holds none),
     and Django's fast password hasher for test users (the image keeps the real one). Once per run (on the xdist
     controller, before any worker starts), a running local moto is reset: every run starts from an empty AWS, so
-    the tenth run is as fast as the first."""
+    the tenth run is as fast as the first (not by a run of the tests that need no engine: it never touches it)."""
     from django.conf import settings
 
     if not os.environ.get("DJANGO_SECRET_KEY"):
         settings.SECRET_KEY = secrets.token_urlsafe(50)
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     config.option.loadscopereorder = False  # xdist hands out work in our order (below), not largest group first
-    if not hasattr(config, "workerinput") and MOTO_PID.is_file():
+    engine_tests_run = config.getoption("markexpr", "") != "not engine"  # noxfile.py's matrix runs beside the suite
+    if engine_tests_run and not hasattr(config, "workerinput") and MOTO_PID.is_file():
         subprocess.run([str(LOCAL_AWS), "reset"], check=False, capture_output=True)  # not running: up starts it empty
     SERIAL_LOCK_DIR.mkdir(parents=True, exist_ok=True)
 
@@ -96,12 +97,16 @@ def uses_local_aws(item: pytest.Item) -> bool:
     return "local_aws" in item.fixturenames
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Serial tests stop or replace what every test shares (the engine, moto, the registry on 127.0.0.2): under
-    xdist they go to one worker (the "serial" group, unless a test names its own) and run before any other test
+    """A test that uses the local AWS is an engine test (`-m "not engine"` leaves it out, as noxfile.py's Django
+    matrix does). Serial tests stop or replace what every test shares (the engine, moto, the registry on 127.0.0.2):
+    under xdist they go to one worker (the "serial" group, unless a test names its own) and run before any other test
     that uses the local AWS (see pytest_runtest_protocol). The order in which xdist hands out the work: the serial
     tests, the tests that use no shared service (they run meanwhile), the long chains, then the rest."""
     for item in items:
+        if uses_local_aws(item) and not item.get_closest_marker("engine"):
+            item.add_marker(pytest.mark.engine)
         if item.get_closest_marker("serial") and not item.get_closest_marker("xdist_group"):
             item.add_marker(pytest.mark.xdist_group("serial"))
 

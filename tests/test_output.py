@@ -93,3 +93,35 @@ def test_terraform_plan_totals_and_destroys_are_summary_lines():
         "Terraform will perform the following actions:\n",
         "  # aws_ecr_repository.repositorio will be created\n",
     ]
+
+
+def test_a_projects_logging_adds_no_line_to_a_commands_output(monkeypatch):
+    """A project's LOGGING with the root logger at DEBUG (cookiecutter-django's is at INFO) would print botocore's
+    lines, its signed request among them, in the middle of the command's output."""
+    import logging
+
+    from django.core.management.base import CommandError
+
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
+        "AWS_SECRET_ACCESS_KEY": "not-a-real-secret",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",  # nothing answers: the command fails at its first call
+        "AWS_MAX_ATTEMPTS": "1",
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    logged = io.StringIO()
+    handler = logging.StreamHandler(logged)
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        with pytest.raises(CommandError, match="Cannot reach the AWS API"):
+            call_command("status_ecs", stdout=io.StringIO(), stderr=io.StringIO())
+        logging.getLogger("botocore.credentials").info("after the command: logging is the project's again")
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    assert logged.getvalue() == "after the command: logging is the project's again\n"

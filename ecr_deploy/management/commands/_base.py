@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 from typing import Any
 
@@ -42,6 +43,9 @@ class EcrDeployCommand(BaseCommand):
     json_flag = False
     env_flag = False
     terraform_flags = False
+    #: The command's output is its own: the project's LOGGING (a root logger at INFO prints botocore's and docker's
+    #: lines) is silenced while it runs. The commands that run inside the image keep the project's logging.
+    own_output = True
 
     def add_arguments(self, parser) -> None:
         if self.json_flag:
@@ -66,6 +70,9 @@ class EcrDeployCommand(BaseCommand):
         self.as_json = options.get("json", False)
         self.verbosity = options.get("verbosity", 1)
         self.no_color = options.get("no_color", False)
+        silenced = logging.root.manager.disable
+        if self.own_output:
+            logging.disable(logging.CRITICAL)
         try:
             try:
                 return super().execute(*args, **options)
@@ -79,6 +86,8 @@ class EcrDeployCommand(BaseCommand):
         except CommandError as err:
             self.emit_error(type(err).__name__, str(err), "")
             raise
+        finally:
+            logging.disable(silenced)
 
     def emit_error(self, kind: str, message: str, hint: str) -> None:
         """Under --json, a failure is one JSON record on stdout too, so that a script can parse it."""

@@ -9,6 +9,7 @@ from ecr_deploy.management.commands._base import EcrDeployCommand
 
 class Command(EcrDeployCommand):
     help = "Set ALLOWED_HOSTS in the active settings file (default ['*'], as the course's sed did), whatever its formatting."
+    own_output = False  # runs inside the image
 
     def add_arguments(self, parser):
         parser.add_argument(

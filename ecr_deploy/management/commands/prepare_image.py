@@ -16,6 +16,7 @@ class Command(EcrDeployCommand):
         "What the Dockerfile runs at build time: patch ALLOWED_HOSTS, migrate, load the fixtures (all or nothing), "
         "collect the static files (when STATIC_ROOT is set)."
     )
+    own_output = False  # runs inside the image
 
     def handle(self, *args, **options):
         path = settings_file(conf.settings_module())
