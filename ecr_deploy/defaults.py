@@ -75,7 +75,29 @@ ECS_DEFAULTS: dict[str, Any] = {
     # one in ALARM rolls the service back. 0: no bake.
     "BAKE_SECONDS": 180,
     "ALARMS": [],
+    # How the project's settings read what deploy_ecs sets (ecr_deploy_init finds both): VARIABLES maps a Django
+    # setting of SETTING_VARIABLES to the variable its settings read it from, when not deploy_ecs's own name; the
+    # database reaches the tasks as DATABASE_HOST and its companions ("parts", database_from_environment's), as a
+    # DATABASE_URL secret ("url", django-environ's and dj-database-url's) or as POSTGRES_HOST and its companions.
+    "VARIABLES": {},
+    "DATABASE_VARIABLES": "parts",
 }
+
+#: The settings whose variables deploy_ecs sets, with the names it sets them under.
+SETTING_VARIABLES = {
+    "SECRET_KEY": "DJANGO_SECRET_KEY",
+    "ALLOWED_HOSTS": "DJANGO_ALLOWED_HOSTS",
+    "SECURE_SSL_REDIRECT": "DJANGO_SECURE_SSL_REDIRECT",
+    "SECURE_HSTS_SECONDS": "DJANGO_SECURE_HSTS_SECONDS",
+    "CSRF_TRUSTED_ORIGINS": "DJANGO_CSRF_TRUSTED_ORIGINS",
+}
+#: The database's variables for each DATABASE_VARIABLES.
+DATABASE_VARIABLE_NAMES = {
+    "parts": ("DATABASE_HOST", "DATABASE_PORT", "DATABASE_NAME", "DATABASE_USER", "DATABASE_PASSWORD"),
+    "url": ("DATABASE_URL",),
+    "postgres": ("POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD"),
+}
+_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 #: ECR_DEPLOY["STATE"]: BUCKET, KEY_PREFIX, REGION (the bucket's and its lock table's; default: the region the bucket
 #: is in, read with HeadBucket), LOCK_TABLE (DynamoDB, for terraform < 1.10) and USE_LOCKFILE (S3 native locking,
@@ -273,6 +295,7 @@ def _ecs_problems(ecs: Any, where: str) -> list[str]:
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
         found.append(f"{where}['TIMEOUT_SECONDS'] must be a positive number")
     found += _database_problems(ecs, where)
+    found += _variables_problems(ecs, where)
     if "DJANGO_ALLOWED_HOSTS" in ecs.get("ENVIRONMENT", {}):
         found.append(f"{where}['ENVIRONMENT']: DJANGO_ALLOWED_HOSTS is set by deploy_ecs; list extra hosts in DOMAINS")
     return found
@@ -339,6 +362,25 @@ def _database_problems(ecs: dict[str, Any], where: str) -> list[str]:
             )
         ]
     return []
+
+
+def _variables_problems(ecs: dict[str, Any], where: str) -> list[str]:
+    found = []
+    variables = ecs.get("VARIABLES", {})
+    if not isinstance(variables, dict):
+        return [f"{where}['VARIABLES'] must map Django settings to variable names"]
+    for setting, name in variables.items():
+        if setting not in SETTING_VARIABLES:
+            found.append(f"{where}['VARIABLES'][{setting!r}]: deploy_ecs sets only {', '.join(SETTING_VARIABLES)}")
+        elif not isinstance(name, str) or not _VARIABLE_NAME.fullmatch(name):
+            found.append(f"{where}['VARIABLES'][{setting!r}] must be an environment variable's name, not {name!r}")
+    style = ecs.get("DATABASE_VARIABLES", ECS_DEFAULTS["DATABASE_VARIABLES"])
+    if style not in DATABASE_VARIABLE_NAMES:
+        found.append(
+            f"{where}['DATABASE_VARIABLES'] = {style!r}: use 'parts' (DATABASE_HOST ...), 'url' (DATABASE_URL) or "
+            "'postgres' (POSTGRES_HOST ...)"
+        )
+    return found
 
 
 def _state_problems(state: dict[str, Any], where: str) -> list[str]:

@@ -44,6 +44,10 @@ class EcsConfig:
     database: str = "rds"
     bake_seconds: float = 180
     alarms: list[str] = field(default_factory=list)
+    #: Django setting -> the variable the project's settings read it from (when not deploy_ecs's own name).
+    variables: dict[str, str] = field(default_factory=dict)
+    #: "parts", "url" or "postgres": how the RDS database reaches the tasks.
+    database_variables: str = "parts"
 
     @property
     def database_secret_arn(self) -> str:
@@ -122,6 +126,8 @@ def resolve_environment(name: str | None = None) -> Environment:
             database=ecs["DATABASE"]["SECRET_ARN"] if isinstance(ecs["DATABASE"], dict) else ecs["DATABASE"],
             bake_seconds=ecs["BAKE_SECONDS"],
             alarms=list(ecs["ALARMS"]),
+            variables=dict(ecs["VARIABLES"]),
+            database_variables=ecs["DATABASE_VARIABLES"],
         ),
     )
 

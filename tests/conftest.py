@@ -448,10 +448,13 @@ def run(command: str, *flags: str) -> tuple[dict, str]:
 
 #: The ECS services that tests share, by their xdist group, each provisioned once per run: the deploy tests' serves
 #: its domains over HTTPS and reads a secret of its own (EXTRA_SECRET: by a JSON key); the tests that provision theirs
-#: again (minutes of terraform) get one on plain HTTP, from a repository whose path is longer than a service's name.
+#: again (minutes of terraform) get one on plain HTTP, from a repository whose path is longer than a service's name,
+#: whose tasks get the database as DATABASE_URL.
 SHARED_SERVICES = {
     "ecs": {"DOMAINS": ["clientes.example.com", "www.clientes.example.com"], "HOSTED_ZONE": ZONE},
-    "ecs-again": {},
+    # Settings that read their database from DATABASE_URL and their key from SECRET_KEY (cookiecutter-django's
+    # and many projects' way); the course's settings read both ways.
+    "ecs-again": {"DATABASE_VARIABLES": "url", "VARIABLES": {"SECRET_KEY": "SECRET_KEY"}},
 }
 EXTRA_SECRET = {"ecs": "EXTRA_TOKEN"}
 #: The repository of a group, from its service's name: this one's path, cut to 26 characters, ends with a hyphen,

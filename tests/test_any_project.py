@@ -83,9 +83,17 @@ def fresh_venv(where: Path, wheel: Path) -> Path:
     return with_wheel(where, wheel)
 
 
-def run(python: Path, project: Path, *args: str) -> subprocess.CompletedProcess:
+def shipped_in(project: Path, wheel: Path, venv: Path) -> Path:
+    """The wheel copied into the project's dist/ and installed from there into a fresh venv: its python."""
+    (project / "dist").mkdir()
+    shipped = project / "dist" / wheel.name
+    shipped.write_bytes(wheel.read_bytes())
+    return fresh_venv(venv, shipped)
+
+
+def run(python: Path, project: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     """`python manage.py ...` of the new project, as its developer runs it (our settings module unset)."""
-    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"} | (env or {})
     done = subprocess.run(
         [str(python), "manage.py", *args], cwd=project, capture_output=True, text=True, check=False, env=env
     )
@@ -101,10 +109,7 @@ def test_a_bare_new_project_is_initialised_built_published_and_served(
     INSTALLED_APPS. ecr_deploy_init writes everything else, requirements.txt included."""
     subprocess.run([sys.executable, "-m", "django", "startproject", "loja"], cwd=tmp_path, check=True)
     project = tmp_path / "loja"
-    (project / "dist").mkdir()
-    shipped = project / "dist" / wheel.name
-    shipped.write_bytes(wheel.read_bytes())
-    python = fresh_venv(tmp_path / "venv", shipped)
+    python = shipped_in(project, wheel, tmp_path / "venv")
     assert (
         str(tmp_path / "venv")
         in subprocess.run(
@@ -150,6 +155,88 @@ def test_a_bare_new_project_is_initialised_built_published_and_served(
     _, url = running_container(f"{uri}@{digest}")
     assert wait_for(url, "/admin/login/", host="loja.example.test") == 200
     assert b"Django" in request(url, "/admin/login/", host="loja.example.test")[2]
+
+
+@pytest.mark.engine
+def test_a_cookiecutter_shaped_project_is_built_with_its_own_requirements_and_served_with_production_settings(
+    tmp_path, wheel, docker_client, running_container
+):
+    """A settings package read through django-environ, requirements/production.txt with a driver compiled from
+    source (psycopg[c]), a developer's uploads, SQLite file and virtualenv in the folder: init reads it as it is,
+    the image builds with no runtime value, and serves the home page and its static files with
+    config.settings.production, given the variables a deploy gives it."""
+    from tests.test_project_shapes import COOKIECUTTER_LIKE, make
+
+    project = make(tmp_path / "vitrine", COOKIECUTTER_LIKE)
+    (project / "dev.sqlite3").write_text("the developer's data")
+    python = shipped_in(project, wheel, tmp_path / "venv")
+    developer = {"DATABASE_URL": "sqlite:///dev.sqlite3"}  # what local settings read, as the developer's shell has
+    initialised = run(python, project, "ecr_deploy_init", "--ecs", env=developer).stdout
+    assert "Settings for the image: config.settings.production" in initialised
+    name = f"vitrine-{uuid.uuid4().hex[:8]}:V1"
+    run(python, project, "build_image", "--tag", name, env=developer)
+    try:
+        listing = docker_client.containers.run(
+            name,
+            [
+                "sh",
+                "-c",
+                "ls -a /app /app/shop; command -v gcc || echo no-gcc; python -c 'import psycopg; print(psycopg.pq.__impl__)'",
+            ],
+            remove=True,
+            environment={"DJANGO_SECRET_KEY": "x"},
+        ).decode()
+        assert "media" not in listing and "dev.sqlite3" not in listing and "venv\n" not in listing
+        assert "locale" in listing and "staticfiles" in listing and "no-gcc" in listing and listing.endswith("c\n")
+        _, url = running_container(
+            name,
+            environment={
+                "DJANGO_SECRET_KEY": "a-runtime-secret-key-of-the-deploy-0123456789",
+                "DATABASE_URL": "sqlite:////tmp/db.sqlite3",
+                "DJANGO_ALLOWED_HOSTS": "vitrine.example.test",
+                "DJANGO_SECURE_SSL_REDIRECT": "0",
+                "DJANGO_ADMIN_URL": "gestao/",
+                "MAILGUN_API_KEY": "key",
+                "MAILGUN_DOMAIN": "mg.example.test",
+            },
+        )
+        assert wait_for(url, "/", host="vitrine.example.test") == 200
+        assert b"<h1>Vitrine</h1>" in request(url, "/", host="vitrine.example.test")[2]
+        status, _, css = request(url, "/static/shop.css", host="vitrine.example.test")
+        assert (status, css) == (200, b"h1 { color: teal; }\n")  # the project serves none: WhiteNoise does
+    finally:
+        docker_client.images.remove(name, force=True)
+
+
+@pytest.mark.engine
+def test_a_project_that_serves_asgi_runs_in_uvicorns_worker_under_gunicorn(
+    tmp_path, wheel, docker_client, running_container
+):
+    """uvicorn among its dependencies: init adds uvicorn's gunicorn worker, and `manage.py serve` runs the project's
+    asgi.py in it."""
+    from importlib import metadata
+
+    subprocess.run([sys.executable, "-m", "django", "startproject", "sala"], cwd=tmp_path, check=True)
+    project = tmp_path / "sala"
+    python = shipped_in(project, wheel, tmp_path / "venv")
+    settings = project / "sala" / "settings.py"
+    settings.write_text(
+        settings.read_text().replace(
+            "'django.contrib.staticfiles',", "'django.contrib.staticfiles',\n    'ecr_deploy',"
+        )
+    )
+    (project / "requirements.txt").write_text(f"Django=={metadata.version('Django')}\nuvicorn==0.38.0\n")
+    run(python, project, "ecr_deploy_init")
+    assert "uvicorn-worker" in (project / "Dockerfile").read_text()
+    name = f"sala-{uuid.uuid4().hex[:8]}:V1"
+    run(python, project, "build_image", "--tag", name)
+    try:
+        _, url = running_container(name)
+        assert wait_for(url, "/admin/login/", host="sala.example.test") == 200
+        status, headers, _ = request(url, "/admin/login/", host="sala.example.test")
+        assert status == 200 and headers.get("server") == "uvicorn"
+    finally:
+        docker_client.images.remove(name, force=True)
 
 
 def registry_password() -> str:
@@ -201,12 +288,29 @@ def test_dry_run_shows_what_it_would_write_and_writes_nothing(bare_project):
     assert sorted(path.name for path in bare_project.iterdir()) == ["manage.py", "requirements.txt"]
 
 
-def test_an_existing_dockerfile_is_never_overwritten_without_force_and_nothing_else_is_written(bare_project):
+def test_a_projects_own_dockerfile_and_dockerignore_are_kept_and_the_rest_is_written(bare_project):
     (bare_project / "Dockerfile").write_text("FROM scratch\n")
-    with pytest.raises(CommandError, match="Dockerfile: already there and different; nothing was written"):
-        call_command("ecr_deploy_init", stdout=io.StringIO())
+    (bare_project / ".dockerignore").write_text("media/\n")
+    out = io.StringIO()
+    call_command("ecr_deploy_init", stdout=out)
     assert (bare_project / "Dockerfile").read_text() == "FROM scratch\n"
-    assert not (bare_project / ".dockerignore").exists() and not (bare_project / "infra").exists()
+    assert (bare_project / ".dockerignore").read_text() == "media/\n"
+    assert (bare_project / "infra" / "ecr.tf").is_file() and (bare_project / ".gitignore").is_file()
+    assert "Dockerfile: yours, kept (build_image builds it)" in out.getvalue()
+
+    again = io.StringIO()
+    call_command("ecr_deploy_init", "--dockerfile", "Dockerfile.ecr_deploy", stdout=again)
+    assert (bare_project / "Dockerfile").read_text() == "FROM scratch\n"
+    assert "FROM ${BASE_IMAGE} AS build" in (bare_project / "Dockerfile.ecr_deploy").read_text()
+    assert "ECR_DEPLOY['DOCKERFILE'] = 'Dockerfile.ecr_deploy'" in again.getvalue()
+
+
+def test_an_infra_file_that_differs_stops_init_and_nothing_is_written(bare_project):
+    (bare_project / "infra").mkdir()
+    (bare_project / "infra" / "ecr.tf").write_text("# mine\n")
+    with pytest.raises(CommandError, match="ecr.tf: already there and different; nothing was written"):
+        call_command("ecr_deploy_init", stdout=io.StringIO())
+    assert sorted(path.name for path in bare_project.iterdir()) == ["infra", "manage.py", "requirements.txt"]
 
 
 def test_force_shows_the_diff_then_overwrites(bare_project):

@@ -489,6 +489,32 @@ CASES = [
         env=CLOSED_PORT,
     ),
     Case(
+        "deploy-variables-unknown-setting",
+        ["deploy_ecs"],
+        r"\['VARIABLES'\]\['DEBUG'\]: deploy_ecs sets only SECRET_KEY, ALLOWED_HOSTS",
+        ecr_deploy={"ECS": {"VARIABLES": {"DEBUG": "DJANGO_DEBUG"}}},
+        env=CLOSED_PORT,
+    ),
+    Case(
+        "deploy-variables-not-a-name",
+        ["deploy_ecs"],
+        r"\['VARIABLES'\]\['SECRET_KEY'\] must be an environment variable's name, not 'secret key'",
+        ecr_deploy={"ECS": {"VARIABLES": {"SECRET_KEY": "secret key"}}},
+        env=CLOSED_PORT,
+    ),
+    Case(
+        "provision-database-variables-unknown",
+        ["provision_ecs"],
+        r"\['DATABASE_VARIABLES'\] = 'dsn': use 'parts' \(DATABASE_HOST ...\), 'url' \(DATABASE_URL\) or 'postgres'",
+        ecr_deploy={"ECS": {"DATABASE_VARIABLES": "dsn"}},
+        env=CLOSED_PORT,
+    ),
+    Case(
+        "init-image-settings-absent",
+        ["ecr_deploy_init", "--image-settings", "no_such.settings"],
+        r"--settings no_such.settings: no such module in ",
+    ),
+    Case(
         "provision-hsts-negative",
         ["provision_ecs"],
         r"\['HSTS_SECONDS'\] must be a whole number of seconds, 0 or more",

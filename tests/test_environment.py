@@ -85,6 +85,11 @@ def test_gunicorn_gets_the_port_workers_and_a_graceful_stop():
     assert argv[:2] == ["gunicorn", "setup.wsgi:application"]
     assert argv[argv.index("--bind") + 1] == "0.0.0.0:9000" and argv[argv.index("--workers") + 1] == "5"
     assert argv[argv.index("--access-logfile") + 1] == "-" and "--graceful-timeout" in argv
+    assert "--no-control-socket" in argv  # gunicorn 25 and later open a control socket unless told not to
+
+
+def test_a_projects_older_gunicorn_gets_only_the_flags_it_knows():
+    assert "--no-control-socket" not in gunicorn_argv("shop.wsgi.application", {}, (23, 0))
 
 
 def test_a_development_key_only_with_debug():

@@ -138,6 +138,37 @@ def test_a_repository_path_longer_than_a_service_name_provisions_and_deploys_und
     assert deployed["rollout_state"] == "COMPLETED" and deployed["service"] == name
 
 
+def test_settings_that_read_database_url_get_the_rds_database_as_a_secret_that_no_state_holds(service, docker_client):
+    """DATABASE_VARIABLES 'url': provision_ecs puts the database's URL into a secret of its own through the API,
+    the tasks read it by ARN, and the revision run locally serves the API from it; SECRET_KEY (VARIABLES) is
+    Terraform's DJANGO_SECRET_KEY under the project's name, and plain HTTP turns the HTTPS redirect off."""
+    from ecr_deploy.workflows.local_run import run_task_definition_locally
+    from tests.test_deploy_ecs import answer, prepare_database, running_definition, serving_port
+
+    run("deploy_ecs")
+    definition = running_definition(service)
+    (container,) = definition["containerDefinitions"]
+    secrets_by_name = {item["name"]: item["valueFrom"] for item in container["secrets"]}
+    environment = {item["name"]: item["value"] for item in container["environment"]}
+    url_arn = secrets_by_name["DATABASE_URL"]
+    assert url_arn.split(":secret:")[1].startswith(f"{service['name']}/DATABASE_URL-")
+    assert secrets_by_name["SECRET_KEY"] == secrets_by_name["DJANGO_SECRET_KEY"]
+    assert not {"DATABASE_HOST", "DATABASE_USER", "DATABASE_PASSWORD"} & (secrets_by_name.keys() | environment.keys())
+    assert environment["DJANGO_SECURE_SSL_REDIRECT"] == "0"
+    url = boto3.client("secretsmanager").get_secret_value(SecretId=url_arn)["SecretString"]
+    password = url.split("@")[0].rsplit(":", 1)[1]
+    assert url.startswith("postgres://") and url.endswith("?sslmode=require") and len(password) >= 20
+    assert password not in applied_state(service) and url not in applied_state(service)
+    prepare_database(docker_client, definition)
+    served = run_task_definition_locally(docker_client, boto3.Session(), definition, "app")
+    try:
+        host = service["provisioned"]["service_url"].split("/")[2]
+        code, _, body = answer(serving_port(served), "/clientes/", host, headers={"Accept": "application/json"})
+        assert code == 200 and json.loads(body)["count"] > 0
+    finally:
+        served.remove(force=True)
+
+
 def test_in_a_vpc_with_two_subnets_in_one_zone_the_load_balancer_gets_one_per_zone_a_public_one(service):
     """A usual VPC has a public and a private subnet per zone; AWS refuses a load balancer on two of one zone."""
     (balancer,) = boto3.client("elbv2").describe_load_balancers(Names=[service["name"]])["LoadBalancers"]

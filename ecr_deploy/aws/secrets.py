@@ -5,6 +5,7 @@ window, or its restore within it."""
 from __future__ import annotations
 
 import json
+import urllib.parse
 from datetime import datetime, timezone
 from typing import Any
 
@@ -93,3 +94,21 @@ def scheduled_for_deletion(client: Any, name: str) -> dict[str, str] | None:
 
 def restore(client: Any, name: str) -> None:
     aws_call(f"restore the secret {name}", client.restore_secret, SecretId=name)
+
+
+def put_database_url(client: Any, url_arn: str, master_arn: str, location: dict[str, Any]) -> bool:
+    """Put postgres://USER:PASSWORD@HOST:PORT/NAME?sslmode=require into the DATABASE_URL secret, from the master
+    user's secret and the instance's location, when it holds another value (or none); True when it was put. The
+    value stays between Secrets Manager and this process: never printed, never in an exception."""
+    master = json.loads(
+        aws_call(f"read the secret {master_arn}", client.get_secret_value, SecretId=master_arn)["SecretString"]
+    )
+    user, password = (urllib.parse.quote(str(master[key]), safe="") for key in ("username", "password"))
+    url = f"postgres://{user}:{password}@{location['host']}:{location['port']}/{location['name']}?sslmode=require"
+    current = aws_call_or_none(
+        f"read the secret {url_arn}", "ResourceNotFoundException", client.get_secret_value, SecretId=url_arn
+    )
+    if current is not None and current.get("SecretString") == url:
+        return False
+    aws_call(f"put the value of {url_arn}", client.put_secret_value, SecretId=url_arn, SecretString=url)
+    return True

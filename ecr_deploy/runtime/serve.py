@@ -3,11 +3,14 @@ user from DJANGO_SUPERUSER_*, then gunicorn in the process's place."""
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 import secrets
 from collections.abc import Mapping
+from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
@@ -40,12 +43,59 @@ def available_cpus(cgroup: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
     return len(os.sched_getaffinity(0))
 
 
-def gunicorn_argv(wsgi_application: str, environ: Mapping[str, str]) -> list[str]:
+WHITENOISE_MIDDLEWARE = "whitenoise.middleware.WhiteNoiseMiddleware"
+STATIC_FILES_APPLICATION = "ecr_deploy.runtime.static_files.application"
+LOCAL_STATIC_STORAGES = ("django.contrib.staticfiles.storage.", "whitenoise.storage.")
+
+
+def wsgi_application(settings: Any) -> str:
+    """The WSGI application gunicorn serves: the project's own, or it wrapped in WhiteNoise when the project
+    collects static files to STATIC_ROOT and serves them from nowhere (no WhiteNoise middleware, a local storage)."""
+    storages = getattr(settings, "STORAGES", None) or {}
+    storage = (storages.get("staticfiles") or {}).get("BACKEND", "django.contrib.staticfiles.storage.")
+    serves_none = (
+        "django.contrib.staticfiles" in settings.INSTALLED_APPS
+        and getattr(settings, "STATIC_ROOT", None)
+        and str(getattr(settings, "STATIC_URL", "") or "").startswith("/")
+        and WHITENOISE_MIDDLEWARE not in settings.MIDDLEWARE
+        and storage.startswith(LOCAL_STATIC_STORAGES)
+    )
+    if serves_none and importlib.util.find_spec("whitenoise") is not None:
+        return STATIC_FILES_APPLICATION
+    return settings.WSGI_APPLICATION
+
+
+UVICORN_WORKER = "uvicorn_worker.UvicornWorker"
+
+
+def asgi_application(settings: Any) -> str | None:
+    """The project's ASGI application when it serves ASGI and the image has uvicorn's gunicorn worker (ecr_deploy_init
+    adds it for a project with channels, daphne or uvicorn): ASGI_APPLICATION, else the asgi module beside its
+    WSGI_APPLICATION's (config.wsgi.application -> config.asgi.application)."""
+    if importlib.util.find_spec("uvicorn_worker") is None:
+        return None
+    if getattr(settings, "ASGI_APPLICATION", None):
+        return settings.ASGI_APPLICATION
+    module, _, attribute = settings.WSGI_APPLICATION.rpartition(".")
+    package, _, last = module.rpartition(".")
+    candidate = f"{package}.asgi" if last == "wsgi" and package else None
+    return f"{candidate}.{attribute}" if candidate and importlib.util.find_spec(candidate) else None
+
+
+def gunicorn_version() -> tuple[int, ...]:
+    """The installed gunicorn's major and minor version (the project's pin, which the image keeps)."""
+    return tuple(int(part) for part in metadata.version("gunicorn").split(".")[:2] if part.isdigit())
+
+
+def gunicorn_argv(
+    application: str, environ: Mapping[str, str], version: tuple[int, ...] = (25, 0), *, asgi: bool = False
+) -> list[str]:
     """gunicorn's command line: WEB_CONCURRENCY workers (default one per CPU plus one: a request here waits on
     little but the CPU, and more processes than that only trade places on it) of GUNICORN_THREADS threads
     (default 1) on 0.0.0.0:$PORT (default 8000), access log on stdout, in-flight requests finished on SIGTERM
-    within docker's stop timeout. GUNICORN_CMD_ARGS adds flags (gunicorn reads it itself)."""
-    module, _, attribute = wsgi_application.rpartition(".")
+    within docker's stop timeout, and no control socket (gunicorn 25 and later open one). GUNICORN_CMD_ARGS adds
+    flags (gunicorn reads it itself). An ASGI application runs in uvicorn's worker."""
+    module, _, attribute = application.rpartition(".")
     workers = environ.get("WEB_CONCURRENCY") or str(available_cpus() + 1)
     return [
         "gunicorn",
@@ -63,7 +113,8 @@ def gunicorn_argv(wsgi_application: str, environ: Mapping[str, str]) -> list[str
         "8",
         "--worker-tmp-dir",
         "/dev/shm",
-        "--no-control-socket",
+        *(["--no-control-socket"] if version >= (25, 0) else []),
+        *(["--worker-class", UVICORN_WORKER] if asgi else []),
     ]
 
 

@@ -17,6 +17,7 @@ from ecr_deploy.aws.ecs import EcsService, TaskOutcome, named_container, task_de
 from ecr_deploy.aws.iam import secrets_refused
 from ecr_deploy.aws.session import LazyClient
 from ecr_deploy.common import timed
+from ecr_deploy.defaults import SETTING_VARIABLES
 from ecr_deploy.environments import Environment
 from ecr_deploy.errors import AwsError, DeployError
 from ecr_deploy.runtime.migrations import IRREVERSIBLE_MARK
@@ -155,8 +156,9 @@ class Deployer:
         return uses_image_sqlite(self.environment, self.outputs)
 
     def environment_values(self) -> dict[str, str]:
-        """Plain values: the hosts, Django's HTTPS-only settings behind HTTPS, and where the RDS database is (the
-        user and password come as secrets)."""
+        """Plain values: the hosts, Django's HTTPS switches (off on plain HTTP: a setting that defaults to on would
+        redirect every request to a port the load balancer does not have), and where the RDS database is (its user
+        and password come as secrets), each also under the name the project's settings read it from."""
         ecs = self.environment.ecs
         hosts = [self.outputs["alb_dns"], *ecs.domains]
         secure = (
@@ -166,32 +168,60 @@ class Deployer:
                 "DJANGO_CSRF_TRUSTED_ORIGINS": ",".join(f"https://{domain}" for domain in ecs.domains),
             }
             if self.result.https
-            else {}
+            else {"DJANGO_SECURE_SSL_REDIRECT": "0"}
         )
         database = self.outputs.get("banco") or {}
         location = (
             {
-                "DATABASE_HOST": database["host"],
-                "DATABASE_PORT": str(database["port"]),
-                "DATABASE_NAME": database["name"],
-            }
+                "parts": lambda: {
+                    "DATABASE_HOST": database["host"],
+                    "DATABASE_PORT": str(database["port"]),
+                    "DATABASE_NAME": database["name"],
+                },
+                "postgres": lambda: {
+                    "POSTGRES_HOST": database["host"],
+                    "POSTGRES_PORT": str(database["port"]),
+                    "POSTGRES_DB": database["name"],
+                },
+                "url": dict,
+            }[ecs.database_variables]()
             if database
             else {}
         )
-        return {**ecs.environment, **secure, **location, "DJANGO_ALLOWED_HOSTS": ",".join(hosts)}
+        return self.aliased({**ecs.environment, **secure, **location, "DJANGO_ALLOWED_HOSTS": ",".join(hosts)})
 
     def secrets(self) -> dict[str, str]:
-        """ECS reads these by ARN when a task starts: the RDS user and password are JSON keys of its secret."""
+        """ECS reads these by ARN when a task starts: the RDS user and password are JSON keys of its secret, or its
+        DATABASE_URL a secret of its own; DJANGO_SECRET_KEY, Terraform's, also under the project's name."""
+        ecs = self.environment.ecs
         database = self.outputs.get("banco") or {}
+        arn = database.get("secret_arn")
         credentials = (
             {
-                "DATABASE_USER": f"{database['secret_arn']}:username::",
-                "DATABASE_PASSWORD": f"{database['secret_arn']}:password::",
-            }
+                "parts": lambda: {"DATABASE_USER": f"{arn}:username::", "DATABASE_PASSWORD": f"{arn}:password::"},
+                "postgres": lambda: {"POSTGRES_USER": f"{arn}:username::", "POSTGRES_PASSWORD": f"{arn}:password::"},
+                "url": lambda: {"DATABASE_URL": self.database_url_arn(database)},
+            }[ecs.database_variables]()
             if database
             else {}
         )
-        return {**self.environment.ecs.secrets, **credentials}
+        secret_key = self.outputs.get("secret_key_arn")
+        own = {"DJANGO_SECRET_KEY": secret_key} if secret_key else {}
+        return self.aliased({**ecs.secrets, **own, **credentials})
+
+    @staticmethod
+    def database_url_arn(database: dict[str, Any]) -> str:
+        if not database.get("url_arn"):
+            raise DeployError(
+                "ECR_DEPLOY['ECS']['DATABASE_VARIABLES'] is 'url', and the service has no DATABASE_URL secret yet: run "
+                "`python manage.py provision_ecs` (it makes the secret and puts its value), then deploy. Nothing was changed."
+            )
+        return database["url_arn"]
+
+    def aliased(self, values: dict[str, str]) -> dict[str, str]:
+        """values, each of deploy_ecs's own names also under the name the project's settings read (VARIABLES)."""
+        aliases = {SETTING_VARIABLES[setting]: name for setting, name in self.environment.ecs.variables.items()}
+        return values | {aliases[name]: value for name, value in values.items() if name in aliases}
 
     def image_of(self, task_definition: dict[str, Any]) -> str:
         return named_container(task_definition, self.environment.ecs.container)["image"]

@@ -10,7 +10,13 @@ from ecr_deploy.aws.ec2 import subnet_zones
 from ecr_deploy.aws.ecr import EcrApi
 from ecr_deploy.aws.ownership import existing_resource
 from ecr_deploy.aws.rds import db_instance, db_snapshot, pending_changes
-from ecr_deploy.aws.secrets import current_version, policy_resources, restore, scheduled_for_deletion
+from ecr_deploy.aws.secrets import (
+    current_version,
+    policy_resources,
+    put_database_url,
+    restore,
+    scheduled_for_deletion,
+)
 from ecr_deploy.common import timed
 from ecr_deploy.environments import Environment
 from ecr_deploy.errors import ConfigurationError, StateError
@@ -53,6 +59,7 @@ def service_variables(environment: Environment, region: str, image: str) -> dict
         "container": ecs.container,
         "etiquetas": {**ecs.terraform_vars.get("etiquetas", {}), **ownership},
         "banco_rds": ecs.database == "rds",
+        "banco_variaveis": ecs.database_variables,
         "segredos_arns": sorted(
             {resource for value_from in ecs.read_secrets for resource in policy_resources(value_from)}
         ),
@@ -183,6 +190,7 @@ class ServiceProvisioner:
                         f"Task definition: Terraform registered {outputs['primeira_revisao']} (a new cpu, memory, port, "
                         "health check, logs or roles); it reaches the service at the next deploy_ecs."
                     )
+        self.put_database_url(outputs)
         self.report_database(outputs)
         result.service_url, result.https = service_url(outputs), serves_https(outputs)
         if not result.https:
@@ -356,6 +364,18 @@ class ServiceProvisioner:
                 f"ECR_DEPLOY['ECS']['DATABASE'] is 'none': each task keeps its own SQLite, so with tarefas_max {most} "
                 "a record written through one task is missing from the others. Set ECR_DEPLOY['ECS']['TERRAFORM_VARS']"
                 "['tarefas_max'] = 1 (and tarefas_min, tarefas_desejadas), or use DATABASE 'rds'. Nothing was applied."
+            )
+
+    def put_database_url(self, outputs: dict[str, Any]) -> None:
+        """The DATABASE_URL secret's value, put through the API from the master user's secret (never in the state),
+        when the settings read the database from DATABASE_URL."""
+        database = outputs.get("banco") or {}
+        if not database.get("url_arn"):
+            return
+        client = self.session.client("secretsmanager")
+        if put_database_url(client, database["url_arn"], database["secret_arn"], database):
+            self.progress.heading(
+                f"Secrets Manager: DATABASE_URL put in {database['url_arn']} (its value is never shown)"
             )
 
     def report_database(self, outputs: dict[str, Any]) -> None:

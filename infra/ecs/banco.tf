@@ -29,6 +29,23 @@ resource "aws_secretsmanager_secret_version" "banco" {
   secret_id                = aws_secretsmanager_secret.banco[0].id
   secret_string_wo         = jsonencode({ username = local.banco_usuario, password = ephemeral.aws_secretsmanager_random_password.banco[0].random_password })
   secret_string_wo_version = var.banco_senha_versao
+  # The ephemeral value is made once per run: the secret is written after RDS was given it, in the same run. An apply
+  # that stops before the instance is made (a refused rule, a lost answer) has then written no secret, and the run
+  # that makes the instance writes both with its own value; written first, the secret would keep the first run's.
+  depends_on = [aws_db_instance.banco]
+}
+
+# DATABASE_URL, for settings that read the database from it (ECR_DEPLOY["ECS"]["DATABASE_VARIABLES"] "url"): the secret
+# is made here, and its value put by provision_ecs through the API, from the master user's secret and the instance's
+# address (never in this state). It is derived: deleted at once with the service, and put again by the next provision.
+resource "aws_secretsmanager_secret" "banco_url" {
+  #checkov:skip=CKV_AWS_149:Encrypted with the account's aws/secretsmanager key; a customer key would cost USD 1 a month and need grants for the execution role.
+  #checkov:skip=CKV2_AWS_57:Derived from the master user's secret: provision_ecs puts it again whenever that one changes.
+  count                   = var.banco_rds && var.banco_variaveis == "url" ? 1 : 0
+  name                    = "${var.nome}/DATABASE_URL"
+  description             = "postgres://USER:PASSWORD@HOST:PORT/NAME of ${var.nome}'s database, put by provision_ecs; tasks read it by ARN."
+  recovery_window_in_days = 0
+  tags                    = var.etiquetas
 }
 
 resource "aws_db_subnet_group" "banco" {
@@ -90,8 +107,6 @@ resource "aws_db_instance" "banco" {
   # (Terraform must know the name before the destroy; a timestamp read at each plan would change it every run).
   final_snapshot_identifier = "${var.nome}-final-${formatdate("YYYYMMDD-hhmm", plantimestamp())}"
   tags                      = var.etiquetas
-  # The password goes to RDS and to its secret in one apply: the ephemeral value is made once per run.
-  depends_on = [aws_secretsmanager_secret_version.banco]
 
   lifecycle {
     # The snapshot an instance was made from only matters at its creation: a later value must not replace it.

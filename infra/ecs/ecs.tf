@@ -29,36 +29,43 @@ resource "aws_secretsmanager_secret_version" "secret_key" {
   }
 }
 
-# The database reaches the task as plain host, port and name, and as the user and password read by ARN (the JSON
-# keys of its secret) when the task starts; DATABASE_URL, your own database's secret, wins inside the image.
+# The database reaches the task as its settings read it (banco_variaveis): as plain host, port and name with the user
+# and password read by ARN (the JSON keys of its secret) when the task starts, named DATABASE_* or POSTGRES_*; or as
+# one DATABASE_URL secret, whose value provision_ecs puts right after the apply. DATABASE_URL, your own database's
+# secret, wins inside the course's image.
 locals {
   banco = var.banco_rds ? {
     host       = aws_db_instance.banco[0].address
     port       = aws_db_instance.banco[0].port
     name       = aws_db_instance.banco[0].db_name
     secret_arn = aws_secretsmanager_secret.banco[0].arn
+    url_arn    = var.banco_variaveis == "url" ? aws_secretsmanager_secret.banco_url[0].arn : ""
   } : null
+  banco_prefixo = var.banco_variaveis == "postgres" ? "POSTGRES" : "DATABASE"
+  banco_partes  = var.banco_rds && var.banco_variaveis != "url"
   segredos = concat(
     [{ name = "DJANGO_SECRET_KEY", valueFrom = aws_secretsmanager_secret.secret_key.arn }],
     var.database_url_secret_arn == "" ? [] : [{ name = "DATABASE_URL", valueFrom = var.database_url_secret_arn }],
-    var.banco_rds ? [
-      { name = "DATABASE_USER", valueFrom = "${local.banco.secret_arn}:username::" },
-      { name = "DATABASE_PASSWORD", valueFrom = "${local.banco.secret_arn}:password::" },
+    local.banco_partes ? [
+      { name = "${local.banco_prefixo}_USER", valueFrom = "${local.banco.secret_arn}:username::" },
+      { name = "${local.banco_prefixo}_PASSWORD", valueFrom = "${local.banco.secret_arn}:password::" },
     ] : [],
+    var.banco_rds && var.banco_variaveis == "url" ? [{ name = "DATABASE_URL", valueFrom = local.banco.url_arn }] : [],
   )
   # What the execution role may read: the service's own secrets, and those of SECRETS and DATABASE, each as IAM
   # authorizes it (provision_ecs passes them without a JSON key, a partial ARN also with its six characters).
   segredos_arns = distinct(concat(
     [aws_secretsmanager_secret.secret_key.arn],
     var.banco_rds ? [local.banco.secret_arn] : [],
+    var.banco_rds && var.banco_variaveis == "url" ? [local.banco.url_arn] : [],
     var.segredos_arns,
   ))
   ambiente = concat(
     [{ name = "DJANGO_ALLOWED_HOSTS", value = aws_lb.app.dns_name }],
-    var.banco_rds ? [
-      { name = "DATABASE_HOST", value = local.banco.host },
-      { name = "DATABASE_NAME", value = local.banco.name },
-      { name = "DATABASE_PORT", value = tostring(local.banco.port) },
+    local.banco_partes ? [
+      { name = "${local.banco_prefixo}_HOST", value = local.banco.host },
+      { name = var.banco_variaveis == "postgres" ? "POSTGRES_DB" : "DATABASE_NAME", value = local.banco.name },
+      { name = "${local.banco_prefixo}_PORT", value = tostring(local.banco.port) },
     ] : [],
   )
 }

@@ -169,6 +169,17 @@ variable "banco_rds" {
   description = "Make PostgreSQL on RDS for the service (ECR_DEPLOY['ECS']['DATABASE'] 'rds'; provision_ecs passes it)."
 }
 
+variable "banco_variaveis" {
+  type        = string
+  default     = "parts"
+  description = "How the RDS database reaches the tasks: parts (DATABASE_HOST ...), url (a DATABASE_URL secret) or postgres (POSTGRES_HOST ...); ECR_DEPLOY['ECS']['DATABASE_VARIABLES'], passed by provision_ecs."
+
+  validation {
+    condition     = contains(["parts", "url", "postgres"], var.banco_variaveis)
+    error_message = "banco_variaveis must be parts, url or postgres."
+  }
+}
+
 variable "banco_versao" {
   type        = string
   default     = "17"

@@ -5,7 +5,14 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
 from ecr_deploy.runtime.health import database_problem
-from ecr_deploy.runtime.serve import ensure_superuser, gunicorn_argv, with_secret_key
+from ecr_deploy.runtime.serve import (
+    asgi_application,
+    ensure_superuser,
+    gunicorn_argv,
+    gunicorn_version,
+    with_secret_key,
+    wsgi_application,
+)
 
 
 class Command(BaseCommand):
@@ -21,7 +28,8 @@ class Command(BaseCommand):
             self.stderr.write(f"ERROR: the database does not answer ({problem}); /health/ answers 503 until it does.")
         else:
             self.report(ensure_superuser(environ))
-        argv = gunicorn_argv(settings.WSGI_APPLICATION, environ)
+        asgi = asgi_application(settings)
+        argv = gunicorn_argv(asgi or wsgi_application(settings), environ, gunicorn_version(), asgi=bool(asgi))
         connections.close_all()
         self.stdout.flush()
         try:

@@ -1,0 +1,346 @@
+"""ecr_deploy_init on projects of the shapes real ones have, each made here in a few files: a settings package read
+through django-environ (cookiecutter-django's), a requirements folder, a uv project, a poetry project, a compiled
+dependency, its own Dockerfile. What it reads of each, and what it writes."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from ecr_deploy.image import project_scan
+from tests.conftest import ROOT
+
+HEALTH = "ecr_deploy.runtime.health.HealthCheckMiddleware"
+
+BASE = """\
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+APPS_DIR = BASE_DIR / "shop"
+env = environ.Env()
+DEBUG = env.bool("DJANGO_DEBUG", False)
+DATABASES = {"default": env.db("DATABASE_URL")}
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.staticfiles",
+    "ecr_deploy",
+    "shop",
+]
+MIDDLEWARE = [
+    "ecr_deploy.runtime.health.HealthCheckMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+]
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+STATIC_URL = "/static/"
+STATIC_ROOT = str(BASE_DIR / "staticfiles")
+STATICFILES_DIRS = [str(APPS_DIR / "static")]
+MEDIA_ROOT = str(APPS_DIR / "media")
+LOCALE_PATHS = [str(BASE_DIR / "locale")]
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [str(APPS_DIR / "templates")],
+        "APP_DIRS": True,
+    }
+]
+USE_TZ = True
+"""
+
+PRODUCTION = """\
+from .base import *  # noqa: F403
+from .base import env
+
+SECRET_KEY = env("DJANGO_SECRET_KEY")
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["shop.example.com"])
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+ADMIN_URL = env("DJANGO_ADMIN_URL")
+ANYMAIL = {"MAILGUN_API_KEY": env("MAILGUN_API_KEY"), "MAILGUN_SENDER_DOMAIN": env("MAILGUN_DOMAIN")}
+"""
+
+#: A project as cookiecutter-django makes one (its requirements/ layout), cut to what the tool reads.
+COOKIECUTTER_LIKE = {
+    "manage.py": (
+        "import os\nimport sys\n\nif __name__ == '__main__':\n"
+        "    os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings.local')\n"
+        "    from django.core.management import execute_from_command_line\n\n"
+        "    execute_from_command_line(sys.argv)\n"
+    ),
+    "config/__init__.py": "",
+    "config/settings/__init__.py": "",
+    "config/settings/base.py": BASE,
+    "config/settings/local.py": (
+        "from .base import *  # noqa: F403\nfrom .base import env\n\nDEBUG = True\n"
+        'SECRET_KEY = env("DJANGO_SECRET_KEY", default="local-only")\nALLOWED_HOSTS = ["*"]\n'
+    ),
+    "config/settings/production.py": PRODUCTION,
+    "config/urls.py": (
+        "from django.urls import path\nfrom django.views.generic import TemplateView\n\n"
+        'urlpatterns = [path("", TemplateView.as_view(template_name="home.html"))]\n'
+    ),
+    "config/wsgi.py": ("from django.core.wsgi import get_wsgi_application\n\napplication = get_wsgi_application()\n"),
+    "shop/__init__.py": "",
+    "shop/templates/home.html": "<h1>Vitrine</h1>\n",
+    "shop/static/shop.css": "h1 { color: teal; }\n",
+    "shop/media/upload.jpg": "a developer's local upload\n",
+    "locale/pt_BR/LC_MESSAGES/django.po": 'msgid ""\nmsgstr ""\n',
+    ".python-version": "3.13\n",
+    "requirements/base.txt": "django>=4.2\ndjango-environ==0.12.0  # settings\n",
+    "requirements/local.txt": "-r base.txt\ndjango-debug-toolbar\n",
+    "requirements/production.txt": "-r base.txt\n\ngunicorn==23.0.0\npsycopg[c]==3.2.9\n",
+    "venv/pyvenv.cfg": "home = /usr/bin\n",
+    "venv/lib/python3.13/site-packages/shop_helpers/__init__.py": "",
+}
+
+
+def make(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+@pytest.fixture
+def cookiecutter_like(tmp_path, settings):
+    settings.BASE_DIR = make(tmp_path, COOKIECUTTER_LIKE)
+    return tmp_path
+
+
+def test_the_production_settings_beside_managepys_development_default_are_the_images(cookiecutter_like):
+    out = io.StringIO()
+    call_command("ecr_deploy_init", "--ecs", stdout=out)
+    said = out.getvalue()
+    dockerfile = (cookiecutter_like / "Dockerfile").read_text()
+    assert "Settings for the image: config.settings.production" in said
+    assert "DJANGO_SETTINGS_MODULE=config.settings.production" in dockerfile
+    assert "Dependencies: pip install -r requirements/production.txt; Python 3.13" in said
+    assert "deploy_ecs sets: DATABASE_URL, DJANGO_ALLOWED_HOSTS, DJANGO_SECRET_KEY, DJANGO_SECURE_SSL_REDIRECT." in said
+    assert (
+        "Your settings read these with no default; a deploy must give them: DJANGO_ADMIN_URL, MAILGUN_API_KEY, "
+        "MAILGUN_DOMAIN." in said
+    )
+    assert '"DATABASE_VARIABLES": "url",' in said and '"MAILGUN_API_KEY": "arn:aws:secretsmanager:' in said
+    assert '"DJANGO_ADMIN_URL": "...",' in said and '"REPOSITORY": ' in said
+    assert "Warning" not in said  # production settings, DEBUG off
+
+
+def test_the_build_runs_collectstatic_with_placeholders_and_no_migrate_or_runtime_value(cookiecutter_like):
+    call_command("ecr_deploy_init", stdout=io.StringIO())
+    dockerfile = (cookiecutter_like / "Dockerfile").read_text()
+    assert "prepare_image" not in dockerfile and "migrate" not in dockerfile.split("COPY . ./")[1]
+    build = dockerfile.split("COPY . ./")[1]
+    assert "DJANGO_SECRET_KEY=build-placeholder" in build and "MAILGUN_API_KEY=build-placeholder" in build
+    assert "DATABASE_URL=postgres://build:build@build-placeholder.invalid:5432/build" in build
+    assert "DJANGO_DEBUG" not in build  # read with a default: left unset, as at build
+    assert "python manage.py collectstatic --noinput" in build and "ENV DJANGO_SECRET_KEY" not in dockerfile
+
+
+def test_the_requirements_folder_installs_the_project_way_and_a_compiled_driver_gets_a_build_stage(cookiecutter_like):
+    call_command("ecr_deploy_init", stdout=io.StringIO())
+    dockerfile = (cookiecutter_like / "Dockerfile").read_text()
+    build, runtime = dockerfile.split("\nFROM ${BASE_IMAGE}\n")
+    assert "COPY requirements/production.txt requirements/production.txt\n" in build
+    assert "COPY requirements/base.txt requirements/base.txt\n" in build
+    assert "requirements/local.txt" not in dockerfile
+    assert "RUN pip install -r requirements/production.txt\n" in build
+    assert "apt-get install -y --no-install-recommends gcc libc6-dev libpq-dev" in build
+    assert "gcc" not in runtime and "apt-get install -y --no-install-recommends libpq5" in runtime
+    assert "COPY --from=build /venv /venv" in runtime
+    # gunicorn is the project's; the tool and WhiteNoise are added, every project pin held (-c the installed set).
+    assert "pip install -c /tmp/installed django-ecr-deploy" in build and " whitenoise\n" in build
+    assert "gunicorn" not in build.split("pip install -c")[1]
+    assert "ARG BASE_IMAGE=python:3.13-slim" in dockerfile
+
+
+def test_the_dockerignore_lets_in_locale_templates_and_static_and_leaves_out_uploads_and_virtualenvs(
+    cookiecutter_like,
+):
+    call_command("ecr_deploy_init", stdout=io.StringIO())
+    lines = (cookiecutter_like / ".dockerignore").read_text().splitlines()
+    for let_in in ("!config", "!shop", "!locale", "!requirements/production.txt", "!requirements/base.txt"):
+        assert let_in in lines
+    assert "!venv" not in lines  # its packages are not the project's, though importable from it
+    assert lines.index("shop/media") > lines.index("!shop") and "venv" in lines
+    assert "**/node_modules" in lines and "**/.env" in lines
+
+
+def test_gitignore_gets_the_terraform_lines_once_and_keeps_the_projects_own(cookiecutter_like):
+    (cookiecutter_like / ".gitignore").write_text("*.pyc\n.env")
+    call_command("ecr_deploy_init", stdout=io.StringIO())
+    written = (cookiecutter_like / ".gitignore").read_text()
+    assert written.startswith("*.pyc\n.env\n\n# ecr_deploy: Terraform's working folders")
+    assert "/infra/**/.terraform/\n/infra/**/terraform.tfstate.d/\n/infra/**/*.tfstate*\n" in written
+    call_command("ecr_deploy_init", stdout=io.StringIO())
+    assert (cookiecutter_like / ".gitignore").read_text() == written
+    subprocess.run(["git", "init", "-q"], cwd=cookiecutter_like, check=True)
+    ignored = subprocess.run(
+        [
+            "git",
+            "check-ignore",
+            "--no-index",
+            "infra/terraform.tfstate.d/default/terraform.tfstate",
+            "infra/ecs/.terraform/x",
+        ],
+        cwd=cookiecutter_like,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ignored.stdout.split() == ["infra/terraform.tfstate.d/default/terraform.tfstate", "infra/ecs/.terraform/x"]
+
+
+def test_development_settings_chosen_by_hand_are_warned_about(cookiecutter_like):
+    out = io.StringIO()
+    call_command("ecr_deploy_init", "--image-settings", "config.settings.local", "--dry-run", stdout=out)
+    assert "Warning: config.settings.local is named like development settings" in out.getvalue()
+    assert "Warning: config.settings.local sets DEBUG = True" in out.getvalue()
+    assert not (cookiecutter_like / "Dockerfile").exists()
+
+
+def test_settings_that_fail_even_with_placeholders_stop_init_clearly_and_write_nothing(cookiecutter_like):
+    production = cookiecutter_like / "config" / "settings" / "production.py"
+    production.write_text(PRODUCTION + "import sentry_sdk_not_installed\n")
+    with pytest.raises(CommandError, match=r"Cannot import the settings 'config.settings.production' with a place"):
+        call_command("ecr_deploy_init", stdout=io.StringIO())
+    assert not (cookiecutter_like / "Dockerfile").exists() and not (cookiecutter_like / ".gitignore").exists()
+
+
+def test_python_m_ecr_deploy_init_reads_managepys_default_and_imports_settings_that_need_their_environment(tmp_path):
+    """manage.py would stop with ImproperlyConfigured: DATABASE_URL is read with no default."""
+    project = make(tmp_path, COOKIECUTTER_LIKE)
+    environment = {
+        key: value for key, value in os.environ.items() if key not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL"}
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "ecr_deploy", "init", "--dry-run"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**environment, "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Settings for the image: config.settings.production" in done.stdout and "Traceback" not in done.stderr
+    explicit = subprocess.run(
+        [sys.executable, "-m", "ecr_deploy", "init", "--settings", "config.settings.local", "--dry-run"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**environment, "PYTHONPATH": str(ROOT)},
+    )
+    assert "Settings for the image: config.settings.local" in explicit.stdout, explicit.stderr
+
+
+def test_settings_reading_their_own_names_are_given_them_by_the_deploy(tmp_path, settings):
+    """The third project's shape: SECRET_KEY and its own hosts variable, the database as POSTGRES_*."""
+    files = dict(COOKIECUTTER_LIKE)
+    files["config/settings/base.py"] = BASE.replace(
+        'DATABASES = {"default": env.db("DATABASE_URL")}',
+        'DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "HOST": env("POSTGRES_HOST"), '
+        '"NAME": env("POSTGRES_DB"), "USER": env("POSTGRES_USER"), "PASSWORD": env("POSTGRES_PASSWORD")}}',
+    )
+    files["config/settings/production.py"] = (
+        "import os\n\nfrom .base import *  # noqa: F403\n\nSECRET_KEY = os.environ['SECRET_KEY']\n"
+        "ALLOWED_HOSTS = os.environ.get('SHOP_HOSTS', '').split(',')\n"
+    )
+    settings.BASE_DIR = make(tmp_path, files)
+    out = io.StringIO()
+    call_command("ecr_deploy_init", stdout=out)
+    said = out.getvalue()
+    assert '"VARIABLES": {"SECRET_KEY": "SECRET_KEY", "ALLOWED_HOSTS": "SHOP_HOSTS"},' in said
+    assert '"DATABASE_VARIABLES": "postgres",' in said
+    assert "The database reaches the tasks as POSTGRES_HOST, POSTGRES_PORT, POSTGRES_DB" in said
+    assert "a deploy must give them" not in said  # every variable read is one deploy_ecs sets
+
+
+UV_PROJECT = {
+    "manage.py": COOKIECUTTER_LIKE["manage.py"].replace("config.settings.local", "config.settings.production"),
+    "config/__init__.py": "",
+    "config/settings/__init__.py": "",
+    "config/settings/production.py": "SECRET_KEY = 'x'\nINSTALLED_APPS = ['ecr_deploy']\nDATABASES = {}\n",
+    "pyproject.toml": '[project]\nname = "shop"\nversion = "1"\nrequires-python = "==3.12.*"\ndependencies = ["django"]\n',
+    "uv.lock": 'version = 1\n\n[[package]]\nname = "django"\nversion = "5.2.8"\n\n[[package]]\nname = "uWSGI"\nversion = "2.0.30"\n',
+}
+
+
+@pytest.mark.parametrize(
+    ("lock", "install"),
+    [
+        ("uv.lock", "/tools/bin/uv sync --frozen --no-dev --no-install-project --inexact"),
+        ("poetry.lock", "/tools/bin/poetry install --only main --no-root --no-interaction"),
+    ],
+)
+def test_a_pyproject_with_a_lock_installs_with_its_own_tool_and_python(tmp_path, settings, lock, install):
+    files = {name: text for name, text in UV_PROJECT.items() if name != "uv.lock"}
+    files[lock] = UV_PROJECT["uv.lock"]
+    settings.BASE_DIR = make(tmp_path, files)
+    out = io.StringIO()
+    call_command("ecr_deploy_init", stdout=out)
+    dockerfile = (tmp_path / "Dockerfile").read_text()
+    assert install in dockerfile and f"COPY pyproject.toml pyproject.toml\nCOPY {lock} {lock}\n" in dockerfile
+    assert "ARG BASE_IMAGE=python:3.12-slim" in dockerfile
+    assert "uwsgi" in project_scan.dependencies(tmp_path).compiled and "python3-dev" in dockerfile
+    assert not (tmp_path / "requirements.txt").exists()  # the project's dependencies stay its own
+    assert f"Dependencies: {'uv sync --frozen --no-dev' if lock == 'uv.lock' else 'poetry install --only main'}" in (
+        out.getvalue()
+    )
+
+
+@pytest.mark.parametrize(
+    ("files", "version"),
+    [
+        ({".python-version": "3.11.9\n"}, "3.11"),
+        ({"runtime.txt": "python-3.12.4\n"}, "3.12"),
+        ({"pyproject.toml": 'requires-python = "~=3.10"\n'}, "3.10"),
+        ({"pyproject.toml": 'requires-python = ">=3.10"\n'}, project_scan.DEFAULT_PYTHON),
+        ({}, project_scan.DEFAULT_PYTHON),
+    ],
+)
+def test_the_python_version_comes_from_the_projects_own_files(tmp_path, files, version):
+    assert project_scan.python_version(make(tmp_path, files)) == version
+
+
+def test_environment_reads_are_found_in_every_form_with_their_defaults_and_conditions(tmp_path):
+    make(
+        tmp_path,
+        {
+            "site/__init__.py": "",
+            "site/settings.py": (
+                "import os\nimport environ\nimport dj_database_url\n"
+                "env = environ.Env(DEBUG=(bool, False))\n"
+                "DEBUG = env('DEBUG')\n"
+                "SECRET_KEY = os.environ['SECRET_KEY']\n"
+                "HOSTS = os.getenv('HOSTS', 'localhost')\n"
+                "LEVEL = env.int('LEVEL', 20)\n"
+                "CACHES = {'default': env.cache()}\n"
+                "DATABASES = {'default': dj_database_url.config(conn_max_age=60)}\n"
+                "if DEBUG:\n    TOOLBAR = env('TOOLBAR_KEY')\n"
+                "def later():\n    return os.environ['LATER']\n"
+            ),
+        },
+    )
+    reads = {read.variable: read for read in project_scan.environment_reads(tmp_path, "site.settings")}
+    assert set(reads) == {"DEBUG", "SECRET_KEY", "HOSTS", "LEVEL", "CACHE_URL", "DATABASE_URL", "TOOLBAR_KEY", "LATER"}
+    assert project_scan.required_variables(list(reads.values())) == ["CACHE_URL", "DATABASE_URL", "SECRET_KEY"]
+    assert reads["TOOLBAR_KEY"].conditional and reads["LATER"].conditional and reads["DEBUG"].has_default
+    assert (reads["CACHE_URL"].kind, reads["DATABASE_URL"].kind, reads["SECRET_KEY"].setting) == (
+        "cache",
+        "db",
+        "SECRET_KEY",
+    )
+    assert project_scan.placeholders(list(reads.values()))["CACHE_URL"] == "locmemcache://"
