@@ -1,5 +1,5 @@
 """The Django matrix: the tests that need no engine, on each supported Django with a Python it supports, in venvs
-made by uv. `make test` runs the oldest and the newest (`nox -s oldest newest`); `nox` runs them all.
+made by uv. `make test` runs the oldest and the newest after the suite (`nox -s oldest newest`); `nox` runs them all.
 
 Each session first proves that installing django-ecr-deploy leaves the project's Django where it was."""
 
@@ -58,7 +58,9 @@ def run_on(session: nox.Session, django: str) -> None:
     override = Path(session.create_tmp()) / "django.txt"
     override.write_text(f"Django=={after}\n")
     session.install("-r", "requirements.txt", "-e", ".[deploy,dev]", "--override", str(override), "--system-certs")
-    session.run("python", "-m", "pytest", "-q", "-m", "not engine", "-p", "no:cacheprovider", *session.posargs)
+    session.run(
+        "python", "-m", "pytest", "-q", "-n", "2", "-m", "not engine", "-p", "no:cacheprovider", *session.posargs
+    )
 
 
 def installed_django(session: nox.Session) -> str:

@@ -73,7 +73,7 @@ def pytest_configure(config: pytest.Config) -> None:
         settings.SECRET_KEY = secrets.token_urlsafe(50)
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     config.option.loadscopereorder = False  # xdist hands out work in our order (below), not largest group first
-    engine_tests_run = config.getoption("markexpr", "") != "not engine"  # noxfile.py's matrix runs beside the suite
+    engine_tests_run = config.getoption("markexpr", "") != "not engine"  # noxfile.py's matrix
     if engine_tests_run and not hasattr(config, "workerinput") and MOTO_PID.is_file():
         subprocess.run([str(LOCAL_AWS), "reset"], check=False, capture_output=True)  # not running: up starts it empty
     SERIAL_LOCK_DIR.mkdir(parents=True, exist_ok=True)
