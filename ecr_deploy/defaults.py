@@ -91,7 +91,7 @@ SETTING_VARIABLES = {
     "SECURE_HSTS_SECONDS": "DJANGO_SECURE_HSTS_SECONDS",
     "CSRF_TRUSTED_ORIGINS": "DJANGO_CSRF_TRUSTED_ORIGINS",
 }
-#: The database's variables for each DATABASE_VARIABLES.
+#: The database's variables for each DATABASE_VARIABLES, in this order: host, port, name, user, password.
 DATABASE_VARIABLE_NAMES = {
     "parts": ("DATABASE_HOST", "DATABASE_PORT", "DATABASE_NAME", "DATABASE_USER", "DATABASE_PASSWORD"),
     "url": ("DATABASE_URL",),

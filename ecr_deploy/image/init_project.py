@@ -24,14 +24,11 @@ from ecr_deploy.image.project_scan import ASGI_SERVERS, COMPILED, Dependencies
 
 TEMPLATES = Path(__file__).parent / "project_template"
 HEALTH_MIDDLEWARE = "ecr_deploy.runtime.health.HealthCheckMiddleware"
-WHITENOISE_MIDDLEWARE = "whitenoise.middleware.WhiteNoiseMiddleware"
 HEALTHCHECK = (
     "HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \\\n"
     '    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('
     'f\\"http://127.0.0.1:{os.environ.get(\'PORT\') or 8000}/health/\\", timeout=4)"]\n'
 )
-#: The settings values the image depends on (project_scan.PROBE reads the same names).
-SETTINGS_NAMES = project_scan.SETTINGS_NAMES
 SECRET_WORDS = ("KEY", "SECRET", "PASSWORD", "TOKEN", "DSN", "CREDENTIAL")
 GITIGNORE_MARK = "# ecr_deploy: Terraform's working folders and local states, and the files it writes for a run"
 
@@ -66,7 +63,8 @@ class ProjectReading:
     dependencies: Dependencies
     python: str
     dockerfile: str
-    values: dict[str, Any] = field(repr=False, default_factory=dict)
+    values: dict[str, Any] = field(repr=False, default_factory=dict)  # project_scan.SETTINGS_NAMES' values
+    placeholders: dict[str, str] = field(default_factory=dict)  # what the build gives each variable read
 
 
 def read_project(
@@ -91,7 +89,7 @@ def read_project(
         raise ConfigurationError(f"--settings {image_module}: no such module in {base_dir}.")
     reads = project_scan.environment_reads(base_dir, module)
     if module == process_module:
-        values = {name: getattr(process_settings, name, None) for name in SETTINGS_NAMES}
+        values = {name: getattr(process_settings, name, None) for name in project_scan.SETTINGS_NAMES}
     else:
         values = project_scan.probe_settings(base_dir, module, reads)
     variables = {
@@ -118,7 +116,8 @@ def read_project(
         dependencies=project_scan.dependencies(base_dir),
         python=project_scan.python_version(base_dir),
         dockerfile=dockerfile,
-        values={**values, "placeholders": project_scan.placeholders(reads)},
+        values=values,
+        placeholders=project_scan.placeholders(reads),
     )
 
 
@@ -287,8 +286,7 @@ def prepare_step(base_dir: Path, reading: ProjectReading, *, staticfiles: bool) 
         return f"# ALLOWED_HOSTS, migrate, the fixtures and the static files, in one process.\nRUN {prepare}\n"
     if not staticfiles:
         return ""
-    values = reading.values.get("placeholders") or {}
-    assigned = "".join(f"{name}={shlex.quote(value)} \\\n    " for name, value in sorted(values.items()))
+    assigned = "".join(f"{name}={shlex.quote(value)} \\\n    " for name, value in sorted(reading.placeholders.items()))
     return (
         "# The static files, with a placeholder for each variable the settings read: no runtime value exists at\n"
         "# build. Migrate runs at deploy, as a one-off task of the release.\n"
@@ -405,11 +403,11 @@ def gitignore(base_dir: Path) -> PlannedFile:
     path = base_dir / ".gitignore"
     existing = path.read_text() if path.is_file() else None
     present = set((existing or "").splitlines())
-    missing = [line for line in lines if line not in present]
-    if missing in ([], [GITIGNORE_MARK]):
+    missing = [line for line in lines[1:] if line not in present]
+    if not missing:
         return PlannedFile(path, existing or "", existing, appended=True)
     head = "" if not existing else existing if existing.endswith("\n") else f"{existing}\n"
-    block = "".join(f"{line}\n" for line in [GITIGNORE_MARK, *(line for line in missing if line != GITIGNORE_MARK)])
+    block = "".join(f"{line}\n" for line in [GITIGNORE_MARK, *missing])
     return PlannedFile(path, f"{head}\n{block}" if head else block, existing, appended=True)
 
 

@@ -17,7 +17,7 @@ from ecr_deploy.aws.ecs import EcsService, TaskOutcome, named_container, task_de
 from ecr_deploy.aws.iam import secrets_refused
 from ecr_deploy.aws.session import LazyClient
 from ecr_deploy.common import timed
-from ecr_deploy.defaults import SETTING_VARIABLES
+from ecr_deploy.defaults import DATABASE_VARIABLE_NAMES, SETTING_VARIABLES
 from ecr_deploy.environments import Environment
 from ecr_deploy.errors import AwsError, DeployError
 from ecr_deploy.runtime.migrations import IRREVERSIBLE_MARK
@@ -171,23 +171,10 @@ class Deployer:
             else {"DJANGO_SECURE_SSL_REDIRECT": "0"}
         )
         database = self.outputs.get("banco") or {}
-        location = (
-            {
-                "parts": lambda: {
-                    "DATABASE_HOST": database["host"],
-                    "DATABASE_PORT": str(database["port"]),
-                    "DATABASE_NAME": database["name"],
-                },
-                "postgres": lambda: {
-                    "POSTGRES_HOST": database["host"],
-                    "POSTGRES_PORT": str(database["port"]),
-                    "POSTGRES_DB": database["name"],
-                },
-                "url": dict,
-            }[ecs.database_variables]()
-            if database
-            else {}
-        )
+        location = {}
+        if database and ecs.database_variables != "url":
+            host, port, name, _, _ = DATABASE_VARIABLE_NAMES[ecs.database_variables]
+            location = {host: database["host"], port: str(database["port"]), name: database["name"]}
         return self.aliased({**ecs.environment, **secure, **location, "DJANGO_ALLOWED_HOSTS": ",".join(hosts)})
 
     def secrets(self) -> dict[str, str]:
@@ -196,15 +183,12 @@ class Deployer:
         ecs = self.environment.ecs
         database = self.outputs.get("banco") or {}
         arn = database.get("secret_arn")
-        credentials = (
-            {
-                "parts": lambda: {"DATABASE_USER": f"{arn}:username::", "DATABASE_PASSWORD": f"{arn}:password::"},
-                "postgres": lambda: {"POSTGRES_USER": f"{arn}:username::", "POSTGRES_PASSWORD": f"{arn}:password::"},
-                "url": lambda: {"DATABASE_URL": self.database_url_arn(database)},
-            }[ecs.database_variables]()
-            if database
-            else {}
-        )
+        credentials = {}
+        if database and ecs.database_variables == "url":
+            credentials = {"DATABASE_URL": self.database_url_arn(database)}
+        elif database:
+            *_, user, password = DATABASE_VARIABLE_NAMES[ecs.database_variables]
+            credentials = {user: f"{arn}:username::", password: f"{arn}:password::"}
         secret_key = self.outputs.get("secret_key_arn")
         own = {"DJANGO_SECRET_KEY": secret_key} if secret_key else {}
         return self.aliased({**ecs.secrets, **own, **credentials})
