@@ -105,7 +105,12 @@ def create_repository(self):
     lost = fault_asked("lose-create-answer", name)
     if lost is not None:
         lost.unlink()
-        raise ServiceException("ServerException", "The answer to this create was lost (a local-aws fault).")
+        # The 500 is written here, in ECR's JSON shape: how moto serializes its own ServiceException changed in 5.2.6
+        # (a 400, which no caller retries).
+        body = json.dumps(
+            {"__type": "ServerException", "message": "The answer to this create was lost (a local-aws fault)."}
+        )
+        return body, {"Content-Type": "application/x-amz-json-1.1", "status": 500}
     held = fault_asked("hold-create-answer", name)
     deadline = time.monotonic() + 120
     while held is not None and held.exists() and time.monotonic() < deadline:
