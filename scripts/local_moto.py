@@ -4,6 +4,8 @@
   make every client fetch a new one at every call).
 - Every account's token carries the default account's password: one registry, with one htpasswd, serves the
   ECR host of each account that the tests reach (STS AssumeRole into a second account).
+- A moto that enforces IAM (INITIAL_NO_AUTH_ACTION_COUNT) puts a grant in each token: the principal that asked for
+  it, whom scripts/registry_gate.py has judged, call by call, at /moto-api/local-aws/registry-grant.
 - Application Auto Scaling answers ListTagsForResource, TagResource and UntagResource (moto has none of them),
   which the Terraform AWS provider calls on every scalable target it reads.
 - The password inside a region's tokens can be rotated by writing it to $LOCAL_AWS_ECR_PASSWORDS/<region>,
@@ -40,6 +42,7 @@ import base64
 import functools
 import json
 import os
+import secrets
 import ssl
 import sys
 import time
@@ -49,7 +52,8 @@ import urllib.request
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import aws_rules  # noqa: F401  AWS's refusals where moto has none, each with its source
+import aws_rules  # AWS's refusals where moto has none, each with its source
+from moto import settings
 from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.exceptions import ServiceException
@@ -57,9 +61,12 @@ from moto.core.responses import ActionResult
 from moto.ec2.responses.security_groups import SecurityGroups
 from moto.ecr.exceptions import ImageNotFoundException
 from moto.ecr.responses import ECRResponse
+from moto.iam.access_control import AssumedRoleAccessKey, IAMPolicy, IAMUserAccessKey, create_access_key
 from moto.moto_api import state_manager
+from moto.moto_api._internal.urls import url_paths as moto_api_paths
 from moto.rds.models import DBInstance, RDSBackend
 from moto.server import main
+from moto.utilities.utils import get_partition
 
 issue_token = ECRResponse.get_authorization_token
 create_repository_in_moto = ECRResponse.create_repository
@@ -76,16 +83,42 @@ def registry_password(region: str) -> str:
     return rotated.read_text().strip() if rotated.is_file() else f"{DEFAULT_ACCOUNT_ID}-auth-token"
 
 
+#: The principals that the tokens of a moto enforcing IAM were issued to, by the grant each token carries.
+GRANTS: dict[str, IAMUserAccessKey | AssumedRoleAccessKey] = {}
+
+
 def get_authorization_token(self):
     result = issue_token(self)
     password = registry_password(self.region)
+    if settings.INITIAL_NO_AUTH_ACTION_COUNT != float("inf"):
+        # An ECR token stands for the principal that asked for it: every registry call made with it is authorized
+        # as that principal's own ECR action (ECR user guide, "Private registry authentication"; "Pushing an
+        # image", IAM permissions). scripts/registry_gate.py asks this moto for each call, by the grant.
+        grant = secrets.token_urlsafe(16)
+        GRANTS[grant] = create_access_key(
+            self.current_account, get_partition(self.region), self.get_access_key(), dict(self.headers)
+        )
+        claim = json.dumps({"moto": self.headers["Host"], "grant": grant}).encode()
+        password = f"{password}~{base64.urlsafe_b64encode(claim).decode()}"
     for data in result.result["authorizationData"]:
         data["expiresAt"] = datetime.now(timezone.utc) + timedelta(hours=12)
         data["authorizationToken"] = base64.b64encode(f"AWS:{password}".encode()).decode()
     return result
 
 
+def registry_grant(request, full_url, headers):
+    """Whether the principal of a token's grant may take an ECR action on a repository, by its own policies."""
+    asked = urllib.parse.parse_qs(urllib.parse.urlparse(full_url).query)
+    principal = GRANTS.get(asked["grant"][0])
+    if principal is None:
+        return 404, {}, json.dumps({"message": "no such grant"})
+    policies = [IAMPolicy(policy) for policy in principal.collect_policies()]
+    verdict = aws_rules.decision(policies, asked["action"][0], asked["resource"][0])
+    return 200, {"Content-Type": "application/json"}, json.dumps({"principal": principal.arn, "decision": verdict})
+
+
 ECRResponse.get_authorization_token = get_authorization_token
+moto_api_paths["{0}/moto-api/local-aws/registry-grant$"] = registry_grant
 
 
 def fault_asked(fault: str, name: str) -> Path | None:

@@ -81,7 +81,7 @@ def test_a_wrong_password_is_refused_with_401(local_aws, docker_client):
 
 def test_up_twice_starts_nothing_twice(local_aws):
     state = ROOT / ".local-aws"
-    pids = {name: (state / f"{name}.pid").read_text() for name in ("moto", "registry", "dns")}
+    pids = {name: (state / f"{name}.pid").read_text() for name in ("moto", "registry", "gate", "dns")}
     done = local_aws_cli("up")
     assert done.returncode == 0, done.stderr
     assert "starting" not in done.stdout and "moto: running" in done.stdout and "registry: running" in done.stdout

@@ -4,8 +4,9 @@ real push) and deploys to COMPLETED, and without any one of its actions one of t
 
 moto matches actions everywhere but resources only in S3, IAM and STS, so the principal's copy of the policy keeps
 the S3 statements as rendered and gives the others `Resource: *`; the scoping of those is checked on the rendered
-document. Two kinds of action are not moto's to check: the registry takes the layers and manifests of a push with
-its own token, and ECS checks iam:PassRole when it starts a task."""
+document. The registry's calls (a manifest read, a push's layers and manifest) are checked by the local ECR host's
+gate as ECR checks them, as the principal whose token they carry (scripts/registry_gate.py). One action is not the
+local AWS's to check: ECS checks iam:PassRole when it starts a task."""
 
 from __future__ import annotations
 
@@ -28,15 +29,8 @@ from tests.conftest import ROOT, run
 
 pytestmark = [pytest.mark.engine, pytest.mark.xdist_group("release")]
 
-#: Actions that the local AWS cannot deny: the registry (not moto) takes a push's layers, and ECS checks PassRole
-#: itself. (BatchGetImage and PutImage are moto's to check too: deploy_ecs marks the images it runs through them.)
-NOT_CHECKED_BY_MOTO = {
-    "ecr:BatchCheckLayerAvailability",
-    "ecr:InitiateLayerUpload",
-    "ecr:UploadLayerPart",
-    "ecr:CompleteLayerUpload",
-    "iam:PassRole",
-}
+#: The action that the local AWS cannot deny: ECS checks PassRole itself when it starts a task.
+NOT_CHECKED_BY_MOTO = {"iam:PassRole"}
 #: AWS's policy for a push (ECR user guide, "Pushing an image", IAM permissions): the manifest read before it too.
 PUSH_ACTIONS = [
     "ecr:BatchCheckLayerAvailability",
@@ -322,9 +316,76 @@ def test_publish_and_deploy_succeed_under_exactly_the_policy_and_fail_clearly_wi
             release_run(docker_client, name, released["infra"], fresh=action in TERRAFORMS_ONLY)
         except CommandError as refused:
             message = str(refused)
-            assert call in message and ("AccessDenied" in message or "403" in message), (action, message)
+            refused_words = ("AccessDenied", "403", f"not authorized to perform: {action}")
+            assert call in message and any(word in message for word in refused_words), (action, message)
             assert "Traceback" not in message
         else:
             passed.append(action)
         release_locks_left_by_the_refusal(admin_s3, f"{name}-estado")
     assert passed == [], f"publish and deploy need none of {passed}: the policy must not grant them"
+
+
+def test_the_registry_authorizes_each_call_as_the_tokens_principal(enforcing_moto):
+    """A manifest read is ecr:BatchGetImage and a layer upload ecr:InitiateLayerUpload, judged by the policy of the
+    principal whose token the call carries, at the call (a policy changed after the token counts); a refusal is ECR's
+    403 `DENIED`, naming the principal and the action."""
+    import base64
+    import ssl
+    import urllib.error
+
+    iam = boto3.client(
+        "iam",
+        endpoint_url=enforcing_moto["endpoint"],
+        aws_access_key_id=enforcing_moto["admin"][0],
+        aws_secret_access_key=enforcing_moto["admin"][1],
+    )
+    user = f"reader-{uuid.uuid4().hex[:6]}"
+    iam.create_user(UserName=user)
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+
+    def allow(*actions: str) -> None:
+        statement = {"Effect": "Allow", "Action": ["ecr:GetAuthorizationToken", *actions], "Resource": "*"}
+        iam.put_user_policy(
+            UserName=user,
+            PolicyName="ecr",
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+        )
+
+    allow("ecr:BatchGetImage")
+    ecr = boto3.client(
+        "ecr",
+        endpoint_url=enforcing_moto["endpoint"],
+        aws_access_key_id=key["AccessKeyId"],
+        aws_secret_access_key=key["SecretAccessKey"],
+    )
+    data = ecr.get_authorization_token()["authorizationData"][0]
+    context = ssl.create_default_context(cafile=str(ROOT / ".local-aws" / "registry.crt"))
+
+    def call(method: str, path: str) -> tuple[int, str]:
+        request = urllib.request.Request(
+            f"{data['proxyEndpoint']}{path}",
+            method=method,
+            headers={"Authorization": f"Basic {data['authorizationToken']}"},
+        )
+        try:
+            with urllib.request.urlopen(request, context=context, timeout=30) as answer:
+                return answer.status, answer.read().decode()
+        except urllib.error.HTTPError as refused:
+            return refused.code, refused.read().decode()
+
+    status, body = call("GET", "/v2/nothing-here/manifests/V1")
+    assert status == 404 and "MANIFEST_UNKNOWN" in body  # let through: the registry itself answers
+    status, body = call("POST", "/v2/nothing-here/blobs/uploads/")
+    assert status == 403
+    (error,) = json.loads(body)["errors"]
+    assert error["code"] == "DENIED"
+    assert error["message"].startswith(f"User: arn:aws:iam::123456789012:user/{user} is not authorized to perform: ")
+    assert (
+        "ecr:InitiateLayerUpload on resource: arn:aws:ecr:us-east-1:123456789012:repository/nothing-here"
+        in (error["message"])
+    )
+    allow("ecr:InitiateLayerUpload")
+    status, body = call("GET", "/v2/nothing-here/manifests/V1")
+    assert status == 403 and "ecr:BatchGetImage" in body
+    assert call("POST", "/v2/nothing-here/blobs/uploads/")[0] == 202
+    assert base64.b64decode(data["authorizationToken"]).decode().split(":", 1)[1] not in error["message"]

@@ -55,6 +55,16 @@ _CONNECTION_FAILURE = re.compile(
     r"|no such host|network is unreachable|server misbehaving|unexpected EOF|(?:^|: )EOF$",
 )
 _RETRY_AFTER = re.compile(r"retry[- ]after:?\s*(\d+(?:\.\d+)?)", re.IGNORECASE)
+#: What ECR asks of the token's principal for a push (ECR user guide, "Pushing an image", IAM permissions); a read
+#: needs ecr:BatchGetImage. ECR's refusal of a layer check (a HEAD) has no body to name the action in.
+PUSH_PERMISSIONS = (
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:BatchGetImage",
+    "ecr:InitiateLayerUpload",
+    "ecr:UploadLayerPart",
+    "ecr:CompleteLayerUpload",
+    "ecr:PutImage",
+)
 
 
 @dataclass(frozen=True)
@@ -178,7 +188,7 @@ class EcrRegistry:
                 raise _Refused(first_line(err), failure) from err
             return found["Descriptor"]["digest"]
 
-        return self._with_retries(f"read of {reference}", inspect, notice)
+        return self._with_retries(f"read of {reference}", inspect, notice, needs=("ecr:BatchGetImage",))
 
     def push(self, repository_uri: str, tag: str, render: LayerOutput, notice: Output) -> PushReport:
         """Push repository_uri:tag; report the attempts it took."""
@@ -197,11 +207,14 @@ class EcrRegistry:
             report.attempts = attempts
             return report
 
-        return self._with_retries(f"push of {repository_uri}:{tag}", push_once, notice)
+        return self._with_retries(f"push of {repository_uri}:{tag}", push_once, notice, needs=PUSH_PERMISSIONS)
 
-    def _with_retries(self, action: str, call: Callable[[RegistryAuth], T], notice: Output) -> T:
+    def _with_retries(
+        self, action: str, call: Callable[[RegistryAuth], T], notice: Output, needs: tuple[str, ...] = ()
+    ) -> T:
         """Run call with the current credentials: retry what the registry calls transient with backoff and
-        jitter, fetch a new token once when it refuses the credentials, fail at once on anything else."""
+        jitter, fetch a new token once when it refuses the credentials, fail at once on anything else (a refusal
+        says which IAM actions the call needs)."""
         reauthenticated = False
         attempt = 0
         while True:
@@ -229,6 +242,11 @@ class EcrRegistry:
                 raise RegistryError(
                     f"The registry {auth.host} refused the credentials from GetAuthorizationToken, twice: {message}. "
                     "Check the account, the region and the ECR permissions."
+                )
+            if failure.status == 403 and needs:
+                message += (
+                    f". The registry refused access: the principal whose credentials got the ECR token needs "
+                    f"{', '.join(needs)} on the repository"
                 )
             if failure.action == "fail" or attempt >= self.attempts:
                 raise RegistryError(
