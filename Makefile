@@ -50,8 +50,8 @@ test: up lint
 	@mkdir -p .nox; if PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/nox -s oldest newest >.nox/matrix.log 2>&1; \
 	then grep -E '^nox > (Ran|\*)' .nox/matrix.log; else cat .nox/matrix.log; exit 1; fi
 
-# Every supported Django (noxfile.py): the tests that need no engine on each.
-matrix: venv
+# Every supported Django (noxfile.py): the tests that need no engine on each, and a new project served.
+matrix: up
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/nox
 
 demo: up

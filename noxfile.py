@@ -1,5 +1,7 @@
 """The Django matrix: the tests that need no engine, on each supported Django with a Python it supports, in venvs
-made by uv. `make test` runs the oldest and the newest after the suite (`nox -s oldest newest`); `nox` runs them all.
+made by uv. `make test` runs the oldest and the newest after the suite (`nox -s oldest newest`). `nox` (`make
+matrix`) runs every Django, and then serves a `startproject` of each: initialised, built, published and served
+through the local AWS (the `each_django` test; the suite runs it on the course API's Django).
 
 Each session first proves that installing django-ecr-deploy leaves the project's Django where it was."""
 
@@ -13,6 +15,7 @@ import nox
 
 nox.options.default_venv_backend = "uv"
 nox.options.error_on_missing_interpreters = True  # a missing Python fails the session: no silent skip
+nox.options.sessions = ["django"]  # `nox`: every Django once (oldest and newest are two of them, for make test)
 
 #: Each supported Django with the Python it is tested on: 4.2 on the oldest Python the package supports, 6.1 on the
 #: newest this machine has (3.14 is not in pyenv here).
@@ -27,8 +30,9 @@ os.environ["PATH"] = os.pathsep.join(
 @nox.session
 @nox.parametrize(("django", "python"), MATRIX, ids=[django for django, _ in MATRIX])
 def django(session: nox.Session, django: str) -> None:
-    """One supported Django: `nox -s "django(4.2)"`."""
+    """One supported Django, and a new project of it served: `nox -s "django(4.2)"`."""
     run_on(session, django)
+    session.run("python", "-m", "pytest", "-q", "-m", "each_django", "-p", "no:cacheprovider", *session.posargs)
 
 
 @nox.session(python=MATRIX[0][1])
@@ -45,8 +49,9 @@ def newest(session: nox.Session) -> None:
 
 def run_on(session: nox.Session, django: str) -> None:
     """Django `django`.*, then the package with its dependencies (Django must not move), then the tests' own
-    requirements with Django kept at that version (requirements.txt pins the course API's 5.2), then pytest. Bytecode
-    is compiled once at install and kept: each of the tests' `manage.py` processes would compile Django again."""
+    requirements with Django kept at that version (requirements.txt pins the course API's 5.2), then the tests that need
+    no engine. Bytecode is compiled once at install and kept: each of the tests' `manage.py` processes would compile
+    Django again."""
     session.env.update({"UV_COMPILE_BYTECODE": "1", "PYTHONDONTWRITEBYTECODE": ""})
     session.install(f"Django=={django}.*", "--system-certs")
     before = installed_django(session)

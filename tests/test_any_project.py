@@ -102,11 +102,13 @@ def run(python: Path, project: Path, *args: str, env: dict | None = None) -> sub
 
 
 @pytest.mark.engine
+@pytest.mark.each_django
 def test_a_bare_new_project_is_initialised_built_published_and_served(
     tmp_path, wheel, local_aws, docker_client, running_container
 ):
-    """startproject, the wheel installed from the project's dist/, and one line by hand: 'ecr_deploy' in
-    INSTALLED_APPS. ecr_deploy_init writes everything else, requirements.txt included."""
+    """startproject of the Django that runs the tests (`make matrix` runs it on each one), the wheel installed
+    from the project's dist/, and one line by hand: 'ecr_deploy' in INSTALLED_APPS. ecr_deploy_init writes everything
+    else, requirements.txt included; the page served says which Django it is."""
     subprocess.run([sys.executable, "-m", "django", "startproject", "loja"], cwd=tmp_path, check=True)
     project = tmp_path / "loja"
     python = shipped_in(project, wheel, tmp_path / "venv")
@@ -141,6 +143,7 @@ def test_a_bare_new_project_is_initialised_built_published_and_served(
     ] == pins
     assert f"requirements.txt: there was none; it pins {', '.join(pins)}." in initialised
     assert f"MIDDLEWARE: put '{HEALTH}' first" in initialised and "INSTALLED_APPS" not in initialised
+    assert "Warning: the SQLite file db.sqlite3 lies in the code's folder" in initialised
     assert settings.read_text().count("ecr_deploy") == 1  # the settings stay the user's
     name = f"loja-{uuid.uuid4().hex[:8]}"
     run(python, project, "build_image", "--tag", f"{name}:V1")
@@ -155,6 +158,10 @@ def test_a_bare_new_project_is_initialised_built_published_and_served(
     _, url = running_container(f"{uri}@{digest}")
     assert wait_for(url, "/admin/login/", host="loja.example.test") == 200
     assert b"Django" in request(url, "/admin/login/", host="loja.example.test")[2]
+    served = docker_client.containers.run(
+        f"{uri}@{digest}", ["python", "-c", "import django; print(django.__version__)"], remove=True
+    )
+    assert served.decode().strip() == metadata.version("Django")
 
 
 @pytest.mark.engine
@@ -162,12 +169,13 @@ def test_a_cookiecutter_shaped_project_is_built_with_its_own_requirements_and_se
     tmp_path, wheel, docker_client, running_container
 ):
     """A settings package read through django-environ, requirements/production.txt with a driver compiled from
-    source (psycopg[c]), a developer's uploads, SQLite file and virtualenv in the folder: init reads it as it is,
+    source (psycopg[c]), a front end built by package.json's build script, a developer's uploads, SQLite file,
+    virtualenv and node_modules in the folder: init reads it as it is,
     the image builds with no runtime value, and serves the home page and its static files with
     config.settings.production, given the variables a deploy gives it."""
-    from tests.test_project_shapes import COOKIECUTTER_LIKE, make
+    from tests.test_project_shapes import COOKIECUTTER_LIKE, NODE_FRONT_END, make
 
-    project = make(tmp_path / "vitrine", COOKIECUTTER_LIKE)
+    project = make(tmp_path / "vitrine", {**COOKIECUTTER_LIKE, **NODE_FRONT_END})
     (project / "dev.sqlite3").write_text("the developer's data")
     python = shipped_in(project, wheel, tmp_path / "venv")
     developer = {"DATABASE_URL": "sqlite:///dev.sqlite3"}  # what local settings read, as the developer's shell has
@@ -181,13 +189,18 @@ def test_a_cookiecutter_shaped_project_is_built_with_its_own_requirements_and_se
             [
                 "sh",
                 "-c",
-                "ls -a /app /app/shop; command -v gcc || echo no-gcc; python -c 'import psycopg; print(psycopg.pq.__impl__)'",
+                (
+                    "ls -a /app /app/shop; for tool in gcc npm node; do command -v $tool || echo no-$tool; done; "
+                    "python -c 'import psycopg; print(psycopg.pq.__impl__)'"
+                ),
             ],
             remove=True,
             environment={"DJANGO_SECRET_KEY": "x"},
         ).decode()
         assert "media" not in listing and "dev.sqlite3" not in listing and "venv\n" not in listing
-        assert "locale" in listing and "staticfiles" in listing and "no-gcc" in listing and listing.endswith("c\n")
+        assert "locale" in listing and "staticfiles" in listing and listing.endswith("c\n")
+        assert "no-gcc\nno-npm\nno-node\n" in listing  # the build stages' tools stayed there
+        assert "node_modules" not in listing and ".npmrc" not in listing
         _, url = running_container(
             name,
             environment={
@@ -204,6 +217,8 @@ def test_a_cookiecutter_shaped_project_is_built_with_its_own_requirements_and_se
         assert b"<h1>Vitrine</h1>" in request(url, "/", host="vitrine.example.test")[2]
         status, _, css = request(url, "/static/shop.css", host="vitrine.example.test")
         assert (status, css) == (200, b"h1 { color: teal; }\n")  # the project serves none: WhiteNoise does
+        status, _, script = request(url, "/static/bundles/app.js", host="vitrine.example.test")
+        assert (status, script) == (200, b"CONSOLE.LOG('VITRINE');\n")  # npm's build, in the Node stage
     finally:
         docker_client.images.remove(name, force=True)
 
@@ -235,6 +250,53 @@ def test_a_project_that_serves_asgi_runs_in_uvicorns_worker_under_gunicorn(
         assert wait_for(url, "/admin/login/", host="sala.example.test") == 200
         status, headers, _ = request(url, "/admin/login/", host="sala.example.test")
         assert status == 200 and headers.get("server") == "uvicorn"
+    finally:
+        docker_client.images.remove(name, force=True)
+
+
+@pytest.mark.engine
+def test_a_uv_project_is_built_from_its_lock_and_served(tmp_path, wheel, docker_client, running_container):
+    """A pyproject.toml with uv.lock (made here by `uv lock`): the build stage installs the lock's versions with
+    `uv sync --frozen` into /venv, uv itself stays in that stage, and the image serves the project."""
+    from importlib import metadata
+
+    subprocess.run([sys.executable, "-m", "django", "startproject", "caixa"], cwd=tmp_path, check=True)
+    project = tmp_path / "caixa"
+    python = shipped_in(project, wheel, tmp_path / "venv")
+    settings = project / "caixa" / "settings.py"
+    settings.write_text(
+        settings.read_text().replace(
+            "'django.contrib.staticfiles',", "'django.contrib.staticfiles',\n    'ecr_deploy',"
+        )
+    )
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "caixa"\nversion = "1"\nrequires-python = ">=3.11"\n'
+        f'dependencies = ["Django=={metadata.version("Django")}", "sqlparse", "asgiref"]\n'
+    )
+    (project / ".python-version").write_text("3.13\n")
+    uv = ROOT / ".venv" / "bin" / "uv"
+    locked = subprocess.run(
+        [str(uv), "lock", "--system-certs", "--python", sys.executable],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert locked.returncode == 0, locked.stderr
+    initialised = run(python, project, "ecr_deploy_init").stdout
+    assert "uv sync --frozen --no-dev" in initialised and not (project / "requirements.txt").exists()
+    name = f"caixa-{uuid.uuid4().hex[:8]}:V1"
+    run(python, project, "build_image", "--tag", name)
+    try:
+        listing = docker_client.containers.run(
+            name,
+            ["sh", "-c", "ls / /venv/bin; python -c 'import django; print(django.__version__)'"],
+            remove=True,
+        ).decode()
+        assert "tools" not in listing.split() and "uv" not in listing.split()  # uv stayed in the build stage
+        assert listing.strip().endswith(metadata.version("Django"))
+        _, url = running_container(name)
+        assert wait_for(url, "/admin/login/", host="caixa.example.test") == 200
     finally:
         docker_client.images.remove(name, force=True)
 

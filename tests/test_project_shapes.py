@@ -107,6 +107,24 @@ COOKIECUTTER_LIKE = {
 }
 
 
+#: A front end that package.json's build script makes (as cookiecutter-django's webpack option does): sources in
+#: assets/, the build's configuration in webpack/, its output in the static folder that collectstatic reads.
+NODE_FRONT_END = {
+    "package.json": '{"name": "vitrine", "private": true, "scripts": {"build": "node webpack/build.js"}}\n',
+    "package-lock.json": (
+        '{"name": "vitrine", "lockfileVersion": 3, "requires": true, "packages": {"": {"name": "vitrine"}}}\n'
+    ),
+    "webpack/build.js": (
+        'const fs = require("fs");\nfs.mkdirSync("shop/static/bundles", {recursive: true});\n'
+        'fs.writeFileSync("shop/static/bundles/app.js", fs.readFileSync("assets/app.js", "utf8").toUpperCase());\n'
+    ),
+    "assets/app.js": "console.log('vitrine');\n",
+    "tsconfig.json": "{}\n",
+    ".npmrc": "//registry.npmjs.org/:_authToken=a-developers-npm-token\n",
+    "node_modules/left-pad/index.js": "module.exports = 1;\n",
+}
+
+
 def make(root: Path, files: dict[str, str]) -> Path:
     for name, text in files.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
@@ -147,6 +165,39 @@ def test_the_build_runs_collectstatic_with_placeholders_and_no_migrate_or_runtim
     assert "DATABASE_URL=postgres://build:build@build-placeholder.invalid:5432/build" in build
     assert "DJANGO_DEBUG" not in build  # read with a default: left unset, as at build
     assert "python manage.py collectstatic --noinput" in build and "ENV DJANGO_SECRET_KEY" not in dockerfile
+
+
+def test_a_package_json_build_gets_a_node_stage_whose_output_lands_in_the_static_folders(cookiecutter_like):
+    make(cookiecutter_like, NODE_FRONT_END)
+    out = io.StringIO()
+    call_command("ecr_deploy_init", stdout=out)
+    dockerfile = (cookiecutter_like / "Dockerfile").read_text()
+    frontend = dockerfile.split("AS frontend\n")[1].split("\nFROM ${BASE_IMAGE}\n")[0]
+    assert "nodejs npm" in frontend and "COPY package.json package-lock.json ./\nRUN npm ci\n" in frontend
+    assert "COPY . ./\nRUN npm run build\n\n# The runtime stage" in frontend
+    runtime = dockerfile.split("\nFROM ${BASE_IMAGE}\n")[-1]
+    copied, collected = (
+        runtime.index("COPY --from=frontend /app/shop/static shop/static\n"),
+        runtime.index("collectstatic"),
+    )
+    assert runtime.index("COPY . ./") < copied < collected  # the build's output, before collectstatic reads it
+    allowed = (cookiecutter_like / ".dockerignore").read_text()
+    for name in ("package.json", "package-lock.json", "webpack", "assets", "tsconfig.json", "shop/static"):
+        assert f"\n!{name}\n" in allowed
+    assert "!.npmrc" not in allowed and "**/node_modules" in allowed  # a token, and the developer's modules
+    assert "Front end: `npm run build` in a Node stage (npm ci)" in out.getvalue()
+
+
+def test_a_node_build_without_a_lock_installs_and_without_a_static_folder_is_warned(tmp_path, settings):
+    files = {**COOKIECUTTER_LIKE, **NODE_FRONT_END}
+    del files["package-lock.json"]
+    files["config/settings/base.py"] = BASE.replace('STATICFILES_DIRS = [str(APPS_DIR / "static")]\n', "")
+    settings.BASE_DIR = make(tmp_path, files)
+    out = io.StringIO()
+    call_command("ecr_deploy_init", stdout=out)
+    dockerfile = (tmp_path / "Dockerfile").read_text()
+    assert "COPY package.json ./\nRUN npm install\n" in dockerfile and "COPY --from=frontend" not in dockerfile
+    assert "STATICFILES_DIRS names no folder of the project" in out.getvalue()
 
 
 def test_the_requirements_folder_installs_the_project_way_and_a_compiled_driver_gets_a_build_stage(cookiecutter_like):
@@ -344,3 +395,29 @@ def test_environment_reads_are_found_in_every_form_with_their_defaults_and_condi
         "SECRET_KEY",
     )
     assert project_scan.placeholders(list(reads.values()))["CACHE_URL"] == "locmemcache://"
+
+
+def test_a_variable_read_as_a_string_and_as_a_database_url_gets_a_database_urls_placeholder(tmp_path):
+    """Wagtail's bakerydemo: `if "DATABASE_URL" in os.environ:` dj_database_url.config(), then
+    os.environ["DATABASE_URL"].startswith(...)."""
+    make(
+        tmp_path,
+        {
+            "site/__init__.py": "",
+            "site/settings.py": (
+                "import os\nimport dj_database_url\n"
+                "if 'DATABASE_URL' in os.environ:\n"
+                "    DATABASES = {'default': dj_database_url.config(conn_max_age=500)}\n"
+                "    POSTGRES = os.environ['DATABASE_URL'].startswith('postgres://')\n"
+            ),
+        },
+    )
+    reads = project_scan.environment_reads(tmp_path, "site.settings")
+    assert sorted(read.kind for read in reads) == ["db", "str"]
+    assert project_scan.placeholders(reads) == {"DATABASE_URL": project_scan.PLACEHOLDERS["db"]}
+
+
+def test_a_binary_driver_pinned_before_the_images_python_may_compile_so_the_build_stage_can(tmp_path):
+    """psycopg2-binary 2.9.9 (MDN's tutorial pins it) has no wheel for Python 3.13: pip builds it from source."""
+    (tmp_path / "requirements.txt").write_text("Django==5.1.15\npsycopg2-binary==2.9.9\n")
+    assert project_scan.dependencies(tmp_path).compiled == ["psycopg2-binary"]

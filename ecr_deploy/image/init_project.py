@@ -63,6 +63,7 @@ class ProjectReading:
     dependencies: Dependencies
     python: str
     dockerfile: str
+    node: project_scan.NodeBuild | None = None  # package.json's build, in a Node stage
     values: dict[str, Any] = field(repr=False, default_factory=dict)  # project_scan.SETTINGS_NAMES' values
     placeholders: dict[str, str] = field(default_factory=dict)  # what the build gives each variable read
 
@@ -105,9 +106,23 @@ def read_project(
         DATABASE_VARIABLE_NAMES[database]
     )
     read_names = {read.variable for read in reads}
+    warnings = project_scan.settings_warnings(base_dir, module)
+    node = project_scan.node_build(base_dir)
+    if node and not static_folders(base_dir, values):
+        warnings.append(
+            "package.json has a build script, but STATICFILES_DIRS names no folder of the project: collectstatic "
+            "would take none of the build's output"
+        )
+    database_file = sqlite_file(base_dir, values.get("DATABASES") or {})
+    if database_file is not None and database_file.resolve().parent == base_dir.resolve():
+        warnings.append(
+            f"the SQLite file {database_file.name} lies in the code's folder, which the image's user may not write: "
+            "the image can read it but not write it (SQLite writes its journal beside it); give it a folder of its "
+            "own (BASE_DIR / 'data' / 'db.sqlite3'), or a database from the environment"
+        )
     return ProjectReading(
         settings_module=module,
-        warnings=project_scan.settings_warnings(base_dir, module),
+        warnings=warnings,
         required=[name for name in project_scan.required_variables(reads) if name not in provided],
         deploy_sets=sorted(read_names & provided),
         variables=variables,
@@ -116,9 +131,40 @@ def read_project(
         dependencies=project_scan.dependencies(base_dir),
         python=project_scan.python_version(base_dir),
         dockerfile=dockerfile,
+        node=node,
         values=values,
         placeholders=project_scan.placeholders(reads),
     )
+
+
+def static_folders(base_dir: Path, values: dict[str, Any]) -> list[str]:
+    """The STATICFILES_DIRS folders inside base_dir, relative to it (a (prefix, path) pair by its path)."""
+    folders = [
+        entry[1] if isinstance(entry, (list, tuple)) else entry for entry in values.get("STATICFILES_DIRS") or []
+    ]
+    return [name for name in (relative_inside(base_dir, folder) for folder in folders) if name]
+
+
+def frontend(node: project_scan.NodeBuild | None, folders: list[str]) -> tuple[str, str]:
+    """The Node stage that runs package.json's build, and the runtime stage's copy of its output: the static folders
+    as the build left them, before collectstatic reads them."""
+    if node is None:
+        return "", ""
+    packages = [name for name in node.files if name == "package.json" or name in project_scan.NODE_LOCKS]
+    stage = (
+        "# The front end: package.json's build, by npm in a stage of its own; its output lands in STATICFILES_DIRS.\n"
+        "FROM ${BASE_IMAGE} AS frontend\n"
+        "RUN apt-get update \\\n"
+        "    && apt-get install -y --no-install-recommends nodejs npm \\\n"
+        "    && rm -rf /var/lib/apt/lists/*\n"
+        "WORKDIR /app\n"
+        f"COPY {' '.join(packages)} ./\n"
+        f"RUN {node.install}\n"
+        "COPY . ./\n"
+        "RUN npm run build\n\n"
+    )
+    copies = "".join(f"COPY --from=frontend /app/{folder} {folder}\n" for folder in folders)
+    return stage, copies
 
 
 def local_packages(base_dir: Path, settings_module: str, installed_apps: list[str]) -> list[str]:
@@ -330,8 +376,11 @@ def plan(
     staticfiles = "django.contrib.staticfiles" in installed_apps and bool(values.get("STATIC_ROOT"))
     # A step alone on its line in the template (checkov reads the template) brings its own line ends, or none.
     template = re.sub(r"^(\$\{\w+\})\n", r"\1", (TEMPLATES / "Dockerfile").read_text(), flags=re.MULTILINE)
+    frontend_stage, frontend_copy = frontend(reading.node, static_folders(base_dir, values))
     dockerfile = Template(template).substitute(
         python=reading.python,
+        frontend_stage=frontend_stage,
+        frontend_copy=frontend_copy,
         compilers_note=", compilers and headers for those that build from source" if build_packages else "",
         build_packages=build_packages,
         copy_dependencies="".join(f"COPY {name} {name}\n" for name in [*dependencies.files, *local_files]),
@@ -360,12 +409,13 @@ def plan(
                 relative_inside(base_dir, path)
                 for path in [
                     *templates_dirs,
-                    *(values.get("STATICFILES_DIRS") or []),
+                    *static_folders(base_dir, values),
                     *(values.get("LOCALE_PATHS") or []),
                 ]
             ),
         ),
         *(["locale"] if (base_dir / "locale").is_dir() else []),
+        *(reading.node.files if reading.node else []),
     ]
     left_out = [
         *filter(None, [relative_inside(base_dir, values.get("MEDIA_ROOT"))]),

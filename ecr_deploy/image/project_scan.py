@@ -62,6 +62,8 @@ COMPILED = {
     "psycopg[c]": (("libpq-dev",), ("libpq5",)),
     "psycopg-c": (("libpq-dev",), ("libpq5",)),
     "psycopg2": (("libpq-dev",), ("libpq5",)),
+    # A binary package pinned before the image's Python has no wheel for it: pip builds it from source.
+    "psycopg2-binary": (("libpq-dev",), ("libpq5",)),
     "mysqlclient": (("default-libmysqlclient-dev", "pkg-config"), ("libmariadb3",)),
     "uwsgi": ((), ()),
 }
@@ -313,8 +315,13 @@ def required_variables(reads: list[EnvironmentRead]) -> list[str]:
 
 
 def placeholders(reads: list[EnvironmentRead]) -> dict[str, str]:
-    """A value for every variable read without a default (conditional or not), of the kind it is read as."""
-    return {read.variable: PLACEHOLDERS[read.kind] for read in reads if not read.has_default}
+    """A value for every variable read without a default (conditional or not), of the kind it is read as: read as
+    a plain string in one place and as a database URL in another, a database URL."""
+    kinds: dict[str, str] = {}
+    for read in reads:
+        if not read.has_default and kinds.get(read.variable, "str") == "str":
+            kinds[read.variable] = read.kind
+    return {variable: PLACEHOLDERS[kind] for variable, kind in kinds.items()}
 
 
 def setting_variable(reads: list[EnvironmentRead], setting: str) -> str | None:
@@ -417,13 +424,35 @@ def inside_virtualenv(path: Path, base_dir: Path) -> bool:
     return False
 
 
-def node_build(base_dir: Path) -> bool:
-    """True when package.json has a build script (a front end built with npm)."""
+@dataclass(frozen=True)
+class NodeBuild:
+    """A front end that package.json's build script makes with npm."""
+
+    install: str  # npm ci with a lock file, npm install without one
+    files: tuple[str, ...]  # what the build reads besides the static folders: package files, tools' configs, sources
+
+
+#: Top-level names that front-end builds read: their tools' configuration (never .npmrc, which may hold a token).
+NODE_CONFIG = re.compile(
+    r"^(?:[\w.-]+\.config\.[cm]?[jt]s|tsconfig[\w.-]*\.json|\.babelrc(?:\.\w+)?|\.browserslistrc|\.postcssrc(?:\.\w+)?)$"
+)
+#: Top-level folders that usually hold a front end's sources or build configuration.
+NODE_FOLDERS = ("assets", "frontend", "webpack")
+NODE_LOCKS = ("package-lock.json", "npm-shrinkwrap.json")
+
+
+def node_build(base_dir: Path) -> NodeBuild | None:
+    """The npm build of package.json's build script, or None when it has none."""
     try:
         scripts = json.loads((base_dir / "package.json").read_text()).get("scripts", {})
     except (OSError, ValueError, AttributeError):
-        return False
-    return isinstance(scripts, dict) and "build" in scripts
+        return None
+    if not isinstance(scripts, dict) or "build" not in scripts:
+        return None
+    locks = [name for name in NODE_LOCKS if (base_dir / name).is_file()]
+    configs = sorted(path.name for path in base_dir.iterdir() if path.is_file() and NODE_CONFIG.match(path.name))
+    folders = [name for name in NODE_FOLDERS if (base_dir / name).is_dir()]
+    return NodeBuild("npm ci" if locks else "npm install", ("package.json", *locks, *configs, *folders))
 
 
 # --- the settings' values, imported in a child process ------------------------------------------------------------

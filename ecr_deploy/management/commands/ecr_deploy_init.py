@@ -66,10 +66,12 @@ class Command(EcrDeployCommand):
         for item in planned:
             if item.kept:
                 name = item.path.relative_to(base_dir)
-                self.progress(
-                    f"{name}: yours, kept{' (build_image builds it)' if name.name == 'Dockerfile' else ''}; "
-                    "`--dockerfile Dockerfile.ecr_deploy` writes ours beside it, --force replaces it."
+                beside = (
+                    " (build_image builds it); `--dockerfile Dockerfile.ecr_deploy` writes ours beside it"
+                    if name.name == "Dockerfile"
+                    else " (the build's context follows it)"
                 )
+                self.progress(f"{name}: yours, kept{beside}; --force replaces it.")
         if reading.dockerfile != "Dockerfile":
             self.progress(
                 f"build_image uses Dockerfile unless your settings say ECR_DEPLOY['DOCKERFILE'] = {dockerfile!r}."
@@ -95,6 +97,11 @@ class Command(EcrDeployCommand):
         self.progress(f"Dependencies: {how}; Python {reading.python}")
         if dependencies.compiled:
             self.progress(f"Compiled at build: {', '.join(dependencies.compiled)} (a build stage with a compiler)")
+        if reading.node:
+            self.progress(
+                f"Front end: `npm run build` in a Node stage ({reading.node.install}), reading "
+                f"{', '.join(reading.node.files)} and STATICFILES_DIRS; its output reaches collectstatic"
+            )
         for warning in reading.warnings:
             self.progress(self.style.WARNING(f"Warning: {warning}."))
 
