@@ -144,6 +144,7 @@ def test_a_bare_new_project_is_initialised_built_published_and_served(
     assert f"requirements.txt: there was none; it pins {', '.join(pins)}." in initialised
     assert f"MIDDLEWARE: put '{HEALTH}' first" in initialised and "INSTALLED_APPS" not in initialised
     assert "Warning: the SQLite file db.sqlite3 lies in the code's folder" in initialised
+    assert "STATIC_ROOT = BASE_DIR / 'staticfiles'" in initialised  # startproject has none
     assert settings.read_text().count("ecr_deploy") == 1  # the settings stay the user's
     name = f"loja-{uuid.uuid4().hex[:8]}"
     run(python, project, "build_image", "--tag", f"{name}:V1")
@@ -228,7 +229,8 @@ def test_a_project_that_serves_asgi_runs_in_uvicorns_worker_under_gunicorn(
     tmp_path, wheel, docker_client, running_container
 ):
     """uvicorn among its dependencies: init adds uvicorn's gunicorn worker, and `manage.py serve` runs the project's
-    asgi.py in it."""
+    asgi.py in it, with the collected static files served in front of it (the project has no WhiteNoise
+    middleware, and WhiteNoise has no ASGI side)."""
     from importlib import metadata
 
     subprocess.run([sys.executable, "-m", "django", "startproject", "sala"], cwd=tmp_path, check=True)
@@ -241,7 +243,9 @@ def test_a_project_that_serves_asgi_runs_in_uvicorns_worker_under_gunicorn(
         )
     )
     (project / "requirements.txt").write_text(f"Django=={metadata.version('Django')}\nuvicorn==0.38.0\n")
-    run(python, project, "ecr_deploy_init")
+    assert "STATIC_ROOT = BASE_DIR / 'staticfiles'" in run(python, project, "ecr_deploy_init").stdout
+    settings.write_text(settings.read_text() + "STATIC_ROOT = BASE_DIR / 'staticfiles'\n")
+    run(python, project, "ecr_deploy_init", "--force")
     assert "uvicorn-worker" in (project / "Dockerfile").read_text()
     name = f"sala-{uuid.uuid4().hex[:8]}:V1"
     run(python, project, "build_image", "--tag", name)
@@ -250,6 +254,9 @@ def test_a_project_that_serves_asgi_runs_in_uvicorns_worker_under_gunicorn(
         assert wait_for(url, "/admin/login/", host="sala.example.test") == 200
         status, headers, _ = request(url, "/admin/login/", host="sala.example.test")
         assert status == 200 and headers.get("server") == "uvicorn"
+        status, headers, css = request(url, "/static/admin/css/base.css", host="sala.example.test")
+        assert status == 200 and headers.get("content-type", "").startswith("text/css") and b"{" in css
+        assert request(url, "/static/admin/css/none.css", host="sala.example.test")[0] == 404
     finally:
         docker_client.images.remove(name, force=True)
 

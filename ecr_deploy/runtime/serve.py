@@ -48,38 +48,49 @@ STATIC_FILES_APPLICATION = "ecr_deploy.runtime.static_files.application"
 LOCAL_STATIC_STORAGES = ("django.contrib.staticfiles.storage.", "whitenoise.storage.")
 
 
-def wsgi_application(settings: Any) -> str:
-    """The WSGI application gunicorn serves: the project's own, or it wrapped in WhiteNoise when the project
-    collects static files to STATIC_ROOT and serves them from nowhere (no WhiteNoise middleware, a local storage)."""
+def serves_no_static_files(settings: Any) -> bool:
+    """The project collects static files to STATIC_ROOT and serves them from nowhere (no WhiteNoise middleware, a
+    local storage), and the image has WhiteNoise to serve them."""
     storages = getattr(settings, "STORAGES", None) or {}
     storage = (storages.get("staticfiles") or {}).get("BACKEND", "django.contrib.staticfiles.storage.")
-    serves_none = (
+    return bool(
         "django.contrib.staticfiles" in settings.INSTALLED_APPS
         and getattr(settings, "STATIC_ROOT", None)
         and str(getattr(settings, "STATIC_URL", "") or "").startswith("/")
         and WHITENOISE_MIDDLEWARE not in settings.MIDDLEWARE
         and storage.startswith(LOCAL_STATIC_STORAGES)
+        and importlib.util.find_spec("whitenoise") is not None
     )
-    if serves_none and importlib.util.find_spec("whitenoise") is not None:
-        return STATIC_FILES_APPLICATION
-    return settings.WSGI_APPLICATION
+
+
+def wsgi_application(settings: Any) -> str:
+    """The WSGI application gunicorn serves: the project's own, or it wrapped in WhiteNoise when the project serves
+    no static files itself."""
+    return STATIC_FILES_APPLICATION if serves_no_static_files(settings) else settings.WSGI_APPLICATION
 
 
 UVICORN_WORKER = "uvicorn_worker.UvicornWorker"
+STATIC_FILES_ASGI_APPLICATION = "ecr_deploy.runtime.static_files_asgi.application"
 
 
-def asgi_application(settings: Any) -> str | None:
-    """The project's ASGI application when it serves ASGI and the image has uvicorn's gunicorn worker (ecr_deploy_init
-    adds it for a project with channels, daphne or uvicorn): ASGI_APPLICATION, else the asgi module beside its
-    WSGI_APPLICATION's (config.wsgi.application -> config.asgi.application)."""
-    if importlib.util.find_spec("uvicorn_worker") is None:
-        return None
+def project_asgi_application(settings: Any) -> str | None:
+    """The project's ASGI application: ASGI_APPLICATION, else the asgi module beside its WSGI_APPLICATION's
+    (config.wsgi.application -> config.asgi.application)."""
     if getattr(settings, "ASGI_APPLICATION", None):
         return settings.ASGI_APPLICATION
     module, _, attribute = settings.WSGI_APPLICATION.rpartition(".")
     package, _, last = module.rpartition(".")
     candidate = f"{package}.asgi" if last == "wsgi" and package else None
     return f"{candidate}.{attribute}" if candidate and importlib.util.find_spec(candidate) else None
+
+
+def asgi_application(settings: Any) -> str | None:
+    """The ASGI application gunicorn serves when the project serves ASGI and the image has uvicorn's gunicorn worker
+    (ecr_deploy_init adds it for a project with channels, daphne or uvicorn): the project's own, or it behind
+    STATIC_ROOT's files when the project serves no static files itself."""
+    if importlib.util.find_spec("uvicorn_worker") is None or project_asgi_application(settings) is None:
+        return None
+    return STATIC_FILES_ASGI_APPLICATION if serves_no_static_files(settings) else project_asgi_application(settings)
 
 
 def gunicorn_version() -> tuple[int, ...]:

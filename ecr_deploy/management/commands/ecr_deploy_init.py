@@ -119,6 +119,14 @@ class Command(EcrDeployCommand):
                         "HEALTHCHECK in the Dockerfile when you run this again)"
                     ),
                 ),
+                (
+                    "django.contrib.staticfiles" not in (values.get("INSTALLED_APPS") or [])
+                    or values.get("STATIC_ROOT"),
+                    (
+                        "STATIC_ROOT = BASE_DIR / 'staticfiles': where the build collects the static files the "
+                        "image serves (the admin's among them); without it, pages come without their CSS"
+                    ),
+                ),
             )
             if not present
         ]
