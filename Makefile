@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 UV := $(VENV)/bin/uv
 UV_INSTALL := $(UV) pip install -q --system-certs
 
-.PHONY: demo demo-down test lint venv up down bench lock matrix
+.PHONY: demo demo-down test lint docs screenshots venv up down bench lock matrix
 
 venv: $(STAMP)
 
@@ -32,10 +32,12 @@ $(CHECKOV): | $(STAMP)
 	@test -x $(CHECKOV_VENV)/bin/python || $(UV) venv -q --python $(PYTHON) $(CHECKOV_VENV)
 	$(UV_INSTALL) --python $(CHECKOV_VENV)/bin/python 'checkov==3.3.30'
 
-# The import contracts (pyproject.toml), and checkov over the Terraform and the shipped Dockerfiles: each deliberate
+# The import contracts (pyproject.toml), the documentation site (mkdocs.yml: a broken link or anchor, a page out of
+# the navigation, a flag or setting without its text stop it), and checkov over the Terraform and the shipped Dockerfiles: each deliberate
 # exception is an inline checkov:skip with its reason (bench/course.Dockerfile is the course's, kept as taught).
 lint: venv $(CHECKOV)
 	$(VENV)/bin/lint-imports
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --quiet --strict
 	$(CHECKOV) --skip-download --quiet --compact --framework terraform -d infra
 	$(CHECKOV) --skip-download --quiet --compact --framework dockerfile -f Dockerfile -f ecr_deploy/image/project_template/Dockerfile
 
@@ -53,6 +55,15 @@ test: up lint
 # Every supported Django (noxfile.py): the tests that need no engine on each, and a new project served.
 matrix: up
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/nox
+
+# The documentation site on http://127.0.0.1:8001, rebuilt as its pages change.
+docs: venv
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:8001
+
+# The documentation's pictures, as the last `make test` (the browser test, status_ecs's) and `make demo` made them.
+screenshots:
+	cp .artifacts/screenshots/test_the_list_page_is_styled_and_loads_without_errors.png docs/images/browsable-api.png
+	cp .artifacts/screenshots/status_ecs.svg .artifacts/screenshots/demo-end.svg docs/images/
 
 demo: up
 	scripts/demo

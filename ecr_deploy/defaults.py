@@ -8,53 +8,36 @@ import re
 from pathlib import Path
 from typing import Any
 
-#: Every key of ``settings.ECR_DEPLOY`` with its default; relative paths are taken from BASE_DIR.
+#: Every key of ``settings.ECR_DEPLOY`` with its default (relative paths are taken from BASE_DIR); KEYS says each
+#: one's type and meaning.
 DEFAULTS: dict[str, Any] = {
-    # Local image name and tag (the course's ``docker build . -t producao:V1``); also the ECR repository.
     "REPOSITORY": "producao",
     "TAG": "V1",
-    # Docker build: context folder, Dockerfile inside it, base image (None: the Dockerfile's default).
     "CONTEXT_DIR": ".",
     "DOCKERFILE": "Dockerfile",
     "BASE_IMAGE": None,
     "BUILD_ARGS": {},
-    # prepare_image: the hosts written into ALLOWED_HOSTS and the fixtures loaded at build time.
     "ALLOWED_HOSTS": ["*"],
     "FIXTURES": [],
-    # publish_ecr: the Terraform folder, binary, extra variables; AWS region and profile (None: the usual chain).
     "TERRAFORM_DIR": "infra",
-    # release_role: the Terraform folder of the role that CI assumes.
     "RELEASE_TERRAFORM_DIR": "infra/release",
     "TERRAFORM_BIN": "terraform",
     "TERRAFORM_VARS": {},
     "REGION": None,
     "PROFILE": None,
-    # The AWS account id the states must be applied in (None: the account they were first applied in); terraform's
-    # provider gets it as allowed_account_ids.
     "ACCOUNT": None,
-    # Registry pushes: attempts for transient failures and the first backoff delay in seconds.
     "PUSH_ATTEMPTS": 4,
     "RETRY_BACKOFF_SECONDS": 2.0,
-    # Seconds a terraform run waits for another run in the same Terraform folder, and for terraform's state lock.
     "LOCK_TIMEOUT_SECONDS": 120.0,
-    # Terraform state: "local" (a file per environment and repository under TERRAFORM_DIR) or "s3"; see STATE_DEFAULTS.
     "STATE": {"BACKEND": "local"},
-    # Named environments ({"prod": {"REPOSITORY": ..., "STATE": {...}}, ...}) and the one used without --env.
     "ENVIRONMENTS": {},
     "ENVIRONMENT": None,
-    # The ecr_deploy:project tag on repositories this project creates (None: ROOT_URLCONF's package).
     "PROJECT": None,
-    # ECS Fargate (provision_ecs, deploy_ecs), merged key by key with an environment's own "ECS"; see ECS_DEFAULTS.
     "ECS": {},
-    # Inside the image: the path HealthCheckMiddleware answers.
     "HEALTH_PATH": "/health/",
 }
 
-#: ECR_DEPLOY["ECS"]: the Terraform folder of the service, its name (None: the repository's), the container, plain
-#: environment values and secrets (name: ARN of a Secrets Manager secret or SSM parameter) for the task, extra host
-#: names (the ALB's is always allowed), Terraform variables, how long a deploy waits, whether it runs migrate, and
-#: the database: "rds" (PostgreSQL on RDS, made by provision_ecs), {"SECRET_ARN": ARN} (your own, its DATABASE_URL
-#: in a secret) or "none" (each task's own SQLite from the image: one task at most, its writes lost at each deploy).
+#: ECR_DEPLOY["ECS"], merged key by key with an environment's own "ECS".
 ECS_DEFAULTS: dict[str, Any] = {
     "TERRAFORM_DIR": "infra/ecs",
     "SERVICE": None,
@@ -62,8 +45,6 @@ ECS_DEFAULTS: dict[str, Any] = {
     "ENVIRONMENT": {},
     "SECRETS": {},
     "DOMAINS": [],
-    # HTTPS for DOMAINS: a Route 53 hosted zone (name or id) to validate a new ACM certificate in and point the
-    # domains at the load balancer, or the ARN of a certificate made elsewhere; and the HSTS max-age it then sends.
     "HOSTED_ZONE": None,
     "CERTIFICATE_ARN": None,
     "HSTS_SECONDS": 31_536_000,
@@ -71,14 +52,8 @@ ECS_DEFAULTS: dict[str, Any] = {
     "TIMEOUT_SECONDS": 900,
     "MIGRATE": True,
     "DATABASE": "rds",
-    # After a rollout completes, deploy_ecs watches the service's alarms (and ALARMS, more alarm names) this long;
-    # one in ALARM rolls the service back. 0: no bake.
     "BAKE_SECONDS": 180,
     "ALARMS": [],
-    # How the project's settings read what deploy_ecs sets (ecr_deploy_init finds both): VARIABLES maps a Django
-    # setting of SETTING_VARIABLES to the variable its settings read it from, when not deploy_ecs's own name; the
-    # database reaches the tasks as DATABASE_HOST and its companions ("parts", database_from_environment's), as a
-    # DATABASE_URL secret ("url", django-environ's and dj-database-url's) or as POSTGRES_HOST and its companions.
     "VARIABLES": {},
     "DATABASE_VARIABLES": "parts",
 }
@@ -99,9 +74,7 @@ DATABASE_VARIABLE_NAMES = {
 }
 _VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
-#: ECR_DEPLOY["STATE"]: BUCKET, KEY_PREFIX, REGION (the bucket's and its lock table's; default: the region the bucket
-#: is in, read with HeadBucket), LOCK_TABLE (DynamoDB, for terraform < 1.10) and USE_LOCKFILE (S3 native locking,
-#: terraform >= 1.10).
+#: ECR_DEPLOY["STATE"]: where the Terraform states live.
 STATE_DEFAULTS: dict[str, Any] = {
     "BACKEND": "local",
     "BUCKET": "",
@@ -109,6 +82,100 @@ STATE_DEFAULTS: dict[str, Any] = {
     "REGION": None,
     "LOCK_TABLE": None,
     "USE_LOCKFILE": True,
+}
+
+#: Each key's type and meaning, by its path (ECS.SERVICE is ECR_DEPLOY["ECS"]["SERVICE"]): the settings reference
+#: of the documentation is made from these and the defaults, and refuses a key without its line here.
+KEYS: dict[str, tuple[str, str]] = {
+    "REPOSITORY": ("str", "The local image's name and the ECR repository's (the course's `producao`)."),
+    "TAG": ("str", "The image's tag (the course's `V1`)."),
+    "CONTEXT_DIR": ("path", "The Docker build's context folder."),
+    "DOCKERFILE": ("path", "The Dockerfile, inside the context folder."),
+    "BASE_IMAGE": ("str | None", "The base image, given to the Dockerfile's `BASE_IMAGE` argument (None: its own)."),
+    "BUILD_ARGS": ("dict[str, str]", "More build arguments."),
+    "ALLOWED_HOSTS": ("list[str]", "The hosts `prepare_image` writes into the image's ALLOWED_HOSTS at build."),
+    "FIXTURES": ("list[str]", "Fixtures loaded at build (the image's own SQLite) and at a service's first deploy."),
+    "TERRAFORM_DIR": ("path", "The ECR repository's Terraform folder (`publish_ecr`)."),
+    "RELEASE_TERRAFORM_DIR": ("path", "The Terraform folder of the role that CI assumes (`release_role`)."),
+    "TERRAFORM_BIN": ("str", "The terraform binary."),
+    "TERRAFORM_VARS": ("dict", "More variables for the repository's Terraform (`infra/`)."),
+    "REGION": ("str | None", "The AWS region (None: the usual chain: `AWS_DEFAULT_REGION`, the profile's)."),
+    "PROFILE": ("str | None", "The AWS profile (None: the usual chain)."),
+    "ACCOUNT": (
+        "str | None",
+        (
+            "The AWS account id the states must be applied in (None: the one they were first applied in); terraform's "
+            "provider gets it as `allowed_account_ids`."
+        ),
+    ),
+    "PUSH_ATTEMPTS": ("int", "Attempts of a registry push on a transient failure."),
+    "RETRY_BACKOFF_SECONDS": ("float", "The first backoff delay between push attempts, doubled each time."),
+    "LOCK_TIMEOUT_SECONDS": (
+        "float",
+        "How long a terraform run waits for another run in the same Terraform folder, and for the state's lock.",
+    ),
+    "STATE": ("dict", "Where the Terraform states live: `local` (a file per environment and repository) or `s3`."),
+    "ENVIRONMENTS": ("dict[str, dict]", 'Named environments (`{"prod": {"REPOSITORY": ..., "STATE": ...}}`).'),
+    "ENVIRONMENT": ("str | None", "The environment used without `--env`."),
+    "PROJECT": (
+        "str | None",
+        "The `ecr_deploy:project` tag on what this project creates (None: ROOT_URLCONF's package).",
+    ),
+    "ECS": ("dict", "The ECS Fargate service (`provision_ecs`, `deploy_ecs`), merged with an environment's own."),
+    "HEALTH_PATH": ("str", "The path HealthCheckMiddleware answers, inside the image."),
+    "ECS.TERRAFORM_DIR": ("path", "The service's Terraform folder."),
+    "ECS.SERVICE": ("str | None", "The service's name (None: the repository's, its separators as `-`, cut to 26)."),
+    "ECS.CONTAINER": ("str", "The container's name in the task definition."),
+    "ECS.ENVIRONMENT": ("dict[str, str]", "Plain environment values for the tasks."),
+    "ECS.SECRETS": (
+        "dict[str, str]",
+        "Secrets for the tasks: a variable's name to the ARN of a Secrets Manager secret or an SSM parameter.",
+    ),
+    "ECS.DOMAINS": ("list[str]", "The service's own host names (the load balancer's is always allowed)."),
+    "ECS.HOSTED_ZONE": (
+        "str | None",
+        (
+            "A Route 53 hosted zone (name or id): a new ACM certificate for DOMAINS is validated in it, and the domains "
+            "point at the load balancer."
+        ),
+    ),
+    "ECS.CERTIFICATE_ARN": ("str | None", "The ARN of a certificate for DOMAINS made elsewhere."),
+    "ECS.HSTS_SECONDS": ("int", "The HSTS max-age sent over HTTPS."),
+    "ECS.TERRAFORM_VARS": ("dict", "More variables for the service's Terraform (see the Terraform reference)."),
+    "ECS.TIMEOUT_SECONDS": ("int", "How long a deploy waits for its rollout."),
+    "ECS.MIGRATE": ("bool", "Whether a deploy runs migrate as a one-off task of the release."),
+    "ECS.DATABASE": (
+        "str | dict",
+        (
+            '`rds` (PostgreSQL on RDS, made by provision_ecs), `{"SECRET_ARN": ARN}` (your own, its DATABASE_URL in a '
+            "secret) or `none` (each task's own SQLite from the image: one task at most, its writes lost at each deploy)."
+        ),
+    ),
+    "ECS.BAKE_SECONDS": (
+        "int",
+        "How long deploy_ecs watches the service's alarms after a rollout; one in ALARM rolls back. 0: no bake.",
+    ),
+    "ECS.ALARMS": ("list[str]", "More CloudWatch alarm names the bake watches."),
+    "ECS.VARIABLES": (
+        "dict[str, str]",
+        (
+            "A Django setting of those deploy_ecs sets to the variable the project's settings read it from, when not "
+            "deploy_ecs's own name (`ecr_deploy_init` finds them)."
+        ),
+    ),
+    "ECS.DATABASE_VARIABLES": (
+        "str",
+        (
+            "How the database reaches the tasks: `parts` (DATABASE_HOST and its companions), `url` (a DATABASE_URL "
+            "secret: django-environ, dj-database-url) or `postgres` (POSTGRES_HOST and its companions)."
+        ),
+    ),
+    "STATE.BACKEND": ("str", "`local` or `s3`."),
+    "STATE.BUCKET": ("str", "The S3 bucket of the states (`s3`)."),
+    "STATE.KEY_PREFIX": ("str", "The prefix of the states' keys in the bucket."),
+    "STATE.REGION": ("str | None", "The bucket's and its lock table's region (None: the bucket's, by HeadBucket)."),
+    "STATE.LOCK_TABLE": ("str | None", "A DynamoDB lock table, for terraform before 1.10."),
+    "STATE.USE_LOCKFILE": ("bool", "S3's native locking (terraform 1.10 and later)."),
 }
 
 #: The keys an environment of ECR_DEPLOY["ENVIRONMENTS"] may override.

@@ -1,5 +1,5 @@
 """AWS's rules where moto has none, for scripts/local_moto.py: each refusal is AWS's, with the document it follows.
-The table of every rule with its source is README's "What the local AWS checks"."""
+The table of every rule with its source is docs/explanation/local-aws.md."""
 
 from __future__ import annotations
 

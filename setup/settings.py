@@ -1,4 +1,4 @@
-"""Settings of the clientes API. Runtime configuration comes from the environment (README, "Running the image")."""
+"""Settings of the clientes API. Runtime configuration comes from the environment (docs/reference/api.md, "Running the image")."""
 
 import os
 import secrets

@@ -28,6 +28,8 @@ from tests.registries import FaultRegistry, claim_region, remove_system_changes
 from tests.secrets import TOKEN_PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent
+#: The tests' screenshots; `make screenshots` copies the documentation's into docs/images/.
+SCREENSHOTS = ROOT / ".artifacts" / "screenshots"
 LOCAL_AWS = ROOT / "scripts" / "local-aws"
 ECR_PASSWORDS = ROOT / ".local-aws" / "ecr-passwords"
 

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import ROOT, listening_port
+from tests.conftest import SCREENSHOTS, listening_port
 from tests.web import request, wait_for
 
 pytestmark = pytest.mark.engine
@@ -28,7 +28,6 @@ pytestmark = pytest.mark.engine
 CHROMIUM = Path("/usr/bin/chromium")
 HOST = "clientes.example.test"  # DJANGO_ALLOWED_HOSTS of the site; Chromium resolves it to 127.0.0.1
 ADMIN = ("admin", "admin-s3nha-navegador")
-SCREENSHOTS = ROOT / ".artifacts" / "screenshots"
 
 
 @pytest.fixture(scope="session")

@@ -32,7 +32,8 @@ from django.core.management.base import CommandError
 
 from ecr_deploy.workflows.deploy import FIXTURES_COMMAND, MIGRATE_COMMAND
 from ecr_deploy.workflows.service import PLAIN_HTTP_WARNING
-from tests.conftest import ROOT, applied_outputs, applied_state, run, state_file
+from scripts.terminal_svg import save_terminal
+from tests.conftest import ROOT, SCREENSHOTS, applied_outputs, applied_state, run, state_file
 
 pytestmark = [pytest.mark.engine, pytest.mark.xdist_group("ecs"), pytest.mark.usefixtures("one_service_test_at_a_time")]
 
@@ -1042,6 +1043,8 @@ def test_status_shows_what_runs_its_tags_counts_database_and_cost_and_exits_0_wh
     text, code = status_of()  # not a terminal: one `key: value` line each
     assert code == 0 and "state: steady" in text.splitlines()
     assert f"url: {status['url']}" in text and f"tags: {', '.join(status['image_tags'])}" in text
+    picture = save_terminal(SCREENSHOTS / "status_ecs.svg", text, "$ python manage.py status_ecs")  # for docs/
+    assert "state: steady" in picture.read_text()
 
 
 def test_status_is_not_steady_during_a_rollout_says_why_and_exits_3_recorded_answers(service, monkeypatch):

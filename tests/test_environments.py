@@ -333,7 +333,7 @@ def test_the_state_read_without_terraform_says_what_terraform_says(
 def test_an_environment_in_another_region_than_the_state_bucket_addresses_the_bucket_in_its_own(
     local_aws, infra_copy, state_bucket, settings
 ):
-    """The README's two regions with one state bucket: terraform's S3 backend follows no redirect (the local AWS
+    """docs/how-to/environments.md's two regions with one state bucket: terraform's S3 backend follows no redirect (the local AWS
     answers 301 as S3 does), so the backend names the bucket's region, found with HeadBucket, not the environment's."""
     from ecr_deploy.environments import StateConfig
     from ecr_deploy.workflows.stacks import open_stack

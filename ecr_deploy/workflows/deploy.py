@@ -351,7 +351,7 @@ class Deployer:
         result.bake = {"seconds": seconds, "verdict": "rolled back", "reason": why}
         schema = (
             " The migrations it ran stay applied: the schema is at the new version, which the previous revision "
-            "must work with (README: expand, then contract)."
+            "must work with (docs/how-to/deploy.md: expand, then contract)."
             if result.migrated
             else ""
         )

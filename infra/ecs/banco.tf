@@ -1,6 +1,6 @@
 # PostgreSQL on RDS, the service's own database (ECR_DEPLOY["ECS"]["DATABASE"] = "rds", the default). The master
 # password is made by an ephemeral resource and written through write-only arguments: it reaches RDS and Secrets
-# Manager, never this state, a plan or an output. Bumping banco_senha_versao rotates it (README, "The database").
+# Manager, never this state, a plan or an output. Bumping banco_senha_versao rotates it (docs/how-to/database.md).
 # A new database and its master user are named after the service; a database made from a snapshot keeps the names
 # of the instance the snapshot was taken of (provision_ecs reads them, there or from the snapshot, into banco_existente).
 locals {
@@ -16,7 +16,7 @@ ephemeral "aws_secretsmanager_random_password" "banco" {
 
 resource "aws_secretsmanager_secret" "banco" {
   #checkov:skip=CKV_AWS_149:Encrypted with the account's aws/secretsmanager key; a customer key would cost USD 1 a month and need grants for the execution role.
-  #checkov:skip=CKV2_AWS_57:Rotated by bumping banco_senha_versao (README, "The database"), which writes RDS and the secret in one apply; a rotation Lambda would change it under running tasks.
+  #checkov:skip=CKV2_AWS_57:Rotated by bumping banco_senha_versao (docs/how-to/database.md), which writes RDS and the secret in one apply; a rotation Lambda would change it under running tasks.
   count                   = var.banco_rds ? 1 : 0
   name                    = "${var.nome}/database"
   description             = "The master user of ${var.nome}'s database ({\"username\", \"password\"}); tasks read it by ARN."

@@ -82,13 +82,15 @@ variable "tarefas_desejadas" {
 }
 
 variable "tarefas_min" {
-  type    = number
-  default = 1
+  type        = number
+  default     = 1
+  description = "Autoscaling's lowest task count (scale_ecs --min sets it through the API, and wants the settings to say the same)."
 }
 
 variable "tarefas_max" {
-  type    = number
-  default = 4
+  type        = number
+  default     = 4
+  description = "Autoscaling's highest task count (scale_ecs --max sets it through the API, and wants the settings to say the same)."
 }
 
 variable "cpu_alvo" {
@@ -199,8 +201,9 @@ variable "banco_armazenamento_gb" {
 }
 
 variable "banco_tipo_armazenamento" {
-  type    = string
-  default = "gp3"
+  type        = string
+  default     = "gp3"
+  description = "The RDS storage type (gp3, gp2 or io1)."
 }
 
 variable "banco_criptografado" {
@@ -216,8 +219,9 @@ variable "banco_backup_dias" {
 }
 
 variable "banco_atualizacao_menor_automatica" {
-  type    = bool
-  default = true
+  type        = bool
+  default     = true
+  description = "Let RDS apply PostgreSQL's minor versions in the maintenance window."
 }
 
 variable "banco_aplicar_imediatamente" {

@@ -4,8 +4,9 @@ variable "nome" {
 }
 
 variable "regiao" {
-  type    = string
-  default = "us-east-1"
+  type        = string
+  default     = "us-east-1"
+  description = "AWS region (release_role passes the region of its AWS session)."
 }
 
 variable "github_repo" {
@@ -42,11 +43,13 @@ variable "ciclo_de_vida" {
 }
 
 variable "cluster" {
-  type = string
+  type        = string
+  description = "The service's ECS cluster, whose service the release may update."
 }
 
 variable "servico" {
-  type = string
+  type        = string
+  description = "The ECS service the release may update and describe."
 }
 
 variable "familia" {
@@ -82,11 +85,13 @@ variable "estado" {
 }
 
 variable "contas_permitidas" {
-  type    = list(string)
-  default = []
+  type        = list(string)
+  default     = []
+  description = "The AWS account ids terraform may apply in (ECR_DEPLOY['ACCOUNT']); empty: any."
 }
 
 variable "etiquetas" {
-  type    = map(string)
-  default = {}
+  type        = map(string)
+  default     = {}
+  description = "Tags on everything this folder makes (ecr_deploy:project, ecr_deploy:environment)."
 }
