@@ -402,13 +402,16 @@ def principal_policies(backend, arn: str) -> list[IAMPolicy]:
     kind, _, name = arn.split(":", 5)[5].partition("/")
     name = name.rsplit("/", 1)[-1]
     if kind == "role":
-        principal = backend.get_role(name)
-    elif kind == "user":
-        principal = backend.get_user(name)
+        holders = [backend.get_role(name)]
+    elif kind == "user":  # a user's policies and its groups' (IAM User Guide, "Policy evaluation logic")
+        holders = [backend.get_user(name), *backend.get_groups_for_user(name)]
     else:
         raise Refused("InvalidInput", f"PolicySourceArn {arn} is not a user or a role.")
-    inline = [IAMPolicy(document) for document in principal.policies.values()]
-    return inline + [IAMPolicy(policy) for policy in principal.managed_policies.values()]
+    return [
+        IAMPolicy(policy)
+        for holder in holders
+        for policy in [*holder.policies.values(), *holder.managed_policies.values()]
+    ]
 
 
 def decision(policies: list[IAMPolicy], action: str, resource: str) -> str:

@@ -48,13 +48,14 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "te", "trailer", "
 CHUNK = 1 << 16
 
 
-def action_of(method: str, path: str) -> tuple[str, str] | None:
-    """The ECR action and repository of a registry call; None for a call that names no repository (/v2/)."""
+def action_of(method: str, path: str) -> tuple[str | None, str] | None:
+    """The ECR action and repository of a registry call: None for a call that names no repository (/v2/), an
+    action of None for a method that ECR has no action for."""
     match = CALL.match(urllib.parse.urlparse(path).path)
     if match is None:
         return None
     kind = "uploads" if match["uploads"] else match["kind"]
-    return ACTIONS.get((method, kind), "ecr:BatchGetImage"), match["repository"]
+    return ACTIONS.get((method, kind)), match["repository"]
 
 
 def grant_of(authorization: str) -> tuple[str, dict | None]:
@@ -94,6 +95,9 @@ class Gate(BaseHTTPRequestHandler):
         call = action_of(self.command, self.path)
         if grant is not None and call is not None:
             action, repository = call
+            if action is None:  # the distribution spec's answer to a method it does not know
+                self.answer_error(405, "UNSUPPORTED", f"{self.command} is not supported on this path")
+                return
             host = ECR_HOST.match(self.headers.get("Host", ""))
             account, region = (host["account"], host["region"]) if host else ("000000000000", "us-east-1")
             resource = f"arn:aws:ecr:{region}:{account}:repository/{repository}"
@@ -110,9 +114,12 @@ class Gate(BaseHTTPRequestHandler):
             f"User: {principal} is not authorized to perform: {action} on resource: {resource} "
             f"because no identity-based policy allows the {action} action"
         )
-        body = json.dumps({"errors": [{"code": "DENIED", "message": message}]}).encode()
+        self.answer_error(403, "DENIED", message)
+
+    def answer_error(self, status: int, code: str, message: str) -> None:
+        body = json.dumps({"errors": [{"code": code, "message": message}]}).encode()
         self.discard_body()
-        self.send_response(403)
+        self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -174,7 +181,7 @@ class Gate(BaseHTTPRequestHandler):
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if not sized else chunk)
             if has_body and not sized:
                 self.wfile.write(b"0\r\n\r\n")
-        except (ConnectionRefusedError, http.client.HTTPException, OSError) as err:
+        except (http.client.HTTPException, OSError) as err:
             self.close_connection = True
             if not answered:
                 try:

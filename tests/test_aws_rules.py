@@ -136,6 +136,30 @@ def test_simulate_principal_policy_judges_each_secret_by_the_roles_own_policies(
     assert unreadable_secrets(iam, arn, asked) == [("BAD", "secretsmanager:GetSecretValue", other)]
 
 
+def test_simulate_principal_policy_counts_a_users_group_policies(local_aws):
+    """IAM evaluates a user's own policies and those of its groups (IAM User Guide, "Policy evaluation logic")."""
+    iam = boto3.client("iam")
+    user, group = unique("ci-"), unique("publishers-")
+    arn = iam.create_user(UserName=user)["User"]["Arn"]
+    iam.create_group(GroupName=group)
+    iam.add_user_to_group(GroupName=group, UserName=user)
+    allowed = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ecr:PutImage", "Resource": "*"}]}
+    iam.put_group_policy(GroupName=group, PolicyName="push", PolicyDocument=json.dumps(allowed))
+    results = iam.simulate_principal_policy(PolicySourceArn=arn, ActionNames=["ecr:PutImage", "ecr:DeleteRepository"])
+    decisions = {result["EvalActionName"]: result["EvalDecision"] for result in results["EvaluationResults"]}
+    assert decisions == {"ecr:PutImage": "allowed", "ecr:DeleteRepository": "implicitDeny"}
+
+
+def test_the_registry_gate_names_each_calls_ecr_action_and_knows_no_other():
+    from scripts.registry_gate import action_of
+
+    assert action_of("HEAD", "/v2/loja/web/blobs/sha256:ab") == ("ecr:BatchCheckLayerAvailability", "loja/web")
+    assert action_of("PATCH", "/v2/loja/blobs/uploads/1234?_state=x") == ("ecr:UploadLayerPart", "loja")
+    assert action_of("PUT", "/v2/loja/manifests/V1") == ("ecr:PutImage", "loja")
+    assert action_of("OPTIONS", "/v2/loja/manifests/V1") == (None, "loja")  # refused as UNSUPPORTED, not guessed
+    assert action_of("GET", "/v2/") is None
+
+
 def test_describe_tasks_answers_missing_for_a_new_task_when_a_test_asks(local_aws):
     ecs, cluster, run_task = one_off_setup(local_aws)
     task = run_task()
