@@ -29,6 +29,8 @@
   `docker push`): the digests and tags the registry holds, read over HTTPS with the token's credentials (a tag
   in one read). A registry that does not answer gets moto's own answer. BatchGetImage reads its manifests there,
   and PutImage puts one under a tag there (a retag).
+- UpdateService with another task definition starts a deployment of it (moto kept the first one's id and
+  revision, so status_ecs showed the service's first revision in its deployment).
 - A task that ECS runs has stopped by the time it is first described. moto runs no containers, and by default
   steps a task through one state per DescribeTasks, so a caller's every wait on a one-off task (migrate, the
   fixtures) was three polls of nothing running.
@@ -61,6 +63,7 @@ from moto.core.responses import ActionResult
 from moto.ec2.responses.security_groups import SecurityGroups
 from moto.ecr.exceptions import ImageNotFoundException
 from moto.ecr.responses import ECRResponse
+from moto.ecs.models import EC2ContainerServiceBackend
 from moto.iam.access_control import AssumedRoleAccessKey, IAMPolicy, IAMUserAccessKey, create_access_key
 from moto.moto_api import state_manager
 from moto.moto_api._internal.urls import url_paths as moto_api_paths
@@ -447,6 +450,33 @@ def untag_resource(self):
 ApplicationAutoScalingResponse.list_tags_for_resource = list_tags_for_resource
 ApplicationAutoScalingResponse.tag_resource = tag_resource
 ApplicationAutoScalingResponse.untag_resource = untag_resource
+
+
+def update_service(self, service_properties):
+    """UpdateService with another task definition starts a deployment of it, PRIMARY, as on AWS (ECS API
+    Reference, UpdateService: "a new deployment is triggered"); moto kept the first one's id and revision. moto
+    runs no tasks, so the rollout has completed at once and the old deployment has drained."""
+    wanted = service_properties.get("task_definition")
+    service = original_update_service(self, service_properties)
+    if wanted and service.deployments and service.deployments[0]["taskDefinition"] != service.task_definition:
+        now = datetime.now(timezone.utc)
+        deployment_id = f"ecs-svc/{secrets.randbelow(10**18)}"
+        service.deployments = [
+            {
+                **service.deployments[0],
+                "id": deployment_id,
+                "taskDefinition": service.task_definition,
+                "createdAt": now,
+                "updatedAt": now,
+                "rolloutState": "COMPLETED",
+                "rolloutStateReason": f"ECS deployment {deployment_id} completed.",
+            }
+        ]
+    return service
+
+
+original_update_service = EC2ContainerServiceBackend.update_service
+EC2ContainerServiceBackend.update_service = update_service
 state_manager.set_transition("ecs::task", {"progression": "immediate"})
 
 if __name__ == "__main__":

@@ -1032,7 +1032,9 @@ def test_status_shows_what_runs_its_tags_counts_database_and_cost_and_exits_0_wh
     assert status["task_definition"] == deployed["task_definition"] == live(service["name"])["taskDefinition"]
     assert (status["desired"], status["running"], status["pending"]) == (1, 1, 0)
     assert (status["min_tasks"], status["max_tasks"]) == (1, 4)
-    assert [d["rollout_state"] for d in status["deployments"]] == ["COMPLETED"]
+    assert [(d["rollout_state"], d["task_definition"]) for d in status["deployments"]] == [
+        ("COMPLETED", deployed["task_definition"])  # the deployment of the revision deployed, not the first one
+    ]
     database = status["database"]
     assert database["status"] == "available" and database["engine"].startswith("postgres 17")
     assert (database["class"], database["storage_gb"]) == ("db.t4g.micro", 20)
