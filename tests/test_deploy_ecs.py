@@ -225,9 +225,40 @@ def test_a_secret_of_secrets_is_readable_by_the_execution_role_after_provision(s
     role = execution_role(service).rsplit("/", 1)[1]
     (statement,) = iam.get_role_policy(RoleName=role, PolicyName="ler-segredos")["PolicyDocument"]["Statement"]
     outputs = applied_outputs(service)
-    assert sorted(statement["Resource"]) == sorted(
-        [outputs["secret_key_arn"], outputs["banco"]["secret_arn"], secret, f"{secret}-??????"]
+    (parameters,) = [arn for arn in statement["Resource"] if ":ssm:" in arn]  # config_ecs's path, and no more
+    assert re.fullmatch(
+        rf"arn:aws:ssm:[a-z0-9-]+:\d{{12}}:parameter/ecr_deploy/{outputs['servico']}/[a-z0-9-]+/\*", parameters
     )
+    assert sorted(statement["Resource"]) == sorted(
+        [outputs["secret_key_arn"], outputs["banco"]["secret_arn"], secret, f"{secret}-??????", parameters]
+    )
+
+
+def test_config_ecs_variables_reach_the_next_revision_by_arn_and_never_by_value(service, monkeypatch):
+    """config_ecs set: a plain value and a secret, each a parameter of the service's path; the next deploy gives the
+    tasks both by ARN, which the execution role may read; no value is in the task definition or the output."""
+    monkeypatch.setattr("sys.stdin", io.StringIO("a-config-secret-of-test\n"))
+    said = io.StringIO()
+    call_command("config_ecs", "set", "DJANGO_ADMIN_URL=painel/", "--secret", "API_KEY", stdout=said)
+    try:
+        deployed, printed = run("deploy_ecs")
+        definition = ecs().describe_task_definition(taskDefinition=deployed["task_definition"])["taskDefinition"]
+        (container,) = definition["containerDefinitions"]
+        secrets = {secret["name"]: secret["valueFrom"] for secret in container["secrets"]}
+        for key in ("DJANGO_ADMIN_URL", "API_KEY"):
+            assert re.fullmatch(
+                rf"arn:aws:ssm:.+:parameter/ecr_deploy/{deployed['service']}/[a-z0-9-]+/{key}", secrets[key]
+            )
+        simulated = boto3.client("iam").simulate_principal_policy(
+            PolicySourceArn=execution_role(service),
+            ActionNames=["ssm:GetParameters"],
+            ResourceArns=[secrets["API_KEY"]],
+        )
+        assert [result["EvalDecision"] for result in simulated["EvaluationResults"]] == ["allowed"]
+        everything = json.dumps(definition, default=str) + json.dumps(deployed) + printed + said.getvalue()
+        assert "a-config-secret-of-test" not in everything and "painel/" not in everything
+    finally:
+        call_command("config_ecs", "unset", "DJANGO_ADMIN_URL", "API_KEY", stdout=io.StringIO())
 
 
 def test_a_secret_the_execution_role_may_not_read_is_refused_by_name_before_any_change(service, settings):

@@ -260,7 +260,9 @@ def test_the_role_trusts_only_the_repositorys_branch_and_scopes_each_statement_t
         "ecs:DescribeTaskDefinition",
         "ecs:ListTaskDefinitions",
         "ecs:RegisterTaskDefinition",
+        "ssm:DescribeParameters",  # config_ecs's names; no statement grants ssm:GetParameter(s): never a value
     }
+    assert not [action for action in policy_actions(policy) if action.startswith("ssm:Get")]
     assert scoped["Estado"]["Resource"] == f"arn:aws:s3:::{name}-estado/ecr_deploy/default/*"
     repository_arn = f"arn:aws:ecr:us-east-1:123456789012:repository/{name}"
     judge = IAMPolicy(json.dumps(policy))

@@ -15,6 +15,7 @@ from ecr_deploy.aws.cloudwatch import AlarmState, alarm_states
 from ecr_deploy.aws.ecr import EcrApi
 from ecr_deploy.aws.ecs import EcsService, TaskOutcome, named_container, task_definition_diff, with_image
 from ecr_deploy.aws.iam import secrets_refused
+from ecr_deploy.aws.parameters import ParameterStore, configuration_path
 from ecr_deploy.aws.session import LazyClient
 from ecr_deploy.common import timed
 from ecr_deploy.defaults import DATABASE_VARIABLE_NAMES, SETTING_VARIABLES
@@ -76,8 +77,11 @@ class Deployer:
         alarms: Callable[[list[str]], list[AlarmState]],
         iam: Any,
         resolving: Future[str] | None = None,
+        configuration: dict[str, str] | None = None,
     ) -> None:
         self.environment = environment
+        #: config_ecs's variables, by the ARN of each parameter: the tasks read them all as secrets when they start.
+        self.configuration = configuration or {}
         self.iam = iam
         self.alarms = alarms
         self.resolving = resolving
@@ -175,7 +179,8 @@ class Deployer:
         if database and ecs.database_variables != "url":
             host, port, name, _, _ = DATABASE_VARIABLE_NAMES[ecs.database_variables]
             location = {host: database["host"], port: str(database["port"]), name: database["name"]}
-        return self.aliased({**ecs.environment, **secure, **location, "DJANGO_ALLOWED_HOSTS": ",".join(hosts)})
+        plain = {key: value for key, value in ecs.environment.items() if key not in self.configuration}
+        return self.aliased({**plain, **secure, **location, "DJANGO_ALLOWED_HOSTS": ",".join(hosts)})
 
     def secrets(self) -> dict[str, str]:
         """ECS reads these by ARN when a task starts: the RDS user and password are JSON keys of its secret, or its
@@ -191,7 +196,7 @@ class Deployer:
             credentials = {user: f"{arn}:username::", password: f"{arn}:password::"}
         secret_key = self.outputs.get("secret_key_arn")
         own = {"DJANGO_SECRET_KEY": secret_key} if secret_key else {}
-        return self.aliased({**ecs.secrets, **own, **credentials})
+        return self.aliased({**ecs.secrets, **self.configuration, **own, **credentials})
 
     @staticmethod
     def database_url_arn(database: dict[str, Any]) -> str:
@@ -413,4 +418,13 @@ def deploy_service(
         service = EcsService(session.client("ecs"), LazyClient(session, "logs"), outputs["cluster"], outputs["servico"])
         alarms = functools.partial(alarm_states, LazyClient(session, "cloudwatch"))
         iam = LazyClient(session, "iam")
-        return Deployer(environment, outputs, service, ecr, progress, options, alarms, iam, resolving).run()
+        configuration = {} if options.rollback else configured_variables(environment, session)
+        return Deployer(
+            environment, outputs, service, ecr, progress, options, alarms, iam, resolving, configuration
+        ).run()
+
+
+def configured_variables(environment: Environment, session: Any) -> dict[str, str]:
+    """config_ecs's variables of the environment, by their parameters' ARNs (names only: no value is read)."""
+    parameters = ParameterStore(session, configuration_path(environment.ecs.service, environment.name))
+    return {parameter.key: parameter.arn for parameter in parameters.parameters()}

@@ -9,6 +9,7 @@ from typing import Any
 from ecr_deploy.aws.ec2 import subnet_zones
 from ecr_deploy.aws.ecr import EcrApi
 from ecr_deploy.aws.ownership import existing_resource
+from ecr_deploy.aws.parameters import configuration_path
 from ecr_deploy.aws.rds import db_instance, db_snapshot, pending_changes
 from ecr_deploy.aws.secrets import (
     current_version,
@@ -64,6 +65,7 @@ def service_variables(environment: Environment, region: str, image: str) -> dict
             {resource for value_from in ecs.read_secrets for resource in policy_resources(value_from)}
         ),
         "database_url_secret_arn": ecs.database_secret_arn,
+        "configuracao_caminho": configuration_path(ecs.service, environment.name),
         "dominios": ecs.domains,
         "zona_dns": ecs.hosted_zone,
         "certificado_arn": ecs.certificate_arn,

@@ -59,6 +59,10 @@ locals {
     var.banco_rds ? [local.banco.secret_arn] : [],
     var.banco_rds && var.banco_variaveis == "url" ? [local.banco.url_arn] : [],
     var.segredos_arns,
+    # config_ecs's parameters: that path and nothing else of Parameter Store.
+    var.configuracao_caminho == "" ? [] : [
+      "arn:${data.aws_partition.atual.partition}:ssm:${var.regiao}:${data.aws_caller_identity.conta.account_id}:parameter${var.configuracao_caminho}*"
+    ],
   ))
   ambiente = concat(
     [{ name = "DJANGO_ALLOWED_HOSTS", value = aws_lb.app.dns_name }],

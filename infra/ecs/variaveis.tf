@@ -343,3 +343,14 @@ variable "container_insights" {
   default     = false
   description = "CloudWatch Container Insights on the cluster (billed per metric)."
 }
+
+variable "configuracao_caminho" {
+  type        = string
+  default     = ""
+  description = "The Parameter Store path of config_ecs's variables (/ecr_deploy/SERVICE/ENVIRONMENT/), which the execution role may read; provision_ecs passes it."
+
+  validation {
+    condition     = var.configuracao_caminho == "" || can(regex("^/[A-Za-z0-9_./-]+/$", var.configuracao_caminho))
+    error_message = "configuracao_caminho must be a path that begins and ends with /."
+  }
+}

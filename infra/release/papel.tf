@@ -54,6 +54,8 @@ resource "aws_iam_role" "release" {
 
 data "aws_iam_policy_document" "release" {
   # Calls that AWS does not scope to a resource (sts:GetCallerIdentity needs no permission at all).
+  # ssm:DescribeParameters: deploy_ecs gives the tasks config_ecs's variables by ARN, reading their names, never a
+  # value (GetParameters is the execution role's alone).
   statement {
     sid = "SemRecurso"
     actions = [
@@ -62,6 +64,7 @@ data "aws_iam_policy_document" "release" {
       "ecs:ListTaskDefinitions",
       "ecs:RegisterTaskDefinition",
       "ecs:DeregisterTaskDefinition",
+      "ssm:DescribeParameters",
     ]
     resources = ["*"]
   }
