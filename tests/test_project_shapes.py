@@ -151,8 +151,9 @@ def test_the_production_settings_beside_managepys_development_default_are_the_im
         "Your settings read these with no default; a deploy must give them: DJANGO_ADMIN_URL, MAILGUN_API_KEY, "
         "MAILGUN_DOMAIN." in said
     )
-    assert '"DATABASE_VARIABLES": "url",' in said and '"MAILGUN_API_KEY": "arn:aws:secretsmanager:' in said
-    assert '"DJANGO_ADMIN_URL": "...",' in said and '"REPOSITORY": ' in said
+    assert '"DATABASE_VARIABLES": "url",' in said and '"REPOSITORY": ' in said
+    assert "  python manage.py config_ecs set DJANGO_ADMIN_URL=... MAILGUN_DOMAIN=...\n" in said
+    assert "  python manage.py config_ecs set --secret MAILGUN_API_KEY\n" in said
     assert "Warning" not in said  # production settings, DEBUG off
 
 

@@ -483,21 +483,22 @@ def write_plan(planned: list[PlannedFile], base_dir: Path, *, force: bool, outpu
 
 
 def settings_skeleton(reading: ProjectReading, repository: str) -> str:
-    """The ECR_DEPLOY block the settings need for a deploy, commented where the values are the user's."""
-    plain = [name for name in reading.required if not any(word in name for word in SECRET_WORDS)]
-    secret = [name for name in reading.required if name not in plain]
+    """The ECR_DEPLOY block the settings need for a deploy: how they read the database and their switches."""
     lines = ["ECR_DEPLOY = {", f'    "REPOSITORY": "{repository}",', '    "ECS": {']
     if reading.database != "parts":
         lines.append(f'        "DATABASE_VARIABLES": "{reading.database}",')
     if reading.variables:
         lines.append(f'        "VARIABLES": {json.dumps(reading.variables)},')
-    if plain:
-        lines.append('        "ENVIRONMENT": {')
-        lines += [f'            "{name}": "...",' for name in plain]
-        lines.append("        },")
-    if secret:
-        lines.append('        "SECRETS": {  # the ARN of a Secrets Manager secret or SSM SecureString parameter')
-        lines += [f'            "{name}": "arn:aws:secretsmanager:REGION:ACCOUNT:secret:...",' for name in secret]
-        lines.append("        },")
     lines += ["    },", "}"]
     return "\n".join(lines)
+
+
+def config_lines(required: list[str]) -> list[str]:
+    """The config_ecs commands that give a deploy the variables the settings read with no default: the plain ones
+    in one line, each secret (named like a key, a password, a token) asked for on its own."""
+    plain = [name for name in required if not any(word in name for word in SECRET_WORDS)]
+    secret = [name for name in required if name not in plain]
+    return [
+        *([f"python manage.py config_ecs set {' '.join(f'{name}=...' for name in plain)}"] if plain else []),
+        *(f"python manage.py config_ecs set --secret {name}" for name in secret),
+    ]

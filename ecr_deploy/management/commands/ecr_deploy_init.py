@@ -5,6 +5,7 @@ from ecr_deploy.defaults import DATABASE_VARIABLE_NAMES
 from ecr_deploy.image import project_scan
 from ecr_deploy.image.init_project import (
     HEALTH_MIDDLEWARE,
+    config_lines,
     plan,
     read_project,
     settings_skeleton,
@@ -150,3 +151,7 @@ class Command(EcrDeployCommand):
             self.progress(f"The database reaches the tasks as {database}. In your settings:")
             repository = conf.get("REPOSITORY") if "REPOSITORY" in conf.ecr_settings.user else conf.base_dir().name
             self.progress(settings_skeleton(reading, repository.lower()))
+        if reading.required:
+            self.progress("Give each environment those values once (Parameter Store; the next deploy_ecs passes them):")
+            for line in config_lines(reading.required):
+                self.progress(f"  {line}")
