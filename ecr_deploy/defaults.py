@@ -56,7 +56,11 @@ ECS_DEFAULTS: dict[str, Any] = {
     "ALARMS": [],
     "VARIABLES": {},
     "DATABASE_VARIABLES": "parts",
+    "STORAGE": None,
 }
+
+#: ECR_DEPLOY["ECS"]["STORAGE"], when given: an S3 bucket for the service's files (None: no bucket).
+STORAGE_DEFAULTS: dict[str, Any] = {"MEDIA": True, "STATIC": False, "BUCKET_VARIABLE": "AWS_STORAGE_BUCKET_NAME"}
 
 #: The settings whose variables deploy_ecs sets, with the names it sets them under.
 SETTING_VARIABLES = {
@@ -71,6 +75,13 @@ DATABASE_VARIABLE_NAMES = {
     "parts": ("DATABASE_HOST", "DATABASE_PORT", "DATABASE_NAME", "DATABASE_USER", "DATABASE_PASSWORD"),
     "url": ("DATABASE_URL",),
     "postgres": ("POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD"),
+}
+#: The django-storages settings deploy_ecs sets with STORAGE, besides the bucket's: the region under its own name,
+#: and the access keys empty under the project's names only (django-storages then takes the task role's credentials).
+STORAGE_SETTING_VARIABLES = {
+    "AWS_S3_REGION_NAME": "AWS_S3_REGION_NAME",
+    "AWS_ACCESS_KEY_ID": "",
+    "AWS_SECRET_ACCESS_KEY": "",
 }
 _VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -170,6 +181,19 @@ KEYS: dict[str, tuple[str, str]] = {
             "secret: django-environ, dj-database-url) or `postgres` (POSTGRES_HOST and its companions)."
         ),
     ),
+    "ECS.STORAGE": (
+        "dict | None",
+        (
+            "An S3 bucket for the service's files, made by provision_ecs (None: none): "
+            '`{"MEDIA": True, "STATIC": False, "BUCKET_VARIABLE": "AWS_STORAGE_BUCKET_NAME"}`.'
+        ),
+    ),
+    "ECS.STORAGE.MEDIA": ("bool", "The uploads (`STORAGES['default']`) go to the bucket, under `media/`."),
+    "ECS.STORAGE.STATIC": (
+        "bool",
+        "The static files go to the bucket too: deploy_ecs runs collectstatic as a one-off task of the release.",
+    ),
+    "ECS.STORAGE.BUCKET_VARIABLE": ("str", "The variable that gives the tasks the bucket's name."),
     "STATE.BACKEND": ("str", "`local` or `s3`."),
     "STATE.BUCKET": ("str", "The S3 bucket of the states (`s3`)."),
     "STATE.KEY_PREFIX": ("str", "The prefix of the states' keys in the bucket."),
@@ -347,7 +371,11 @@ def _ecs_problems(ecs: Any, where: str) -> list[str]:
     found += _vars_problems(ecs.get("TERRAFORM_VARS", {}), f"{where}['TERRAFORM_VARS']")
     found += [
         f"{where}['TERRAFORM_VARS'][{name!r}] is set from {where}['{setting}']; set that instead"
-        for names, setting in ((DATABASE_VARIABLES, "DATABASE"), (DOMAIN_VARIABLES, "DOMAINS"))
+        for names, setting in (
+            (DATABASE_VARIABLES, "DATABASE"),
+            (DOMAIN_VARIABLES, "DOMAINS"),
+            (("armazenamento",), "STORAGE"),
+        )
         for name in names
         if isinstance(ecs.get("TERRAFORM_VARS"), dict) and name in ecs["TERRAFORM_VARS"]
     ]
@@ -363,6 +391,7 @@ def _ecs_problems(ecs: Any, where: str) -> list[str]:
         found.append(f"{where}['TIMEOUT_SECONDS'] must be a positive number")
     found += _database_problems(ecs, where)
     found += _variables_problems(ecs, where)
+    found += _storage_problems(ecs.get("STORAGE"), f"{where}['STORAGE']")
     if "DJANGO_ALLOWED_HOSTS" in ecs.get("ENVIRONMENT", {}):
         found.append(f"{where}['ENVIRONMENT']: DJANGO_ALLOWED_HOSTS is set by deploy_ecs; list extra hosts in DOMAINS")
     return found
@@ -431,14 +460,34 @@ def _database_problems(ecs: dict[str, Any], where: str) -> list[str]:
     return []
 
 
+def _storage_problems(storage: Any, where: str) -> list[str]:
+    if storage is None:
+        return []
+    if not isinstance(storage, dict):
+        return [f"{where} must be a dict such as {STORAGE_DEFAULTS!r}, or None"]
+    found = [f"unknown key {where}[{key!r}]" for key in storage if key not in STORAGE_DEFAULTS]
+    found += [
+        f"{where}[{key!r}] must be True or False"
+        for key in ("MEDIA", "STATIC")
+        if not isinstance(storage.get(key, STORAGE_DEFAULTS[key]), bool)
+    ]
+    name = storage.get("BUCKET_VARIABLE", STORAGE_DEFAULTS["BUCKET_VARIABLE"])
+    if not isinstance(name, str) or not _VARIABLE_NAME.fullmatch(name):
+        found.append(f"{where}['BUCKET_VARIABLE'] must be an environment variable's name, not {name!r}")
+    if storage.get("MEDIA") is False and storage.get("STATIC") is not True:
+        found.append(f"{where}: MEDIA and STATIC are both off; turn one on, or set STORAGE to None")
+    return found
+
+
 def _variables_problems(ecs: dict[str, Any], where: str) -> list[str]:
     found = []
     variables = ecs.get("VARIABLES", {})
     if not isinstance(variables, dict):
         return [f"{where}['VARIABLES'] must map Django settings to variable names"]
+    settable = [*SETTING_VARIABLES, *STORAGE_SETTING_VARIABLES]
     for setting, name in variables.items():
-        if setting not in SETTING_VARIABLES:
-            found.append(f"{where}['VARIABLES'][{setting!r}]: deploy_ecs sets only {', '.join(SETTING_VARIABLES)}")
+        if setting not in settable:
+            found.append(f"{where}['VARIABLES'][{setting!r}]: deploy_ecs sets only {', '.join(settable)}")
         elif not isinstance(name, str) or not _VARIABLE_NAME.fullmatch(name):
             found.append(f"{where}['VARIABLES'][{setting!r}] must be an environment variable's name, not {name!r}")
     style = ecs.get("DATABASE_VARIABLES", ECS_DEFAULTS["DATABASE_VARIABLES"])

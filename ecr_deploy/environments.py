@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ecr_deploy import conf
-from ecr_deploy.defaults import DEFAULT_ENVIRONMENT, ECS_DEFAULTS, STATE_DEFAULTS
+from ecr_deploy.defaults import DEFAULT_ENVIRONMENT, ECS_DEFAULTS, STATE_DEFAULTS, STORAGE_DEFAULTS
 from ecr_deploy.errors import ConfigurationError
 from ecr_deploy.names import derived_service_name, service_name_problem
 
@@ -22,6 +22,15 @@ class StateConfig:
     region: str | None = None
     lock_table: str | None = None
     use_lockfile: bool = True
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    """The service's S3 bucket: what goes in it, and the variable that names it to the tasks."""
+
+    media: bool = True
+    static: bool = False
+    bucket_variable: str = "AWS_STORAGE_BUCKET_NAME"
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,8 @@ class EcsConfig:
     variables: dict[str, str] = field(default_factory=dict)
     #: "parts", "url" or "postgres": how the RDS database reaches the tasks.
     database_variables: str = "parts"
+    #: The S3 bucket for the service's files; None: none.
+    storage: StorageConfig | None = None
 
     @property
     def database_secret_arn(self) -> str:
@@ -128,8 +139,16 @@ def resolve_environment(name: str | None = None) -> Environment:
             alarms=list(ecs["ALARMS"]),
             variables=dict(ecs["VARIABLES"]),
             database_variables=ecs["DATABASE_VARIABLES"],
+            storage=storage_config(ecs["STORAGE"]),
         ),
     )
+
+
+def storage_config(storage: dict[str, Any] | None) -> StorageConfig | None:
+    if storage is None:
+        return None
+    merged = {**STORAGE_DEFAULTS, **storage}
+    return StorageConfig(media=merged["MEDIA"], static=merged["STATIC"], bucket_variable=merged["BUCKET_VARIABLE"])
 
 
 def check_service_name(environment: Environment) -> None:

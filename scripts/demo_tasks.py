@@ -1,7 +1,8 @@
 """make demo's tasks of a deployed revision, run on the local engine as Fargate would run them (moto runs no
 containers): the task definition read back from ECS, the secrets read by ARN, the PostgreSQL that stands in for RDS.
 `first`: migrate, the fixtures, an admin, a task, and a customer created through the API; `second` (after a deploy
-of another image): the customer read back, and two tasks of one revision that see each other's writes."""
+of another image): the value config_ecs set, the customer read back, and two tasks of one revision that see each
+other's writes."""
 
 import base64
 import json
@@ -95,6 +96,7 @@ try:
         print(f"POST /clientes/ as {user[0]} -> {code}, id {body['id']}")
         Path(".local-aws/demo-created.json").write_text(json.dumps(body))
     else:
+        one_off(definition, ["python", "-c", "import os; print('DEMO_MENSAGEM =', os.environ['DEMO_MENSAGEM'])"])
         created = json.loads(Path(".local-aws/demo-created.json").read_text())
         (first, port_a), (second, port_b) = task(definition), task(definition)
         containers += [first, second]

@@ -17,10 +17,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 MARK = re.compile(r"<!-- generated: ([a-z-]+) -->")
 #: Django's own options, the same on every command: said once, on the page.
-DJANGO_OPTIONS = {"version", "verbosity", "settings", "pythonpath", "traceback", "no_color", "force_color", "help"}
-DJANGO_OPTIONS |= {"skip_checks"}
-TERRAFORM_FOLDERS = {"infra": "the ECR repository (publish_ecr)", "infra/ecs": "the service (provision_ecs)"}
-TERRAFORM_FOLDERS["infra/release"] = "the release role (release_role)"
+DJANGO_OPTIONS = {
+    *("version", "verbosity", "settings", "pythonpath", "traceback", "no_color", "force_color", "help", "skip_checks")
+}
+TERRAFORM_FOLDERS = {
+    "infra": "the ECR repository (publish_ecr)",
+    "infra/ecs": "the service (provision_ecs)",
+    "infra/release": "the release role (release_role)",
+}
 CHECKOV_SCANNED = ["infra/*.tf", "infra/*/*.tf", "Dockerfile", "ecr_deploy/image/project_template/Dockerfile"]
 
 
@@ -85,7 +89,7 @@ def settings_reference(defaults: dict[str, dict[str, Any]], keys: dict[str, tupl
         }
         if prefix and unknown:
             raise DocumentationGap(f"ecr_deploy.defaults.KEYS describes keys that have no default: {sorted(unknown)}")
-        title = f'`ECR_DEPLOY["{prefix}"]`' if prefix else "`ECR_DEPLOY`"
+        title = "`ECR_DEPLOY" + "".join(f'["{part}"]' for part in prefix.split(".") if part) + "`"
         tables.append(f"## {title}\n\n| key | type | default | meaning |\n|---|---|---|---|\n" + "\n".join(rows) + "\n")
     return "\n".join(tables)
 
@@ -131,11 +135,13 @@ def checkov_skips(root: Path = ROOT) -> str:
 
 
 def generated(name: str) -> str:
-    from ecr_deploy.defaults import DEFAULTS, ECS_DEFAULTS, KEYS, STATE_DEFAULTS
+    from ecr_deploy.defaults import DEFAULTS, ECS_DEFAULTS, KEYS, STATE_DEFAULTS, STORAGE_DEFAULTS
 
     makers = {
         "commands": lambda: command_reference(ecr_deploy_commands()),
-        "settings": lambda: settings_reference({"": DEFAULTS, "ECS": ECS_DEFAULTS, "STATE": STATE_DEFAULTS}, KEYS),
+        "settings": lambda: settings_reference(
+            {"": DEFAULTS, "ECS": ECS_DEFAULTS, "ECS.STORAGE": STORAGE_DEFAULTS, "STATE": STATE_DEFAULTS}, KEYS
+        ),
         "terraform": terraform_reference,
         "checkov-skips": checkov_skips,
     }

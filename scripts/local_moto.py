@@ -41,12 +41,15 @@
 """
 
 import base64
+import contextlib
 import functools
 import json
 import os
 import secrets
+import socket
 import ssl
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -63,12 +66,21 @@ from moto.core.responses import ActionResult
 from moto.ec2.responses.security_groups import SecurityGroups
 from moto.ecr.exceptions import ImageNotFoundException
 from moto.ecr.responses import ECRResponse
-from moto.ecs.models import EC2ContainerServiceBackend
-from moto.iam.access_control import AssumedRoleAccessKey, IAMPolicy, IAMUserAccessKey, create_access_key
+from moto.ecs.models import EC2ContainerServiceBackend, TaskDefinition
+from moto.iam.access_control import (
+    AssumedRoleAccessKey,
+    IAMPolicy,
+    IAMUserAccessKey,
+    PermissionResult,
+    create_access_key,
+)
 from moto.moto_api import state_manager
 from moto.moto_api._internal.urls import url_paths as moto_api_paths
 from moto.rds.models import DBInstance, RDSBackend
+from moto.s3.models import FakeBucket
 from moto.server import main
+from moto.ssm.responses import SimpleSystemManagerResponse
+from moto.ssm.utils import parameter_arn
 from moto.utilities.utils import get_partition
 
 issue_token = ECRResponse.get_authorization_token
@@ -475,9 +487,78 @@ def update_service(self, service_properties):
     return service
 
 
+def bucket_permission(self, action: str, resource: str):
+    """A bucket policy's statement as S3 evaluates it for a request over HTTPS, which is how AWS's SDKs reach it (the
+    local AWS's plain HTTP stands for that): one whose Condition asks aws:SecureTransport false does not apply (S3
+    user guide, "Bucket policy examples": deny requests that do not use HTTPS). moto ignores conditions, and denied
+    every object call of a bucket that refuses plain HTTP."""
+    if self.policy is None:
+        return PermissionResult.NEUTRAL
+    policy = json.loads(self.policy)
+    statements = policy["Statement"] if isinstance(policy["Statement"], list) else [policy["Statement"]]
+    kept = [
+        statement
+        for statement in statements
+        if str(statement.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport", "")).lower() != "false"
+    ]
+    if not kept:
+        return PermissionResult.NEUTRAL
+    return IAMPolicy(json.dumps({**policy, "Statement": kept})).is_action_permitted(action, resource)
+
+
+FakeBucket.get_permission = bucket_permission
+
+
+def describe_parameters(self):
+    """Each parameter with its ARN, as DescribeParameters answers on AWS (ParameterMetadata.ARN; SSM API reference):
+    deploy_ecs names a task's variables by it. moto left it out."""
+    answer = describe_parameters_in_moto(self)
+    for item in answer.result["Parameters"]:
+        item["ARN"] = parameter_arn(self.current_account, self.region, item["Name"])
+    return answer
+
+
+describe_parameters_in_moto = SimpleSystemManagerResponse.describe_parameters
+SimpleSystemManagerResponse.describe_parameters = describe_parameters
+
+
+def init_task_definition(self, *args, **kwargs):
+    """A revision carries when it was registered, as DescribeTaskDefinition answers on AWS (registeredAt; ECS API
+    reference, TaskDefinition): status_ecs tells a value config_ecs changed since from one the revision runs."""
+    init_task_definition_in_moto(self, *args, **kwargs)
+    self.registered_at = datetime.now(timezone.utc)
+
+
+init_task_definition_in_moto = TaskDefinition.__init__
+TaskDefinition.__init__ = init_task_definition
 original_update_service = EC2ContainerServiceBackend.update_service
 EC2ContainerServiceBackend.update_service = update_service
 state_manager.set_transition("ecs::task", {"progression": "immediate"})
 
+
+def forward_for_tasks(address: str, port: int) -> None:
+    """moto also on address (the engine's bridge gateway), where a locally run task's AWS_ENDPOINT_URL points (on
+    Fargate a task reaches AWS's endpoints): each connection relayed to moto on the loopback, in a thread of its own."""
+    listener = socket.create_server((address, port))
+
+    def relay(source: socket.socket, target: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                target.sendall(data)
+        with contextlib.suppress(OSError):
+            target.shutdown(socket.SHUT_WR)
+
+    def serve() -> None:
+        while True:
+            client, _ = listener.accept()
+            upstream = socket.create_connection(("127.0.0.1", port))
+            threading.Thread(target=relay, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=relay, args=(upstream, client), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+
+
 if __name__ == "__main__":
+    if tasks_address := os.environ.get("LOCAL_AWS_TASKS_ADDRESS"):
+        forward_for_tasks(tasks_address, int(sys.argv[sys.argv.index("-p") + 1]))
     sys.exit(main())

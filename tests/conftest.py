@@ -597,3 +597,19 @@ def applied_state(service: dict) -> str:
 
 def applied_outputs(service: dict) -> dict:
     return {name: output["value"] for name, output in json.loads(applied_state(service))["outputs"].items()}
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory) -> Path:
+    """django-ecr-deploy built from a clean copy of this tree (each xdist worker builds its own), as `pip wheel`
+    or `python -m build` makes it."""
+    source = copy_project(tmp_path_factory.mktemp("source") / "tree")
+    out = tmp_path_factory.mktemp("dist")
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(out), str(source)],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return next(out.glob("django_ecr_deploy-*.whl"))

@@ -16,26 +16,10 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from tests.conftest import ROOT, copy_project
+from tests.conftest import ROOT
 
 HEALTH = "ecr_deploy.runtime.health.HealthCheckMiddleware"
 from tests.web import request, wait_for
-
-
-@pytest.fixture(scope="session")
-def wheel(tmp_path_factory) -> Path:
-    """django-ecr-deploy built from a clean copy of this tree (each xdist worker builds its own), as `pip wheel`
-    or `python -m build` makes it."""
-    source = copy_project(tmp_path_factory.mktemp("source") / "tree")
-    out = tmp_path_factory.mktemp("dist")
-    done = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(out), str(source)],
-        check=False,
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return next(out.glob("django_ecr_deploy-*.whl"))
 
 
 def test_the_wheel_holds_the_app_and_its_templates_and_nothing_of_this_project(wheel):
@@ -91,6 +75,22 @@ def shipped_in(project: Path, wheel: Path, venv: Path) -> Path:
     return fresh_venv(venv, shipped)
 
 
+def started_project(tmp_path: Path, name: str, wheel: Path) -> tuple[Path, Path, Path]:
+    """`django-admin startproject NAME` of the Django that runs the tests, the wheel shipped in its dist/ and
+    installed in a fresh venv, and the one line by hand: 'ecr_deploy' in INSTALLED_APPS. The project, its venv's
+    python, its settings file."""
+    subprocess.run([sys.executable, "-m", "django", "startproject", name], cwd=tmp_path, check=True)
+    project = tmp_path / name
+    python = shipped_in(project, wheel, tmp_path / "venv")
+    settings = project / name / "settings.py"
+    settings.write_text(
+        settings.read_text().replace(
+            "'django.contrib.staticfiles',", "'django.contrib.staticfiles',\n    'ecr_deploy',"
+        )
+    )
+    return project, python, settings
+
+
 def run(python: Path, project: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     """`python manage.py ...` of the new project, as its developer runs it (our settings module unset)."""
     env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"} | (env or {})
@@ -109,9 +109,7 @@ def test_a_bare_new_project_is_initialised_built_published_and_served(
     """startproject of the Django that runs the tests (`make matrix` runs it on each one), the wheel installed
     from the project's dist/, and one line by hand: 'ecr_deploy' in INSTALLED_APPS. ecr_deploy_init writes everything
     else, requirements.txt included; the page served says which Django it is."""
-    subprocess.run([sys.executable, "-m", "django", "startproject", "loja"], cwd=tmp_path, check=True)
-    project = tmp_path / "loja"
-    python = shipped_in(project, wheel, tmp_path / "venv")
+    project, python, settings = started_project(tmp_path, "loja", wheel)
     assert (
         str(tmp_path / "venv")
         in subprocess.run(
@@ -121,12 +119,6 @@ def test_a_bare_new_project_is_initialised_built_published_and_served(
             text=True,
             check=True,
         ).stdout
-    )
-    settings = project / "loja" / "settings.py"
-    settings.write_text(
-        settings.read_text().replace(
-            "'django.contrib.staticfiles',", "'django.contrib.staticfiles',\n    'ecr_deploy',"
-        )
     )
 
     initialised = run(python, project, "ecr_deploy_init").stdout
@@ -233,15 +225,7 @@ def test_a_project_that_serves_asgi_runs_in_uvicorns_worker_under_gunicorn(
     middleware, and WhiteNoise has no ASGI side)."""
     from importlib import metadata
 
-    subprocess.run([sys.executable, "-m", "django", "startproject", "sala"], cwd=tmp_path, check=True)
-    project = tmp_path / "sala"
-    python = shipped_in(project, wheel, tmp_path / "venv")
-    settings = project / "sala" / "settings.py"
-    settings.write_text(
-        settings.read_text().replace(
-            "'django.contrib.staticfiles',", "'django.contrib.staticfiles',\n    'ecr_deploy',"
-        )
-    )
+    project, python, settings = started_project(tmp_path, "sala", wheel)
     (project / "requirements.txt").write_text(f"Django=={metadata.version('Django')}\nuvicorn==0.38.0\n")
     assert "STATIC_ROOT = BASE_DIR / 'staticfiles'" in run(python, project, "ecr_deploy_init").stdout
     settings.write_text(settings.read_text() + "STATIC_ROOT = BASE_DIR / 'staticfiles'\n")
@@ -267,15 +251,7 @@ def test_a_uv_project_is_built_from_its_lock_and_served(tmp_path, wheel, docker_
     `uv sync --frozen` into /venv, uv itself stays in that stage, and the image serves the project."""
     from importlib import metadata
 
-    subprocess.run([sys.executable, "-m", "django", "startproject", "caixa"], cwd=tmp_path, check=True)
-    project = tmp_path / "caixa"
-    python = shipped_in(project, wheel, tmp_path / "venv")
-    settings = project / "caixa" / "settings.py"
-    settings.write_text(
-        settings.read_text().replace(
-            "'django.contrib.staticfiles',", "'django.contrib.staticfiles',\n    'ecr_deploy',"
-        )
-    )
+    project, python, _ = started_project(tmp_path, "caixa", wheel)
     (project / "pyproject.toml").write_text(
         '[project]\nname = "caixa"\nversion = "1"\nrequires-python = ">=3.11"\n'
         f'dependencies = ["Django=={metadata.version("Django")}", "sqlparse", "asgiref"]\n'

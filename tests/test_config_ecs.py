@@ -67,6 +67,8 @@ def test_a_env_file_is_imported_with_its_secrets_marked(service, tmp_path):
         (["set", "NOVALUE"], r"'NOVALUE' has no value: write KEY=VALUE, or --secret NOVALUE"),
         (["set", "GOOD=1", "--secret", "bad-name"], r"'bad-name' is not an environment variable's name"),
         (["unset", "NEVER_SET"], r"Not set: NEVER_SET. Nothing was removed."),
+        (["set", f"BIG={'x' * 4097}"], r"BIG's value is over Parameter Store's 4096 bytes"),
+        (["set", "GOOD=1", "--deploy", "--json"], r"--deploy prints deploy_ecs's report; for JSON, run config_ecs"),
     ],
 )
 def test_bad_input_is_refused_and_nothing_is_written(service, args, message):
@@ -92,3 +94,40 @@ def test_an_empty_secret_on_stdin_is_refused(service, monkeypatch):
     with pytest.raises(CommandError, match=r"API_KEY has an empty value"):
         config("set", "--secret", "API_KEY")
     assert stored(service) == {}
+
+
+def test_the_storage_buckets_variables_are_refused_when_storage_is_on(service, settings):
+    settings.ECR_DEPLOY = {
+        **settings.ECR_DEPLOY,
+        "ECS": {**settings.ECR_DEPLOY["ECS"], "STORAGE": {"BUCKET_VARIABLE": "DJANGO_AWS_STORAGE_BUCKET_NAME"}},
+    }
+    for key in ("DJANGO_AWS_STORAGE_BUCKET_NAME", "AWS_S3_REGION_NAME"):
+        with pytest.raises(CommandError, match=f"{key} is set by deploy_ecs itself"):
+            config("set", f"{key}=x")
+    assert "Set AWS_STORAGE_BUCKET_NAME." in config("set", "AWS_STORAGE_BUCKET_NAME=x")  # not the one deploy sets
+
+
+def test_the_next_deploys_changes_are_said_of_each_variable(service):
+    """A variable the revision does not read, one changed after it was registered, one it reads that is gone."""
+    from ecr_deploy.environments import resolve_environment
+    from ecr_deploy.workflows.config import store, undeployed_changes
+
+    config("set", "KEPT=1", "CHANGED=1")
+    parameters = store(resolve_environment(), boto3.Session())
+    arns = {parameter.key: parameter.arn for parameter in parameters.parameters()}
+    registered = max(parameter.changed for parameter in parameters.parameters())
+    config("set", "CHANGED=2", "NEW=1")  # a second call: its change is later than the revision's registration
+    read = {"KEPT": arns["KEPT"], "CHANGED": arns["CHANGED"], "GONE": arns["KEPT"].replace("KEPT", "GONE")}
+    definition = {
+        "family": service,
+        "revision": 3,
+        "registeredAt": registered,
+        "containerDefinitions": [
+            {"name": "app", "secrets": [{"name": key, "valueFrom": arn} for key, arn in read.items()]}
+        ],
+    }
+    assert undeployed_changes(parameters, definition, "app") == [
+        f"CHANGED changed since {service}:3 was deployed",
+        "NEW set, not deployed",
+        "GONE unset, still deployed",
+    ]

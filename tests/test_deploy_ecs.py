@@ -186,7 +186,7 @@ def test_a_full_deploy_pins_the_digest_runs_migrate_and_completes_its_rollout(se
     assert secrets["DATABASE_PASSWORD"] == f"{database['secret_arn']}:password::"
     assert secrets["DJANGO_SECRET_KEY"].startswith(f"arn:aws:secretsmanager:us-east-1:123456789012:secret:{name}/")
     password = credentials(service)["password"]
-    assert password not in json.dumps(definition) + log + json.dumps(result)
+    assert password not in json.dumps(definition, default=str) + log + json.dumps(result)
     one_offs = ecs().describe_tasks(
         cluster=name, tasks=ecs().list_tasks(cluster=name, startedBy="ecr_deploy")["taskArns"]
     )

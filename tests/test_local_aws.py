@@ -79,6 +79,39 @@ def test_a_wrong_password_is_refused_with_401(local_aws, docker_client):
     assert "401" in str(refused.value)
 
 
+def test_a_bucket_that_refuses_plain_http_serves_its_files_as_s3_does_over_https(local_aws):
+    """A bucket policy's HTTPS-only Deny does not apply to the SDKs' requests (HTTPS on AWS; the local AWS's HTTP
+    stands for it), and a Deny without that condition still refuses (scripts/local_moto.py: bucket_permission)."""
+    import json
+
+    s3, bucket = boto3.client("s3"), f"https-only-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    arn = f"arn:aws:s3:::{bucket}"
+
+    def deny(condition: dict | None) -> None:
+        statement = {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": [arn, f"{arn}/*"]}
+        statement |= {"Condition": condition} if condition else {}
+        s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
+
+    deny({"Bool": {"aws:SecureTransport": "false"}})
+    s3.put_object(Bucket=bucket, Key="media/a.txt", Body=b"kept")
+    assert s3.get_object(Bucket=bucket, Key="media/a.txt")["Body"].read() == b"kept"
+    deny(None)
+    with pytest.raises(s3.exceptions.ClientError, match="403"):
+        s3.head_object(Bucket=bucket, Key="media/a.txt")
+    s3.delete_bucket_policy(Bucket=bucket)
+    s3.delete_object(Bucket=bucket, Key="media/a.txt")
+    s3.delete_bucket(Bucket=bucket)
+
+
+def test_describe_parameters_names_each_parameters_arn_as_aws_does(local_aws):
+    ssm, name = boto3.client("ssm"), f"/rules/{uuid.uuid4().hex[:8]}/KEY"
+    ssm.put_parameter(Name=name, Value="v", Type="String")
+    (found,) = ssm.describe_parameters(ParameterFilters=[{"Key": "Name", "Values": [name]}])["Parameters"]
+    assert re.fullmatch(rf"arn:aws:ssm:[a-z0-9-]+:\d{{12}}:parameter{name}", found["ARN"])
+    ssm.delete_parameter(Name=name)
+
+
 def test_up_twice_starts_nothing_twice(local_aws):
     state = ROOT / ".local-aws"
     pids = {name: (state / f"{name}.pid").read_text() for name in ("moto", "registry", "gate", "dns")}

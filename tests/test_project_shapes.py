@@ -107,6 +107,29 @@ COOKIECUTTER_LIKE = {
 }
 
 
+#: cookiecutter-django's S3 variant (cloud_provider AWS, no WhiteNoise): its production settings read the bucket,
+#: the region and a pair of access keys from the environment, and keep the uploads and the static files on S3.
+S3_PRODUCTION = (
+    PRODUCTION
+    + """
+AWS_ACCESS_KEY_ID = env("DJANGO_AWS_ACCESS_KEY_ID")
+AWS_SECRET_ACCESS_KEY = env("DJANGO_AWS_SECRET_ACCESS_KEY")
+AWS_STORAGE_BUCKET_NAME = env("DJANGO_AWS_STORAGE_BUCKET_NAME")
+AWS_QUERYSTRING_AUTH = False
+AWS_S3_REGION_NAME = env("DJANGO_AWS_S3_REGION_NAME", default=None)
+STORAGES = {
+    "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {"location": "media", "file_overwrite": False}},
+    "staticfiles": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {"location": "static"}},
+}
+"""
+)
+COOKIECUTTER_S3 = {
+    **COOKIECUTTER_LIKE,
+    "config/settings/production.py": S3_PRODUCTION,
+    "requirements/production.txt": "-r base.txt\n\ngunicorn==23.0.0\npsycopg[binary]==3.2.9\ndjango-storages[s3]==1.14.6\n",
+}
+
+
 #: A front end that package.json's build script makes (as cookiecutter-django's webpack option does): sources in
 #: assets/, the build's configuration in webpack/, its output in the static folder that collectstatic reads.
 NODE_FRONT_END = {
@@ -422,3 +445,36 @@ def test_a_binary_driver_pinned_before_the_images_python_may_compile_so_the_buil
     """psycopg2-binary 2.9.9 (MDN's tutorial pins it) has no wheel for Python 3.13: pip builds it from source."""
     (tmp_path / "requirements.txt").write_text("Django==5.1.15\npsycopg2-binary==2.9.9\n")
     assert project_scan.dependencies(tmp_path).compiled == ["psycopg2-binary"]
+
+
+def test_settings_that_keep_their_files_on_s3_get_storage_and_no_collectstatic_at_build(tmp_path, settings):
+    """cookiecutter-django's S3 variant: STORAGE with the bucket's variable and the static files, the region and
+    the access keys' variables that deploy_ecs sets (the keys empty: the task role signs), none of them asked of
+    config_ecs; collectstatic at deploy, where the bucket is, not at build."""
+    settings.BASE_DIR = make(tmp_path, COOKIECUTTER_S3)
+    out = io.StringIO()
+    call_command("ecr_deploy_init", "--ecs", stdout=out)
+    said = out.getvalue()
+    assert '"STORAGE": {"MEDIA": True, "STATIC": True, "BUCKET_VARIABLE": "DJANGO_AWS_STORAGE_BUCKET_NAME"},' in said
+    assert (
+        '"VARIABLES": {"AWS_S3_REGION_NAME": "DJANGO_AWS_S3_REGION_NAME", "AWS_ACCESS_KEY_ID": '
+        '"DJANGO_AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY": "DJANGO_AWS_SECRET_ACCESS_KEY"},' in said
+    )
+    assert "a deploy must give them: DJANGO_ADMIN_URL, MAILGUN_API_KEY, MAILGUN_DOMAIN." in said
+    assert "STORAGES:" not in said  # the settings have theirs
+    dockerfile = (tmp_path / "Dockerfile").read_text()
+    assert "collectstatic" not in dockerfile and "django-storages" not in dockerfile  # the project declares it
+
+
+def test_storage_asked_of_a_project_without_it_adds_django_storages_and_prints_the_storages_lines(
+    cookiecutter_like,
+):
+    out = io.StringIO()
+    call_command("ecr_deploy_init", "--ecs", "--storage", stdout=out)
+    said = out.getvalue()
+    assert '"STORAGE": {"MEDIA": True},' in said
+    assert 'if os.environ.get("AWS_STORAGE_BUCKET_NAME"):  # deploy_ecs sets it' in said
+    assert '"default": {"BACKEND": "storages.backends.s3.S3Storage"' in said
+    assert '"staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}' in said
+    dockerfile = (cookiecutter_like / "Dockerfile").read_text()
+    assert "'django-storages[s3]'" in dockerfile and "collectstatic" in dockerfile  # static files stay in the image

@@ -9,6 +9,7 @@ from typing import Any
 
 from ecr_deploy.aws.rds import db_instance
 from ecr_deploy.aws.session import aws_call, aws_call_or_none
+from ecr_deploy.aws.storage import bucket_tags
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,11 @@ def _security_group(session: Any, name: str) -> ExistingResource | None:
     return ExistingResource(found[0]["GroupId"], _tags(found[0].get("Tags", []))) if found else None
 
 
+def _s3_bucket(session: Any, name: str) -> ExistingResource | None:
+    tags = bucket_tags(session.client("s3"), name)
+    return None if tags is None else ExistingResource(name, tags)
+
+
 _FINDERS: dict[str, Callable[[Any, str], ExistingResource | None]] = {
     "aws_iam_role": _iam_role,
     "aws_cloudwatch_log_group": _log_group,
@@ -90,4 +96,5 @@ _FINDERS: dict[str, Callable[[Any, str], ExistingResource | None]] = {
     "aws_db_subnet_group": _db_subnet_group,
     "aws_secretsmanager_secret": _secret,
     "aws_security_group": _security_group,
+    "aws_s3_bucket": _s3_bucket,
 }

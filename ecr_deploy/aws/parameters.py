@@ -63,7 +63,7 @@ class ParameterStore:
             (
                 Parameter(
                     key=item["Name"].removeprefix(self.path),
-                    arn=self.arn(item["Name"].removeprefix(self.path)),
+                    arn=item["ARN"],
                     secret=item["Type"] == "SecureString",
                     changed=item["LastModifiedDate"],
                     value=values.get(item["Name"]),

@@ -17,7 +17,7 @@ from string import Template
 from typing import Any
 
 from ecr_deploy.common import Output, unified_diff, write_atomically
-from ecr_deploy.defaults import DATABASE_VARIABLE_NAMES, SETTING_VARIABLES
+from ecr_deploy.defaults import DATABASE_VARIABLE_NAMES, SETTING_VARIABLES, STORAGE_DEFAULTS, STORAGE_SETTING_VARIABLES
 from ecr_deploy.errors import ConfigurationError
 from ecr_deploy.image import project_scan
 from ecr_deploy.image.project_scan import ASGI_SERVERS, COMPILED, Dependencies
@@ -66,6 +66,8 @@ class ProjectReading:
     node: project_scan.NodeBuild | None = None  # package.json's build, in a Node stage
     values: dict[str, Any] = field(repr=False, default_factory=dict)  # project_scan.SETTINGS_NAMES' values
     placeholders: dict[str, str] = field(default_factory=dict)  # what the build gives each variable read
+    #: ECR_DEPLOY["ECS"]["STORAGE"] for a project whose settings use S3 (or when asked): None without.
+    storage: dict[str, Any] | None = None
 
 
 def read_project(
@@ -75,10 +77,12 @@ def read_project(
     image_module: str | None,
     *,
     dockerfile: str = "Dockerfile",
+    storage: bool = False,
 ) -> ProjectReading:
     """Read the project: the image's settings module (image_module, else a production module beside manage.py's
     default, else that default), the variables it reads and its values, imported in a child process with
-    placeholders unless it is the settings this process runs with."""
+    placeholders unless it is the settings this process runs with. Storage is proposed when the settings keep
+    their files on S3, or when asked."""
     if not (base_dir / "manage.py").is_file():
         raise ConfigurationError(
             f"{base_dir} is not a Django project: it has no manage.py. Run `python manage.py ecr_deploy_init` "
@@ -93,17 +97,21 @@ def read_project(
         values = {name: getattr(process_settings, name, None) for name in project_scan.SETTINGS_NAMES}
     else:
         values = project_scan.probe_settings(base_dir, module, reads)
+    proposed = storage_proposal(values, reads, asked=storage)
+    own_names = SETTING_VARIABLES | (STORAGE_SETTING_VARIABLES if proposed else {})
     variables = {
         setting: variable
-        for setting in SETTING_VARIABLES
-        if (variable := project_scan.setting_variable(reads, setting)) and variable != SETTING_VARIABLES[setting]
+        for setting in own_names
+        if (variable := project_scan.setting_variable(reads, setting)) and variable != own_names[setting]
     }
     assembled = any(
         "database_from_environment" in path.read_text() for path in project_scan.settings_files(base_dir, module)
     )
     database = "parts" if assembled else project_scan.database_style(reads)
-    provided = {variables.get(setting, name) for setting, name in SETTING_VARIABLES.items()} | set(
-        DATABASE_VARIABLE_NAMES[database]
+    provided = (
+        {variables.get(setting, name) for setting, name in own_names.items()} - {""}
+        | set(DATABASE_VARIABLE_NAMES[database])
+        | ({proposed.get("BUCKET_VARIABLE", STORAGE_DEFAULTS["BUCKET_VARIABLE"])} if proposed else set())
     )
     read_names = {read.variable for read in reads}
     warnings = project_scan.settings_warnings(base_dir, module)
@@ -134,7 +142,34 @@ def read_project(
         node=node,
         values=values,
         placeholders=project_scan.placeholders(reads),
+        storage=proposed,
     )
+
+
+S3_BACKENDS = ("storages.backends.s3.", "storages.backends.s3boto3.")
+
+
+def on_s3(values: dict[str, Any], alias: str) -> bool:
+    """The settings' STORAGES[alias] is django-storages' S3 backend."""
+    backend = ((values.get("STORAGES") or {}).get(alias) or {}).get("BACKEND") or ""
+    return backend.startswith(S3_BACKENDS)
+
+
+def storage_proposal(
+    values: dict[str, Any], reads: list[project_scan.EnvironmentRead], *, asked: bool
+) -> dict[str, Any] | None:
+    """STORAGE for settings that keep their uploads or static files on S3 (or when asked): what goes in the bucket,
+    and the variable the settings read the bucket's name from, when it is not the default."""
+    media, static = on_s3(values, "default"), on_s3(values, "staticfiles")
+    if not (asked or media or static):
+        return None
+    proposal: dict[str, Any] = {"MEDIA": True} if asked and not media else {"MEDIA": media}
+    if static:
+        proposal["STATIC"] = True
+    bucket = project_scan.setting_variable(reads, "AWS_STORAGE_BUCKET_NAME")
+    if bucket and bucket != STORAGE_DEFAULTS["BUCKET_VARIABLE"]:
+        proposal["BUCKET_VARIABLE"] = bucket
+    return proposal
 
 
 def static_folders(base_dir: Path, values: dict[str, Any]) -> list[str]:
@@ -291,11 +326,12 @@ def system_packages(dependencies: Dependencies) -> tuple[str, str]:
     return build_line, runtime_line
 
 
-def helpers(dependencies: Dependencies, base_dir: Path) -> tuple[list[str], str]:
+def helpers(dependencies: Dependencies, base_dir: Path, *, storage: bool = False) -> tuple[list[str], str]:
     """What the image adds to the project's dependencies (files to copy, the install line): ecr_deploy itself,
-    gunicorn and WhiteNoise when the project does not declare them, and uvicorn's gunicorn worker for a project
-    that serves ASGI (channels, daphne or uvicorn among its dependencies)."""
+    gunicorn and WhiteNoise when the project does not declare them, uvicorn's gunicorn worker for a project
+    that serves ASGI (channels, daphne or uvicorn among its dependencies), and django-storages for STORAGE."""
     wanted = [
+        *(["django-storages[s3]"] if storage and "django-storages" not in dependencies.names else []),
         *([] if "django-ecr-deploy" in dependencies.names else [ecr_deploy_requirement(base_dir)]),
         *([] if "gunicorn" in dependencies.names else ["gunicorn"]),
         *([] if "whitenoise" in dependencies.names else ["whitenoise"]),
@@ -370,10 +406,15 @@ def plan(
         files.get(base_dir / name) or (base_dir / name).read_text() for name in dependencies.files
     )
     local_files = [name.removeprefix("./") for name in local_requirement_files(base_dir, requirements_text)]
-    helper_files, helpers_step = helpers(dependencies, base_dir)
+    helper_files, helpers_step = helpers(dependencies, base_dir, storage=reading.storage is not None)
     build_packages, runtime_packages = system_packages(dependencies)
     installed_apps = list(values.get("INSTALLED_APPS") or [])
-    staticfiles = "django.contrib.staticfiles" in installed_apps and bool(values.get("STATIC_ROOT"))
+    # Static files kept on S3 are collected at deploy, as a one-off task that can reach the bucket.
+    staticfiles = (
+        "django.contrib.staticfiles" in installed_apps
+        and bool(values.get("STATIC_ROOT"))
+        and not on_s3(values, "staticfiles")
+    )
     # A step alone on its line in the template (checkov reads the template) brings its own line ends, or none.
     template = re.sub(r"^(\$\{\w+\})\n", r"\1", (TEMPLATES / "Dockerfile").read_text(), flags=re.MULTILINE)
     frontend_stage, frontend_copy = frontend(reading.node, static_folders(base_dir, values))
@@ -489,8 +530,33 @@ def settings_skeleton(reading: ProjectReading, repository: str) -> str:
         lines.append(f'        "DATABASE_VARIABLES": "{reading.database}",')
     if reading.variables:
         lines.append(f'        "VARIABLES": {json.dumps(reading.variables)},')
+    if reading.storage is not None:
+        pairs = ", ".join(
+            f"{json.dumps(key)}: {json.dumps(value) if isinstance(value, str) else value}"
+            for key, value in reading.storage.items()
+        )
+        lines.append(f'        "STORAGE": {{{pairs}}},')
     lines += ["    },", "}"]
     return "\n".join(lines)
+
+
+def storages_lines(reading: ProjectReading) -> str:
+    """The settings lines that keep the uploads in the storage bucket when a deploy names it (the developer's own
+    machine keeps its STORAGES): for settings that do not use S3 yet."""
+    static = ((reading.values.get("STORAGES") or {}).get("staticfiles") or {}).get(
+        "BACKEND", "django.contrib.staticfiles.storage.StaticFilesStorage"
+    )
+    bucket = (reading.storage or {}).get("BUCKET_VARIABLE", STORAGE_DEFAULTS["BUCKET_VARIABLE"])
+    return (
+        f'if os.environ.get("{bucket}"):  # deploy_ecs sets it with ECR_DEPLOY["ECS"]["STORAGE"]\n'
+        f'    AWS_STORAGE_BUCKET_NAME = os.environ["{bucket}"]\n'
+        '    AWS_S3_REGION_NAME = os.environ.get("AWS_S3_REGION_NAME")\n'
+        "    STORAGES = {\n"
+        '        "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {"location": "media", '
+        '"file_overwrite": False}},\n'
+        f'        "staticfiles": {{"BACKEND": "{static}"}},\n'
+        "    }"
+    )
 
 
 def config_lines(required: list[str]) -> list[str]:

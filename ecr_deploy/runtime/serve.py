@@ -88,9 +88,10 @@ def asgi_application(settings: Any) -> str | None:
     """The ASGI application gunicorn serves when the project serves ASGI and the image has uvicorn's gunicorn worker
     (ecr_deploy_init adds it for a project with channels, daphne or uvicorn): the project's own, or it behind
     STATIC_ROOT's files when the project serves no static files itself."""
-    if importlib.util.find_spec("uvicorn_worker") is None or project_asgi_application(settings) is None:
+    own = project_asgi_application(settings) if importlib.util.find_spec("uvicorn_worker") else None
+    if own is None:
         return None
-    return STATIC_FILES_ASGI_APPLICATION if serves_no_static_files(settings) else project_asgi_application(settings)
+    return STATIC_FILES_ASGI_APPLICATION if serves_no_static_files(settings) else own
 
 
 def gunicorn_version() -> tuple[int, ...]:

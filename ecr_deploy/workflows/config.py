@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ecr_deploy.aws.parameters import MAX_VALUE_BYTES, Parameter, ParameterStore, configuration_path
-from ecr_deploy.defaults import DATABASE_VARIABLE_NAMES, SETTING_VARIABLES
+from ecr_deploy.defaults import DATABASE_VARIABLE_NAMES, SETTING_VARIABLES, STORAGE_SETTING_VARIABLES
 from ecr_deploy.environments import Environment
 from ecr_deploy.errors import ConfigurationError
 
@@ -32,12 +32,14 @@ def store(environment: Environment, session: Any) -> ParameterStore:
 
 
 def reserved_names(environment: Environment) -> set[str]:
-    """The variables deploy_ecs sets itself: the settings' switches, under its names and the project's, and the
-    database's of every style."""
+    """The variables deploy_ecs sets itself: the settings' switches, under its names and the project's, the
+    database's of every style, and the storage bucket's with STORAGE."""
+    storage = environment.ecs.storage
     return (
         set(SETTING_VARIABLES.values())
         | set(environment.ecs.variables.values())
         | {name for names in DATABASE_VARIABLE_NAMES.values() for name in names}
+        | ({storage.bucket_variable, *filter(None, STORAGE_SETTING_VARIABLES.values())} if storage else set())
     )
 
 
@@ -119,3 +121,29 @@ def listed(parameters: list[Parameter]) -> list[Listed]:
         )
         for parameter in parameters
     ]
+
+
+def undeployed_changes(store: ParameterStore, definition: dict[str, Any], container: str) -> list[str]:
+    """What the next deploy_ecs changes of the configuration the revision runs with: a variable set or changed since
+    it was registered, or one unset that it still reads."""
+    parameters = store.parameters()
+    path_arns = {parameter.arn for parameter in parameters}
+    read = {
+        secret["name"]: secret["valueFrom"]
+        for item in definition["containerDefinitions"]
+        if item["name"] == container
+        for secret in item.get("secrets", [])
+    }
+    registered = definition.get("registeredAt")
+    found = []
+    for parameter in parameters:
+        if read.get(parameter.key) != parameter.arn:
+            found.append(f"{parameter.key} set, not deployed")
+        elif registered and parameter.changed > registered:
+            found.append(f"{parameter.key} changed since {definition['family']}:{definition['revision']} was deployed")
+    found += [
+        f"{key} unset, still deployed"
+        for key, arn in read.items()
+        if arn.startswith(store.arn("")) and arn not in path_arns
+    ]
+    return found

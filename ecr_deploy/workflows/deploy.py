@@ -15,14 +15,15 @@ from ecr_deploy.aws.cloudwatch import AlarmState, alarm_states
 from ecr_deploy.aws.ecr import EcrApi
 from ecr_deploy.aws.ecs import EcsService, TaskOutcome, named_container, task_definition_diff, with_image
 from ecr_deploy.aws.iam import secrets_refused
-from ecr_deploy.aws.parameters import ParameterStore, configuration_path
+from ecr_deploy.aws.parameters import Parameter, ParameterStore, configuration_path
 from ecr_deploy.aws.session import LazyClient
 from ecr_deploy.common import timed
-from ecr_deploy.defaults import DATABASE_VARIABLE_NAMES, SETTING_VARIABLES
+from ecr_deploy.defaults import DATABASE_VARIABLE_NAMES, SETTING_VARIABLES, STORAGE_SETTING_VARIABLES
 from ecr_deploy.environments import Environment
 from ecr_deploy.errors import AwsError, DeployError
 from ecr_deploy.runtime.migrations import IRREVERSIBLE_MARK
 from ecr_deploy.terraform.stack import Stack
+from ecr_deploy.workflows.config import undeployed_changes
 from ecr_deploy.workflows.service import (
     PLAIN_HTTP_WARNING,
     Progress,
@@ -35,6 +36,7 @@ from ecr_deploy.workflows.service import (
 )
 
 MIGRATE_COMMAND = ["python", "manage.py", "migrate", "--noinput"]
+COLLECTSTATIC_COMMAND = ["python", "manage.py", "collectstatic", "--noinput"]
 #: Followed by the fixtures' names: loads what this database has never been given (ecr_deploy.runtime.fixtures).
 FIXTURES_COMMAND = ["python", "manage.py", "load_fixtures_once"]
 #: The tags deploy_ecs keeps on the image an environment runs and on the one before it; infra/ecr.tf's lifecycle
@@ -77,11 +79,13 @@ class Deployer:
         alarms: Callable[[list[str]], list[AlarmState]],
         iam: Any,
         resolving: Future[str] | None = None,
-        configuration: dict[str, str] | None = None,
+        configuration: list[Parameter] | None = None,
     ) -> None:
         self.environment = environment
         #: config_ecs's variables, by the ARN of each parameter: the tasks read them all as secrets when they start.
-        self.configuration = configuration or {}
+        self.configuration = {parameter.key: parameter.arn for parameter in configuration or []}
+        #: When the last of them changed: a revision registered before then runs an older value.
+        self.configuration_changed = max((parameter.changed for parameter in configuration or []), default=None)
         self.iam = iam
         self.alarms = alarms
         self.resolving = resolving
@@ -122,7 +126,9 @@ class Deployer:
         # Nothing to do when the service runs this already, with no other deployment under way, from a revision
         # that a deploy made (Terraform's first revision never had its migrate and fixtures run).
         deployed_before = live["taskDefinition"] != self.outputs.get("primeira_revisao")
-        if not result.diff and len(live.get("deployments", [])) <= 1 and deployed_before:
+        if not result.diff and self.configuration_newer_than(current):
+            heading(f"Configuration: changed since {live['taskDefinition']} was registered; the tasks read it anew.")
+        elif not result.diff and len(live.get("deployments", [])) <= 1 and deployed_before:
             heading(f"Service {result.service} already runs {image} ({live['taskDefinition']}); nothing to deploy.")
             result.skipped.append("deploy (already running)")
             result.task_definition = live["taskDefinition"]
@@ -140,6 +146,8 @@ class Deployer:
                 self.migrate(live)
             with timed(result.timings, "fixtures"):
                 self.load_fixtures(live)
+            with timed(result.timings, "collectstatic"):
+                self.collect_static(live)
         except DeployError:
             self.service.deregister(result.task_definition)
             raise
@@ -148,6 +156,10 @@ class Deployer:
             self.bake(watched, firing_before)
         self.mark({RUNNING_MARK: image, PREVIOUS_MARK: self.image_of(current)})
         return result
+
+    def configuration_newer_than(self, definition: dict[str, Any]) -> bool:
+        registered = definition.get("registeredAt")
+        return bool(self.configuration_changed and registered and self.configuration_changed > registered)
 
     def resolve_image(self) -> str:
         options = self.options
@@ -180,7 +192,27 @@ class Deployer:
             host, port, name, _, _ = DATABASE_VARIABLE_NAMES[ecs.database_variables]
             location = {host: database["host"], port: str(database["port"]), name: database["name"]}
         plain = {key: value for key, value in ecs.environment.items() if key not in self.configuration}
-        return self.aliased({**plain, **secure, **location, "DJANGO_ALLOWED_HOSTS": ",".join(hosts)})
+        return self.aliased(
+            {**plain, **secure, **location, **self.storage_values(), "DJANGO_ALLOWED_HOSTS": ",".join(hosts)}
+        )
+
+    def storage_values(self) -> dict[str, str]:
+        """The storage bucket's name and region; the access keys' variables empty where the settings read them (the
+        task role's credentials then sign every request)."""
+        storage, bucket = self.environment.ecs.storage, self.outputs.get("armazenamento")
+        if storage is None:
+            return {}
+        if not bucket:
+            raise DeployError(
+                "ECR_DEPLOY['ECS']['STORAGE'] is on, and the service has no bucket yet: run "
+                "`python manage.py provision_ecs` (it makes the bucket), then deploy. Nothing was changed."
+            )
+        keys = {
+            self.environment.ecs.variables[setting]: ""
+            for setting, own in STORAGE_SETTING_VARIABLES.items()
+            if not own and setting in self.environment.ecs.variables
+        }
+        return {storage.bucket_variable: bucket["bucket"], "AWS_S3_REGION_NAME": bucket["regiao"], **keys}
 
     def secrets(self) -> dict[str, str]:
         """ECS reads these by ARN when a task starts: the RDS user and password are JSON keys of its secret, or its
@@ -209,7 +241,8 @@ class Deployer:
 
     def aliased(self, values: dict[str, str]) -> dict[str, str]:
         """values, each of deploy_ecs's own names also under the name the project's settings read (VARIABLES)."""
-        aliases = {SETTING_VARIABLES[setting]: name for setting, name in self.environment.ecs.variables.items()}
+        own_names = SETTING_VARIABLES | STORAGE_SETTING_VARIABLES
+        aliases = {own_names[setting]: name for setting, name in self.environment.ecs.variables.items()}
         return values | {aliases[name]: value for name, value in values.items() if name in aliases}
 
     def image_of(self, task_definition: dict[str, Any]) -> str:
@@ -267,6 +300,15 @@ class Deployer:
             return
         self.one_off("Fixtures", [*FIXTURES_COMMAND, *self.options.fixtures], live)
         self.result.fixtures_checked = True
+
+    def collect_static(self, live: dict[str, Any]) -> None:
+        """collectstatic as a one-off task of the new revision, when the static files live in the storage bucket:
+        the new files are there before any task of the release serves a page that names them."""
+        storage = self.environment.ecs.storage
+        if storage is None or not storage.static:
+            return
+        self.one_off("Collectstatic", COLLECTSTATIC_COMMAND, live)
+        self.result.static_collected = True
 
     def one_off(self, step: str, command: list[str], live: dict[str, Any]) -> TaskOutcome:
         """command as a one-off task of the new revision, on the service's network; a failure names its exit code
@@ -418,13 +460,14 @@ def deploy_service(
         service = EcsService(session.client("ecs"), LazyClient(session, "logs"), outputs["cluster"], outputs["servico"])
         alarms = functools.partial(alarm_states, LazyClient(session, "cloudwatch"))
         iam = LazyClient(session, "iam")
-        configuration = {} if options.rollback else configured_variables(environment, session)
-        return Deployer(
+        store = ParameterStore(session, configuration_path(environment.ecs.service, environment.name))
+        configuration = [] if options.rollback else store.parameters()
+        result = Deployer(
             environment, outputs, service, ecr, progress, options, alarms, iam, resolving, configuration
         ).run()
-
-
-def configured_variables(environment: Environment, session: Any) -> dict[str, str]:
-    """config_ecs's variables of the environment, by their parameters' ARNs (names only: no value is read)."""
-    parameters = ParameterStore(session, configuration_path(environment.ecs.service, environment.name))
-    return {parameter.key: parameter.arn for parameter in parameters.parameters()}
+    if options.plan and not options.rollback:
+        live = service.task_definition(result.previous_task_definition)
+        result.configuration_pending = undeployed_changes(store, live, environment.ecs.container)
+        for change in result.configuration_pending:
+            progress.heading(f"Plan: configuration {change}")
+    return result

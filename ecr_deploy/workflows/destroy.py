@@ -1,7 +1,8 @@
 """destroy_ecs: a plan of what goes, what it costs now and what stays; then the service's stack destroyed, with
 deletion protection turned off first. The database is taken out of Terraform before the destroy: it always gets a
 snapshot named with the date, and is deleted only when asked (by the API, with that snapshot as its final one);
-otherwise it is kept with its subnet group, security group and secret. Secrets go after a recovery window. The ECR
+otherwise it is kept with its subnet group, security group and secret. The storage bucket is kept with its files
+unless asked; config_ecs's variables go unless asked to stay. Secrets go after a recovery window. The ECR
 repository goes only when asked, with its images only when asked too. The state's objects stay (the bucket is
 versioned)."""
 
@@ -16,9 +17,11 @@ from ecr_deploy.aws.ecr import EcrApi
 from ecr_deploy.aws.ecs import EcsService, deregister_family, one_off_tasks, stop_tasks
 from ecr_deploy.aws.elb import disable_deletion_protection
 from ecr_deploy.aws.ownership import existing_resource
+from ecr_deploy.aws.parameters import ParameterStore, configuration_path
 from ecr_deploy.aws.rds import db_instance, delete_instance, snapshot_instance
 from ecr_deploy.aws.secrets import schedule_deletion
 from ecr_deploy.aws.session import aws_call
+from ecr_deploy.aws.storage import bucket_tags, bucket_usage, empty_bucket, storage_bucket_name
 from ecr_deploy.environments import Environment
 from ecr_deploy.errors import ConfigurationError, EcrDeployError
 from ecr_deploy.terraform.stack import Stack
@@ -38,11 +41,27 @@ DATABASE_PARTS = {
     "aws_secretsmanager_secret": "aws_secretsmanager_secret.banco[0]",
 }
 DATABASE_SECRET_VERSION = "aws_secretsmanager_secret_version.banco[0]"
+#: The storage bucket and its settings (infra/ecs/armazenamento.tf): out of Terraform before the destroy, so that a
+#: kept bucket keeps them; the task role's policy on it goes with the role.
+STORAGE_PARTS = tuple(
+    f"aws_s3_bucket{part}.arquivos[0]"
+    for part in (
+        "",
+        "_ownership_controls",
+        "_public_access_block",
+        "_server_side_encryption_configuration",
+        "_versioning",
+        "_lifecycle_configuration",
+        "_policy",
+    )
+)
 
 
 @dataclass(frozen=True)
 class DestroyOptions:
     delete_database: bool = False
+    delete_storage: bool = False
+    keep_config: bool = False
     with_repository: bool = False
     delete_images: bool = False
     timeout_seconds: float = 1800
@@ -58,6 +77,10 @@ class DestroyPlan:
     secret_addresses: list[str]
     #: The database: its identifier, the snapshot it gets, whether it is deleted, and the names of its parts.
     database: dict[str, Any] | None
+    #: The storage bucket: its name, files and size, and whether it is deleted.
+    storage: dict[str, Any] | None
+    #: config_ecs's variables removed with the service: their path and keys (empty when kept or none).
+    config: dict[str, Any] | None
     #: The ECR repository deleted (with how many images), when asked.
     repository: dict[str, Any] | None
     keep: list[str]
@@ -79,6 +102,8 @@ class DestroyPlan:
             and not self.secrets
             and self.repository is None
             and not self.deletes_database
+            and not (self.storage and self.storage["delete"])
+            and not self.config
         )
 
     @property
@@ -97,7 +122,9 @@ def plan_destroy(
     addresses = sorted(address for address in stack.managed_resources() if not address.startswith("data."))
     in_state = {kind: address for kind, address in DATABASE_PARTS.items() if address in addresses}
     database = _database(environment, session, name, in_state, options)
-    database_parts = {*DATABASE_PARTS.values(), DATABASE_SECRET_VERSION}  # never terraform's to destroy: see above
+    storage = _storage(environment, session, document, addresses, options)
+    # never terraform's to destroy: see above
+    database_parts = {*DATABASE_PARTS.values(), DATABASE_SECRET_VERSION, *STORAGE_PARTS}
     secrets = {
         attributes["name"]: attributes["arn"]
         for address in addresses
@@ -120,6 +147,16 @@ def plan_destroy(
         )
     if database and (destroy or secrets or repository or database["delete"]):
         keep.append(f"the snapshot {database['snapshot']} of the database")
+    if storage and not storage["delete"]:
+        keep.append(
+            f"the storage bucket {storage['bucket']} and its {storage['files']} files "
+            f"({storage['size_bytes'] / 1e6:.1f} MB; S3 bills them by the GB; destroy_ecs --delete-storage deletes it)"
+        )
+    config = _config(environment, session, options)
+    if options.keep_config:
+        keep.append(
+            f"the config_ecs variables under {configuration_path(name, environment.name)} (standard parameters are free)"
+        )
     if not options.with_repository:
         keep.append(f"the ECR repository {environment.repository} and its images (--with-repository deletes it)")
     versioned = " (its bucket is versioned)" if environment.state.backend == "s3" else ""
@@ -131,6 +168,8 @@ def plan_destroy(
         secrets=secrets,
         secret_addresses=secret_addresses,
         database=database,
+        storage=storage,
+        config=config,
         repository=repository,
         keep=keep,
         family=instance_attributes(document, "aws_ecs_task_definition.app").get("family", ""),
@@ -159,6 +198,32 @@ def _database(
         "delete": options.delete_database,
         "summary": database_summary(instance),
     }
+
+
+def _storage(
+    environment: Environment, session: Any, document: dict[str, Any], addresses: list[str], options: DestroyOptions
+) -> dict[str, Any] | None:
+    """The service's storage bucket: in the state, or kept by an earlier destroy_ecs (then only with this
+    environment's tags); None when there is none."""
+    name = instance_attributes(document, STORAGE_PARTS[0]).get("bucket") if STORAGE_PARTS[0] in addresses else None
+    s3 = session.client("s3")
+    if name is None:
+        account = aws_call("read the account id", session.client("sts").get_caller_identity)["Account"]
+        name = storage_bucket_name(environment.ecs.service, session.region_name, account)
+        tags = bucket_tags(s3, name)
+        if tags is None or not owned_by(tags, environment.project, environment.name):
+            return None
+    usage = bucket_usage(s3, name)
+    return {"bucket": name, "files": usage.files, "size_bytes": usage.size_bytes, "delete": options.delete_storage}
+
+
+def _config(environment: Environment, session: Any, options: DestroyOptions) -> dict[str, Any] | None:
+    """config_ecs's variables of the environment, removed with the service unless kept; None when none is set."""
+    if options.keep_config:
+        return None
+    path = configuration_path(environment.ecs.service, environment.name)
+    keys = [parameter.key for parameter in ParameterStore(session, path).parameters()]
+    return {"path": path, "keys": keys} if keys else None
 
 
 def _repository(environment: Environment, session: Any, options: DestroyOptions) -> dict[str, Any] | None:
@@ -212,6 +277,8 @@ def destroy_service(
             done.append(f"turned off the deletion protection of the load balancer {balancer['name']}")
         if plan.database:
             _take_out_database(environment, session, stack, document, plan, options, progress)
+        if plan.storage:
+            _take_out_storage(session, stack, plan, progress)
         if plan.tasks:
             cluster = instance_attributes(document, "aws_ecs_cluster.app")["name"]
             stop_tasks(session.client("ecs"), cluster, plan.tasks, options.timeout_seconds)
@@ -230,10 +297,29 @@ def destroy_service(
         if plan.family:
             revisions = deregister_family(session.client("ecs"), plan.family)
             done.append(f"deregistered the {len(revisions)} other revision(s) of {plan.family}")
+    if plan.config:
+        ParameterStore(session, plan.config["path"]).delete(plan.config["keys"])
+        done.append(f"removed the config_ecs variables under {plan.config['path']}: {', '.join(plan.config['keys'])}")
     if plan.repository:
         EcrApi(session.client("ecr")).delete_repository(plan.repository["name"], with_images=options.delete_images)
         done.append(f"deleted the ECR repository {plan.repository['name']} ({plan.repository['images']} images)")
     return plan
+
+
+def _take_out_storage(session: Any, stack: Stack, plan: DestroyPlan, progress: Progress) -> None:
+    """The bucket out of Terraform; kept with its files, or emptied of every version and deleted."""
+    storage, done = plan.storage, plan.done
+    assert storage is not None
+    managed = stack.managed_resources()
+    stack.terraform.forget([part for part in STORAGE_PARTS if part in managed], progress.line)
+    if not storage["delete"]:
+        done.append(f"kept the storage bucket {storage['bucket']} and its {storage['files']} files")
+        return
+    progress.heading(f"Storage: empty the bucket {storage['bucket']} of every version, then delete it")
+    s3 = session.client("s3")
+    versions = empty_bucket(s3, storage["bucket"])
+    aws_call(f"delete the bucket {storage['bucket']}", s3.delete_bucket, Bucket=storage["bucket"])
+    done.append(f"deleted the storage bucket {storage['bucket']} and its {versions} file versions")
 
 
 def _take_out_database(

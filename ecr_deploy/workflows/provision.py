@@ -18,6 +18,8 @@ from ecr_deploy.aws.secrets import (
     restore,
     scheduled_for_deletion,
 )
+from ecr_deploy.aws.session import aws_call
+from ecr_deploy.aws.storage import storage_bucket_name
 from ecr_deploy.common import timed
 from ecr_deploy.environments import Environment
 from ecr_deploy.errors import ConfigurationError, StateError
@@ -44,6 +46,7 @@ SERVICE_RESOURCES = frozenset(
         "aws_secretsmanager_secret",
         "aws_cloudwatch_log_group",
         "aws_db_instance",
+        "aws_s3_bucket",
     }
 )
 
@@ -66,6 +69,7 @@ def service_variables(environment: Environment, region: str, image: str) -> dict
         ),
         "database_url_secret_arn": ecs.database_secret_arn,
         "configuracao_caminho": configuration_path(ecs.service, environment.name),
+        "armazenamento": ecs.storage is not None,
         "dominios": ecs.domains,
         "zona_dns": ecs.hosted_zone,
         "certificado_arn": ecs.certificate_arn,
@@ -81,10 +85,15 @@ SECRET_KEY_ADDRESS = "aws_secretsmanager_secret.secret_key"
 SECRET_KEY_VALUE_ADDRESS = "aws_secretsmanager_secret_version.secret_key"
 
 
-def named_resources(service: str, *, database: bool) -> dict[str, str]:
+STORAGE_ADDRESS = "aws_s3_bucket.arquivos[0]"
+
+
+def named_resources(service: str, *, database: bool, bucket: str | None = None) -> dict[str, str]:
     """The resources of infra/ecs that can outlive their state (kept by destroy_ecs, or made by a create whose answer
     was lost), by address, with the name infra/ecs gives them."""
     named = {SECRET_KEY_ADDRESS: f"{service}/DJANGO_SECRET_KEY"}
+    if bucket:
+        named[STORAGE_ADDRESS] = bucket
     if database:
         named |= {
             "aws_secretsmanager_secret.banco[0]": f"{service}/database",
@@ -255,7 +264,9 @@ class ServiceProvisioner:
         made once per run)."""
         environment, stack = self.environment, self.stack
         managed = stack.managed_resources()
-        named = named_resources(environment.ecs.service, database=environment.ecs.database == "rds")
+        named = named_resources(
+            environment.ecs.service, database=environment.ecs.database == "rds", bucket=self.kept_bucket_name()
+        )
         for address, name in named.items():
             if address in managed:
                 continue
@@ -265,6 +276,13 @@ class ServiceProvisioner:
                     f"Terraform: {name} is there with this environment's tags; importing it as {address}."
                 )
                 stack.terraform.import_resource(address, found.import_id, variables, self.progress.line)
+
+    def kept_bucket_name(self) -> str | None:
+        """The storage bucket's name, when STORAGE is on and the state holds none: one that destroy_ecs kept."""
+        if self.environment.ecs.storage is None or STORAGE_ADDRESS in self.stack.managed_resources():
+            return None
+        account = aws_call("read the account id", self.session.client("sts").get_caller_identity)["Account"]
+        return storage_bucket_name(self.environment.ecs.service, self.session.region_name, account)
 
     @cached_property
     def snapshot(self) -> dict[str, Any] | None:

@@ -60,6 +60,10 @@ class ServiceResult:
     irreversible_migrations: list[str] = field(default_factory=list)
     #: The fixtures' one-off task ran (it loads them only into a database that never had them).
     fixtures_checked: bool = False
+    #: collectstatic ran as a one-off task of the release (STORAGE's STATIC: the files live in the bucket).
+    static_collected: bool = False
+    #: config_ecs's changes that this deploy brings (--plan).
+    configuration_pending: list[str] = field(default_factory=list)
     #: The bake after the rollout: its seconds and verdict (passed, skipped, rolled back), and why.
     bake: dict[str, Any] = field(default_factory=dict)
     terraform_changes: bool | None = None

@@ -13,8 +13,11 @@ from ecr_deploy.aws.ecs import EcsService, named_container
 from ecr_deploy.aws.elb import target_health
 from ecr_deploy.aws.rds import db_instance
 from ecr_deploy.aws.session import LazyClient
+from ecr_deploy.aws.storage import bucket_usage
 from ecr_deploy.environments import Environment
 from ecr_deploy.terraform.stack import Stack
+from ecr_deploy.workflows.config import store as config_store
+from ecr_deploy.workflows.config import undeployed_changes
 from ecr_deploy.workflows.service import Progress, service_outputs, service_url
 
 #: On-demand list prices (USD) that the estimate uses, as AWS published them for us-east-1 on 2026-12-01. Other
@@ -51,6 +54,10 @@ class ServiceStatus:
     targets: list[dict[str, str]]
     events: list[str]
     database: dict[str, Any] | None
+    #: The storage bucket: its name, current files and their size; None without STORAGE.
+    storage: dict[str, Any] | None
+    #: config_ecs's changes that the next deploy_ecs brings.
+    configuration_pending: list[str]
     monthly_cost_usd: float
     cost_basis: str
     steady: bool
@@ -92,6 +99,14 @@ def _age(since: Any, now: datetime) -> str:
     return (
         f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
     )
+
+
+def storage_summary(session: Any, outputs: dict[str, Any]) -> dict[str, Any] | None:
+    bucket = (outputs.get("armazenamento") or {}).get("bucket")
+    if not bucket:
+        return None
+    usage = bucket_usage(session.client("s3"), bucket)
+    return {"bucket": bucket, "files": usage.files, "size_bytes": usage.size_bytes}
 
 
 def service_status(environment: Environment, session: Any, stack: Stack, progress: Progress) -> ServiceStatus:
@@ -147,6 +162,10 @@ def service_status(environment: Environment, session: Any, stack: Stack, progres
         targets=targets,
         events=[f"{_age(e.get('createdAt'), now)} ago: {e.get('message', '')}" for e in live.get("events", [])[:10]],
         database=database,
+        storage=storage_summary(session, outputs),
+        configuration_pending=undeployed_changes(
+            config_store(environment, session), definition, environment.ecs.container
+        ),
         monthly_cost_usd=monthly_cost(
             running, int(definition.get("cpu", 256)), int(definition.get("memory", 512)), database
         ),

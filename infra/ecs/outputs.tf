@@ -80,3 +80,8 @@ output "alarmes" {
 output "papeis_arns" {
   value = [aws_iam_role.execucao.arn, aws_iam_role.tarefa.arn]
 }
+
+# The storage bucket's name and region (null without STORAGE): deploy_ecs gives them to the tasks.
+output "armazenamento" {
+  value = var.armazenamento ? { bucket = aws_s3_bucket.arquivos[0].id, regiao = var.regiao } : null
+}

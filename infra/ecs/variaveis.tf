@@ -354,3 +354,20 @@ variable "configuracao_caminho" {
     error_message = "configuracao_caminho must be a path that begins and ends with /."
   }
 }
+
+variable "armazenamento" {
+  type        = bool
+  default     = false
+  description = "An S3 bucket for the service's files, which the task role may use (ECR_DEPLOY['ECS']['STORAGE']; provision_ecs sets it)."
+}
+
+variable "armazenamento_versoes_dias" {
+  type        = number
+  default     = 30
+  description = "Days an overwritten or deleted file's old version is kept in the storage bucket before S3 expires it."
+
+  validation {
+    condition     = var.armazenamento_versoes_dias >= 1
+    error_message = "armazenamento_versoes_dias must be 1 or more."
+  }
+}

@@ -11,7 +11,7 @@ class Command(EcrDeployCommand):
         "The service's configuration in Parameter Store, one path per service and environment: set KEY=VALUE ... "
         "(plain values) or set --secret KEY (its value asked for with no echo, or read from stdin: never from the "
         "command line), unset KEY ..., list (secrets shown as set, never their values), import FILE (a .env file; "
-        "--secret KEY marks its secrets). The tasks get them at the next deploy_ecs."
+        "--secret KEY marks its secrets). The tasks get them at the next deploy_ecs, or at once with --deploy."
     )
     json_flag = True
     env_flag = True
@@ -33,6 +33,12 @@ class Command(EcrDeployCommand):
         load.add_argument(
             "--secret", action="append", default=[], metavar="KEY", help="A key of the file to keep secret."
         )
+        for each in (put, remove, load):
+            each.add_argument(
+                "--deploy",
+                action="store_true",
+                help="Run deploy_ecs right after, so that the tasks get the change now.",
+            )
         for each in (put, remove, load, actions.choices["list"]):  # also after the action: config_ecs list --json
             each.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
             each.add_argument("--env", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
@@ -47,6 +53,11 @@ class Command(EcrDeployCommand):
 
         environment = resolve_environment(env)
         check_service_name(environment)
+        if options.get("deploy") and self.as_json:
+            raise ConfigurationError(
+                "--deploy prints deploy_ecs's report; for JSON, run config_ecs --json, then deploy_ecs --json. "
+                "Nothing was written."
+            )
         if action == "set":
             values = config.assignments(options["pairs"])
             secrets = set(options["secret"])
@@ -75,8 +86,12 @@ class Command(EcrDeployCommand):
                 )
                 or "No variables set.",
             )
-        if action != "list":
-            self.progress("The tasks get them at the next deploy_ecs.")
+        if options.get("deploy"):
+            from django.core.management import call_command
+
+            call_command("deploy_ecs", env=environment.name, stdout=self.stdout, stderr=self.stderr)
+        elif action != "list":
+            self.progress("The tasks get them at the next deploy_ecs (or now, with --deploy).")
 
     def ask(self, key: str) -> str:
         """A secret's value: from a prompt with no echo on a terminal, else one line of stdin."""

@@ -9,8 +9,10 @@ class Command(EcrDeployCommand):
     help = (
         "Destroy the environment's service: first the plan (what goes, what it costs now, what stays), then a "
         "confirmation (type the service's name on a terminal, or --yes). The database always gets a snapshot named "
-        "with the date and is kept unless --delete-database; the ECR repository goes only with --with-repository "
-        "(its images only with --delete-images); secrets go after a 7-day recovery window; the state stays."
+        "with the date and is kept unless --delete-database; the storage bucket is kept with its files unless "
+        "--delete-storage; config_ecs's variables go unless --keep-config; the ECR repository goes only with "
+        "--with-repository (its images only with --delete-images); secrets go after a 7-day recovery window; the "
+        "state stays."
     )
     json_flag = True
     env_flag = True
@@ -22,6 +24,14 @@ class Command(EcrDeployCommand):
         parser.add_argument(
             "--delete-database", action="store_true", help="Delete the database too (after its final snapshot)."
         )
+        parser.add_argument(
+            "--delete-storage",
+            action="store_true",
+            help="Delete the storage bucket too, with every file and every old version of one.",
+        )
+        parser.add_argument(
+            "--keep-config", action="store_true", help="Keep config_ecs's variables (they go with the service)."
+        )
         parser.add_argument("--with-repository", action="store_true", help="Delete the ECR repository too.")
         parser.add_argument(
             "--delete-images",
@@ -29,7 +39,9 @@ class Command(EcrDeployCommand):
             help="With --with-repository: delete a repository that holds images.",
         )
 
-    def handle(self, *args, env, yes, delete_database, with_repository, delete_images, **options):
+    def handle(
+        self, *args, env, yes, delete_database, delete_storage, keep_config, with_repository, delete_images, **options
+    ):
         from ecr_deploy.environments import resolve_environment
         from ecr_deploy.workflows.destroy import DestroyOptions, destroy_service, plan_destroy
 
@@ -39,6 +51,8 @@ class Command(EcrDeployCommand):
         session, stack = self.service_session(environment)
         choices = DestroyOptions(
             delete_database=delete_database,
+            delete_storage=delete_storage,
+            keep_config=keep_config,
             with_repository=with_repository,
             delete_images=delete_images,
             timeout_seconds=max(environment.ecs.timeout_seconds, 1800),
@@ -74,6 +88,15 @@ class Command(EcrDeployCommand):
             verb = "delete" if plan.database["delete"] else "keep"
             self.progress(
                 f"  {verb:<8} the database {plan.database['identifier']}, after a snapshot {plan.database['snapshot']}"
+            )
+        if plan.storage and plan.storage["delete"]:
+            self.progress(
+                f"  delete   the storage bucket {plan.storage['bucket']}, its {plan.storage['files']} files and every "
+                "old version of them"
+            )
+        if plan.config:
+            self.progress(
+                f"  delete   the config_ecs variables under {plan.config['path']}: {', '.join(plan.config['keys'])}"
             )
         if plan.repository:
             self.progress(

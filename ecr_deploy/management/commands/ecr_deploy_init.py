@@ -6,9 +6,11 @@ from ecr_deploy.image import project_scan
 from ecr_deploy.image.init_project import (
     HEALTH_MIDDLEWARE,
     config_lines,
+    on_s3,
     plan,
     read_project,
     settings_skeleton,
+    storages_lines,
     write_plan,
 )
 from ecr_deploy.management.commands._base import EcrDeployCommand
@@ -28,6 +30,14 @@ class Command(EcrDeployCommand):
             "--ecs", action="store_true", help="Also write infra/ecs/: the ECS Fargate service for provision_ecs."
         )
         parser.add_argument(
+            "--storage",
+            action="store_true",
+            help=(
+                "Keep the uploads in an S3 bucket that provision_ecs makes: django-storages in the image, and the "
+                "settings lines to add (found on its own when the settings use S3 already)."
+            ),
+        )
+        parser.add_argument(
             "--image-settings",
             metavar="MODULE",
             help=(
@@ -42,14 +52,14 @@ class Command(EcrDeployCommand):
             help="Write the Dockerfile under this name (keeping yours), for ECR_DEPLOY['DOCKERFILE'].",
         )
 
-    def handle(self, *args, force, dry_run, ecs, image_settings, dockerfile, **options):
+    def handle(self, *args, force, dry_run, ecs, storage, image_settings, dockerfile, **options):
         base_dir = conf.base_dir()
         process_module = conf.settings_module()
         default = project_scan.manage_py_settings(base_dir)
         # `manage.py ecr_deploy_init --settings X` runs with X: a module of the project other than manage.py's default.
         named = default and process_module != default and project_scan.module_file(base_dir, process_module)
         chosen = image_settings or (process_module if named else None)
-        reading = read_project(base_dir, settings, process_module, chosen, dockerfile=dockerfile)
+        reading = read_project(base_dir, settings, process_module, chosen, dockerfile=dockerfile, storage=storage)
         planned = plan(base_dir, reading, list(conf.get("FIXTURES")), ecs=ecs, force=force)
         self.report_reading(reading)
         if dry_run:
@@ -146,7 +156,10 @@ class Command(EcrDeployCommand):
             self.progress(
                 f"Your settings read these with no default; a deploy must give them: {', '.join(reading.required)}."
             )
-        if reading.required or reading.variables or reading.database != "parts":
+        if reading.storage is not None and not (on_s3(values, "default") or on_s3(values, "staticfiles")):
+            self.progress(self.style.WARNING("  STORAGES: the uploads in the storage bucket when a deploy names it:"))
+            self.progress(storages_lines(reading))
+        if reading.required or reading.variables or reading.database != "parts" or reading.storage is not None:
             database = ", ".join(DATABASE_VARIABLE_NAMES[reading.database])
             self.progress(f"The database reaches the tasks as {database}. In your settings:")
             repository = conf.get("REPOSITORY") if "REPOSITORY" in conf.ecr_settings.user else conf.base_dir().name

@@ -38,6 +38,8 @@ class Command(EcrDeployCommand):
             *(("deployment", _deployment(d)) for d in status.deployments),
             *(("target", f"{t['target']} {t['state']} {t['reason']}".rstrip()) for t in status.targets),
             ("database", _database(status.database)),
+            ("storage", _storage(status.storage)),
+            *(("config", change) for change in status.configuration_pending),
             ("cost", f"about USD {status.monthly_cost_usd:.2f} a month ({status.cost_basis})"),
             ("state", "steady" if status.steady else f"not steady: {'; '.join(status.not_steady_because)}"),
             *(("event", event) for event in status.events),
@@ -54,6 +56,12 @@ def _deployment(deployment) -> str:
         f"{deployment['id']} {deployment['status']} {deployment['rollout_state']} "
         f"{deployment['running']}/{deployment['desired']} tasks, {deployment['age']} old, {revision}"
     )
+
+
+def _storage(storage) -> str:
+    if not storage:
+        return "none"
+    return f"s3://{storage['bucket']}, {storage['files']} files, {storage['size_bytes'] / 1e6:.1f} MB"
 
 
 def _database(database) -> str:
