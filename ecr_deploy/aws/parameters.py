@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ecr_deploy.aws.session import aws_call
+from ecr_deploy.aws.session import account_id, aws_call
 
 #: Parameter Store's limit for a standard parameter's value (4 KB).
 MAX_VALUE_BYTES = 4096
@@ -33,13 +33,15 @@ class ParameterStore:
     """The parameters under one path, in the session's account and region."""
 
     def __init__(self, session: Any, path: str) -> None:
+        self.session = session
         self.ssm = session.client("ssm")
         self.path = path
-        self.prefix = f"arn:{session.get_partition_for_region(session.region_name)}:ssm:{session.region_name}:"
-        self.account = aws_call("read the account id", session.client("sts").get_caller_identity)["Account"]
 
     def arn(self, key: str) -> str:
-        return f"{self.prefix}{self.account}:parameter{self.path}{key}"
+        """The ARN a parameter of the path has (DescribeParameters gives each one's; this names one by its key)."""
+        session = self.session
+        partition = session.get_partition_for_region(session.region_name)
+        return f"arn:{partition}:ssm:{session.region_name}:{account_id(session)}:parameter{self.path}{key}"
 
     def parameters(self, *, with_plain_values: bool = False) -> list[Parameter]:
         """Every parameter under the path, by key; a plain one's value when asked, a secret's never."""

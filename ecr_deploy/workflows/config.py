@@ -141,9 +141,10 @@ def undeployed_changes(store: ParameterStore, definition: dict[str, Any], contai
             found.append(f"{parameter.key} set, not deployed")
         elif registered and parameter.changed > registered:
             found.append(f"{parameter.key} changed since {definition['family']}:{definition['revision']} was deployed")
+    under_path = store.arn("")
     found += [
         f"{key} unset, still deployed"
         for key, arn in read.items()
-        if arn.startswith(store.arn("")) and arn not in path_arns
+        if arn.startswith(under_path) and arn not in path_arns
     ]
     return found

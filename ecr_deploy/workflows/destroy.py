@@ -20,7 +20,7 @@ from ecr_deploy.aws.ownership import existing_resource
 from ecr_deploy.aws.parameters import ParameterStore, configuration_path
 from ecr_deploy.aws.rds import db_instance, delete_instance, snapshot_instance
 from ecr_deploy.aws.secrets import schedule_deletion
-from ecr_deploy.aws.session import aws_call
+from ecr_deploy.aws.session import account_id, aws_call
 from ecr_deploy.aws.storage import bucket_tags, bucket_usage, empty_bucket, storage_bucket_name
 from ecr_deploy.environments import Environment
 from ecr_deploy.errors import ConfigurationError, EcrDeployError
@@ -208,8 +208,7 @@ def _storage(
     name = instance_attributes(document, STORAGE_PARTS[0]).get("bucket") if STORAGE_PARTS[0] in addresses else None
     s3 = session.client("s3")
     if name is None:
-        account = aws_call("read the account id", session.client("sts").get_caller_identity)["Account"]
-        name = storage_bucket_name(environment.ecs.service, session.region_name, account)
+        name = storage_bucket_name(environment.ecs.service, session.region_name, account_id(session))
         tags = bucket_tags(s3, name)
         if tags is None or not owned_by(tags, environment.project, environment.name):
             return None

@@ -18,7 +18,7 @@ from ecr_deploy.aws.secrets import (
     restore,
     scheduled_for_deletion,
 )
-from ecr_deploy.aws.session import aws_call
+from ecr_deploy.aws.session import account_id
 from ecr_deploy.aws.storage import storage_bucket_name
 from ecr_deploy.common import timed
 from ecr_deploy.environments import Environment
@@ -281,8 +281,7 @@ class ServiceProvisioner:
         """The storage bucket's name, when STORAGE is on and the state holds none: one that destroy_ecs kept."""
         if self.environment.ecs.storage is None or STORAGE_ADDRESS in self.stack.managed_resources():
             return None
-        account = aws_call("read the account id", self.session.client("sts").get_caller_identity)["Account"]
-        return storage_bucket_name(self.environment.ecs.service, self.session.region_name, account)
+        return storage_bucket_name(self.environment.ecs.service, self.session.region_name, account_id(self.session))
 
     @cached_property
     def snapshot(self) -> dict[str, Any] | None:
