@@ -10,3 +10,14 @@ class Cliente(models.Model):
 
     def __str__(self) -> str:
         return self.nome
+
+
+class BoasVindas(models.Model):
+    """A welcome message, written by the worker's job (clientes/tasks.py) that the API queued."""
+
+    cliente = models.ForeignKey(Cliente, on_delete=models.CASCADE, related_name="boas_vindas")
+    texto = models.CharField(max_length=120)
+    criada_em = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]

@@ -8,6 +8,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ecr_deploy.schedules import expression_problem
+
 #: Every key of ``settings.ECR_DEPLOY`` with its default (relative paths are taken from BASE_DIR); KEYS says each
 #: one's type and meaning.
 DEFAULTS: dict[str, Any] = {
@@ -57,7 +59,37 @@ ECS_DEFAULTS: dict[str, Any] = {
     "VARIABLES": {},
     "DATABASE_VARIABLES": "parts",
     "STORAGE": None,
+    "PROCESSES": {},
+    "QUEUES": [],
+    "SCHEDULES": {},
 }
+
+#: One process of ECR_DEPLOY["ECS"]["PROCESSES"], merged with its own keys; "command" has no default. With a
+#: "queue" (one of QUEUES), it scales on that queue's visible messages per task instead of its CPU.
+PROCESS_DEFAULTS: dict[str, Any] = {
+    "cpu": 256,
+    "memory": 512,
+    "min": 1,
+    "max": 1,
+    "health_check": [],
+    "queue": None,
+    "messages_per_task": 10,
+}
+#: A process's or a schedule's name: the end of its service's, family's or schedule's name, and a log stream prefix.
+_PROCESS_NAME = re.compile(r"[a-z][a-z0-9-]{0,19}")
+#: A queue's name, the end of its SQS name (SERVICE-NAME, and SERVICE-NAME-dlq): SQS takes letters, digits, - and _.
+_QUEUE_NAME = re.compile(r"[A-Za-z0-9_-]{1,40}")
+#: The variable that gives the tasks a queue's URL.
+QUEUE_URL_VARIABLE = "SQS_QUEUE_URL_{name}"
+
+
+def queue_variable(queue: str) -> str:
+    """The variable of the queue's URL: SQS_QUEUE_URL_ and its name in capitals, - as _."""
+    return QUEUE_URL_VARIABLE.format(name=queue.upper().replace("-", "_"))
+
+
+#: One scheduled job of ECR_DEPLOY["ECS"]["SCHEDULES"]; "schedule" and "command" have no default.
+SCHEDULE_DEFAULTS: dict[str, Any] = {"timezone": "UTC"}
 
 #: ECR_DEPLOY["ECS"]["STORAGE"], when given: an S3 bucket for the service's files (None: no bucket).
 STORAGE_DEFAULTS: dict[str, Any] = {"MEDIA": True, "STATIC": False, "BUCKET_VARIABLE": "AWS_STORAGE_BUCKET_NAME"}
@@ -194,6 +226,30 @@ KEYS: dict[str, tuple[str, str]] = {
         "The static files go to the bucket too: deploy_ecs runs collectstatic as a one-off task of the release.",
     ),
     "ECS.STORAGE.BUCKET_VARIABLE": ("str", "The variable that gives the tasks the bucket's name."),
+    "ECS.PROCESSES": (
+        "dict[str, dict]",
+        (
+            "The service's other processes (a Celery worker), each an ECS service of its own from the same image, "
+            'deployed with the web: `{"worker": {"command": ["celery", "-A", "proj", "worker"], "cpu": 256, '
+            '"memory": 512, "min": 1, "max": 4, "health_check": [...]}}`. With `"queue": "default"` it scales on '
+            'that queue\'s visible messages per task (`"messages_per_task"`, 10) instead of its CPU.'
+        ),
+    ),
+    "ECS.QUEUES": (
+        "list[str]",
+        (
+            "SQS queues made by provision_ecs, each encrypted and with a dead-letter queue; the task role may use them "
+            "and the tasks get each one's URL as `SQS_QUEUE_URL_<NAME>`."
+        ),
+    ),
+    "ECS.SCHEDULES": (
+        "dict[str, dict]",
+        (
+            "Scheduled jobs, each a one-off task of the deployed revision run by EventBridge Scheduler: "
+            '`{"limpeza": {"schedule": "cron(0 3 * * ? *)", "command": ["python", "manage.py", "clearsessions"], '
+            '"timezone": "America/Sao_Paulo"}}` (`rate(...)` and `at(...)` too; timezone UTC by default).'
+        ),
+    ),
     "STATE.BACKEND": ("str", "`local` or `s3`."),
     "STATE.BUCKET": ("str", "The S3 bucket of the states (`s3`)."),
     "STATE.KEY_PREFIX": ("str", "The prefix of the states' keys in the bucket."),
@@ -375,6 +431,9 @@ def _ecs_problems(ecs: Any, where: str) -> list[str]:
             (DATABASE_VARIABLES, "DATABASE"),
             (DOMAIN_VARIABLES, "DOMAINS"),
             (("armazenamento",), "STORAGE"),
+            (("processos",), "PROCESSES"),
+            (("filas",), "QUEUES"),
+            (("agendamentos",), "SCHEDULES"),
         )
         for name in names
         if isinstance(ecs.get("TERRAFORM_VARS"), dict) and name in ecs["TERRAFORM_VARS"]
@@ -392,6 +451,10 @@ def _ecs_problems(ecs: Any, where: str) -> list[str]:
     found += _database_problems(ecs, where)
     found += _variables_problems(ecs, where)
     found += _storage_problems(ecs.get("STORAGE"), f"{where}['STORAGE']")
+    queues = ecs.get("QUEUES", [])
+    found += _queues_problems(queues, f"{where}['QUEUES']")
+    found += _processes_problems(ecs.get("PROCESSES", {}), f"{where}['PROCESSES']", ecs.get("CONTAINER", "app"), queues)
+    found += _schedules_problems(ecs.get("SCHEDULES", {}), f"{where}['SCHEDULES']")
     if "DJANGO_ALLOWED_HOSTS" in ecs.get("ENVIRONMENT", {}):
         found.append(f"{where}['ENVIRONMENT']: DJANGO_ALLOWED_HOSTS is set by deploy_ecs; list extra hosts in DOMAINS")
     return found
@@ -458,6 +521,88 @@ def _database_problems(ecs: dict[str, Any], where: str) -> list[str]:
             )
         ]
     return []
+
+
+def _processes_problems(processes: Any, where: str, container: Any, queues: Any) -> list[str]:
+    if not isinstance(processes, dict):
+        return [f"{where} must map process names to dicts such as {{'command': ['celery', ...]}}"]
+    found = []
+    for name, process in processes.items():
+        at = f"{where}[{name!r}]"
+        if not isinstance(name, str) or not _PROCESS_NAME.fullmatch(name):
+            found.append(f"{at}: a process's name is 1 to 20 lowercase letters, digits and -, starting with a letter")
+        elif name in ("web", "app", container):
+            found.append(f"{at}: {name!r} is the web's name; call the process otherwise (worker, beat)")
+        if not isinstance(process, dict):
+            found.append(f"{at} must be a dict with a 'command'")
+            continue
+        found += [f"unknown key {at}[{key!r}]" for key in process if key not in {*PROCESS_DEFAULTS, "command"}]
+        for key in ("command", "health_check"):
+            value = process.get(key, PROCESS_DEFAULTS.get(key))
+            if (
+                not isinstance(value, list)
+                or not all(isinstance(part, str) and part for part in value)
+                or (key == "command" and not value)
+            ):
+                found.append(f"{at}[{key!r}] must be a list of strings, as ECS runs it: ['celery', '-A', 'proj', ...]")
+        counts = {key: process.get(key, PROCESS_DEFAULTS[key]) for key in ("min", "max")}
+        if not all(isinstance(value, int) and not isinstance(value, bool) and value >= 0 for value in counts.values()):
+            found.append(f"{at}: min and max must be whole numbers of tasks, 0 or more")
+        elif counts["min"] > counts["max"]:
+            found.append(f"{at}: min {counts['min']} is above max {counts['max']}")
+        size = {"cpu": process.get("cpu", 256), "memoria": process.get("memory", 512)}
+        found += _fargate_size_problems(size, at)
+        found += _queue_scaling_problems(process, at, queues)
+    return found
+
+
+def _queue_scaling_problems(process: dict, at: str, queues: Any) -> list[str]:
+    queue, per_task = process.get("queue"), process.get("messages_per_task", PROCESS_DEFAULTS["messages_per_task"])
+    if queue is None:
+        return []
+    if not isinstance(queues, list) or queue not in queues:
+        return [f"{at}['queue']: {queue!r} is not one of QUEUES ({queues!r}); a process scales on a queue it reads"]
+    found = []
+    if isinstance(per_task, bool) or not isinstance(per_task, int) or per_task < 1:
+        found.append(f"{at}['messages_per_task'] must be a whole number of messages, 1 or more")
+    if process.get("min", PROCESS_DEFAULTS["min"]) == 0:
+        # Messages per task has no value with no task running: target tracking would never scale out of 0.
+        found.append(f"{at}: min must be 1 or more when it scales on its queue (no task, no messages per task)")
+    return found
+
+
+def _queues_problems(queues: Any, where: str) -> list[str]:
+    if not isinstance(queues, list):
+        return [f"{where} must be a list of queue names, e.g. ['default']"]
+    found = [
+        f"{where}: {queue!r} is not a name SQS takes here: 1 to 40 letters, digits, - and _ (no .fifo: standard "
+        "queues only)"
+        for queue in queues
+        if not isinstance(queue, str) or not _QUEUE_NAME.fullmatch(queue)
+    ]
+    if len(set(map(str, queues))) != len(queues):
+        found.append(f"{where} names a queue twice")
+    return found
+
+
+def _schedules_problems(schedules: Any, where: str) -> list[str]:
+    if not isinstance(schedules, dict):
+        return [f"{where} must map job names to dicts such as {{'schedule': 'cron(0 3 * * ? *)', 'command': [...]}}"]
+    found = []
+    for name, job in schedules.items():
+        at = f"{where}[{name!r}]"
+        if not isinstance(name, str) or not _PROCESS_NAME.fullmatch(name):
+            found.append(f"{at}: a job's name is 1 to 20 lowercase letters, digits and -, starting with a letter")
+        if not isinstance(job, dict):
+            found.append(f"{at} must be a dict with a 'schedule' and a 'command'")
+            continue
+        found += [f"unknown key {at}[{key!r}]" for key in job if key not in {*SCHEDULE_DEFAULTS, "schedule", "command"}]
+        command = job.get("command")
+        if not isinstance(command, list) or not command or not all(isinstance(p, str) and p for p in command):
+            found.append(f"{at}['command'] must be a list of strings, as ECS runs it: ['python', 'manage.py', ...]")
+        if problem := expression_problem(job.get("schedule"), job.get("timezone", SCHEDULE_DEFAULTS["timezone"])):
+            found.append(f"{at}: {problem}")
+    return found
 
 
 def _storage_problems(storage: Any, where: str) -> list[str]:

@@ -7,7 +7,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ecr_deploy import conf
-from ecr_deploy.defaults import DEFAULT_ENVIRONMENT, ECS_DEFAULTS, STATE_DEFAULTS, STORAGE_DEFAULTS
+from ecr_deploy.defaults import (
+    DEFAULT_ENVIRONMENT,
+    ECS_DEFAULTS,
+    PROCESS_DEFAULTS,
+    SCHEDULE_DEFAULTS,
+    STATE_DEFAULTS,
+    STORAGE_DEFAULTS,
+)
 from ecr_deploy.errors import ConfigurationError
 from ecr_deploy.names import derived_service_name, service_name_problem
 
@@ -31,6 +38,32 @@ class StorageConfig:
     media: bool = True
     static: bool = False
     bucket_variable: str = "AWS_STORAGE_BUCKET_NAME"
+
+
+@dataclass(frozen=True)
+class ProcessConfig:
+    """One of the service's other processes: its command, task size and task counts."""
+
+    name: str
+    command: list[str]
+    cpu: int = 256
+    memory: int = 512
+    min: int = 1
+    max: int = 1
+    health_check: list[str] = field(default_factory=list)
+    #: One of QUEUES: the process scales on its visible messages per task instead of its CPU.
+    queue: str | None = None
+    messages_per_task: int = 10
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    """A scheduled job: a one-off task of the deployed revision that EventBridge Scheduler runs."""
+
+    name: str
+    schedule: str
+    command: list[str]
+    timezone: str = "UTC"
 
 
 @dataclass(frozen=True)
@@ -59,6 +92,12 @@ class EcsConfig:
     database_variables: str = "parts"
     #: The S3 bucket for the service's files; None: none.
     storage: StorageConfig | None = None
+    #: The service's other processes, by name.
+    processes: dict[str, ProcessConfig] = field(default_factory=dict)
+    #: SQS queues of the service, by their short names.
+    queues: list[str] = field(default_factory=list)
+    #: Scheduled jobs, by name.
+    schedules: dict[str, ScheduleConfig] = field(default_factory=dict)
 
     @property
     def database_secret_arn(self) -> str:
@@ -140,6 +179,15 @@ def resolve_environment(name: str | None = None) -> Environment:
             variables=dict(ecs["VARIABLES"]),
             database_variables=ecs["DATABASE_VARIABLES"],
             storage=storage_config(ecs["STORAGE"]),
+            processes={
+                name: ProcessConfig(name=name, **{**PROCESS_DEFAULTS, **process})
+                for name, process in ecs["PROCESSES"].items()
+            },
+            queues=list(ecs["QUEUES"]),
+            schedules={
+                name: ScheduleConfig(name=name, **{**SCHEDULE_DEFAULTS, **job})
+                for name, job in ecs["SCHEDULES"].items()
+            },
         ),
     )
 

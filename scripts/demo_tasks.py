@@ -2,7 +2,8 @@
 containers): the task definition read back from ECS, the secrets read by ARN, the PostgreSQL that stands in for RDS.
 `first`: migrate, the fixtures, an admin, a task, and a customer created through the API; `second` (after a deploy
 of another image): the value config_ecs set, the customer read back, and two tasks of one revision that see each
-other's writes."""
+other's writes; `worker`: the web queues a job on the service's SQS queue, and the worker's deployed revision, run
+after, takes it and writes its result, which the web reads back; and the schedule runs the web's revision."""
 
 import base64
 import json
@@ -65,6 +66,53 @@ def task(definition):
     return container, container.attrs["NetworkSettings"]["Ports"]["8000/tcp"][0]["HostPort"]
 
 
+def worker_takes_a_job(result, definition, alb, user):
+    """The web queues a welcome message; the worker's revision, started after, writes it; the web reads it back."""
+    service = result["service"]
+    arn = ecs.describe_services(cluster=service, services=[f"{service}-worker"])["services"][0]["taskDefinition"]
+    worker = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+    print(
+        f"the worker's revision: {arn.rsplit('/', 1)[-1]}, `{' '.join(worker['containerDefinitions'][0]['command'])}`"
+    )
+    created = json.loads(Path(".local-aws/demo-created.json").read_text())
+    path_of = f"/clientes/{created['id']}/boas-vindas/"
+    web, port = task(definition)
+    containers = [web]
+    try:
+        code, body = request(port, path_of, alb, {}, user)
+        queue = next(
+            e["value"]
+            for e in definition["containerDefinitions"][0]["environment"]
+            if e["name"] == "SQS_QUEUE_URL_DEFAULT"
+        )
+        depth = boto3.client("sqs").get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"])
+        waiting = depth["Attributes"]["ApproximateNumberOfMessages"]
+        print(f"POST {path_of} on the web -> {code} {body}; {waiting} message waiting in {queue.rsplit('/', 1)[-1]}")
+        containers.append(run_task_definition_locally(engine, session, worker, "app"))
+        started = time.monotonic()
+        while (found := request(port, path_of, alb)[1]) == [] and time.monotonic() - started < 120:
+            time.sleep(0.5)
+        if not found:
+            raise SystemExit(f"the worker did not do the job:\n{containers[-1].logs().decode()[-2000:]}")
+        done = [line for line in containers[-1].logs().decode().splitlines() if "succeeded" in line]
+        print(
+            f"the worker took it after {time.monotonic() - started:.0f} s: {done[-1].split('] ', 1)[-1] if done else ''}"
+        )
+        print(f"GET {path_of} on the web -> {found}")
+    finally:
+        for container in containers:
+            container.remove(force=True)
+    for name, revision in result["schedules"].items():
+        made = boto3.client("scheduler").get_schedule(GroupName=service, Name=name)
+        runs = made["Target"]["EcsParameters"]["TaskDefinitionArn"]
+        print(
+            f"the schedule {name} ({made['ScheduleExpression']}, {made['ScheduleExpressionTimezone']}) runs "
+            f"{runs.rsplit('/', 1)[-1]}; the web runs {definition['taskDefinitionArn'].rsplit('/', 1)[-1]}"
+        )
+        if runs != definition["taskDefinitionArn"] or runs != revision:
+            raise SystemExit(f"the schedule {name} does not run the deployed revision")
+
+
 step, path = sys.argv[1], sys.argv[2]
 result, definition = deployed(path)
 alb = result["service_url"].removeprefix("http://").rstrip("/")
@@ -74,11 +122,14 @@ user = (
     else [f"demo-{secrets.token_hex(4)}", secrets.token_urlsafe(18)]
 )
 print(f"{definition['taskDefinitionArn']}: {definition['containerDefinitions'][0]['image']}")
-one_off(definition, ["python", "manage.py", "migrate", "--noinput"])
-one_off(definition, ["python", "manage.py", "load_fixtures_once", "clientes.json"])
+if step != "worker":  # the worker's step follows `second`, which ran them on this revision
+    one_off(definition, ["python", "manage.py", "migrate", "--noinput"])
+    one_off(definition, ["python", "manage.py", "load_fixtures_once", "clientes.json"])
 containers = []
 try:
-    if step == "first":
+    if step == "worker":
+        worker_takes_a_job(result, definition, alb, user)
+    elif step == "first":
         env = {
             "DJANGO_SUPERUSER_USERNAME": user[0],
             "DJANGO_SUPERUSER_PASSWORD": user[1],

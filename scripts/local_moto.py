@@ -74,11 +74,13 @@ from moto.iam.access_control import (
     PermissionResult,
     create_access_key,
 )
+from moto.logs.responses import LogsResponse
 from moto.moto_api import state_manager
 from moto.moto_api._internal.urls import url_paths as moto_api_paths
 from moto.rds.models import DBInstance, RDSBackend
 from moto.s3.models import FakeBucket
 from moto.server import main
+from moto.sqs.models import Queue
 from moto.ssm.responses import SimpleSystemManagerResponse
 from moto.ssm.utils import parameter_arn
 from moto.utilities.utils import get_partition
@@ -467,12 +469,14 @@ ApplicationAutoScalingResponse.untag_resource = untag_resource
 def update_service(self, service_properties):
     """UpdateService with another task definition starts a deployment of it, PRIMARY, as on AWS (ECS API
     Reference, UpdateService: "a new deployment is triggered"); moto kept the first one's id and revision. moto
-    runs no tasks, so the rollout has completed at once and the old deployment has drained."""
+    runs no tasks, so the rollout has completed at once and the old deployment has drained; or, when a test asked
+    for the fault fail-rollout on the service, it FAILED as the circuit breaker ends one whose tasks never start."""
     wanted = service_properties.get("task_definition")
     service = original_update_service(self, service_properties)
     if wanted and service.deployments and service.deployments[0]["taskDefinition"] != service.task_definition:
         now = datetime.now(timezone.utc)
         deployment_id = f"ecs-svc/{secrets.randbelow(10**18)}"
+        failed = fault_asked("fail-rollout", service.name)
         service.deployments = [
             {
                 **service.deployments[0],
@@ -480,8 +484,12 @@ def update_service(self, service_properties):
                 "taskDefinition": service.task_definition,
                 "createdAt": now,
                 "updatedAt": now,
-                "rolloutState": "COMPLETED",
-                "rolloutStateReason": f"ECS deployment {deployment_id} completed.",
+                "rolloutState": "FAILED" if failed else "COMPLETED",
+                "rolloutStateReason": (
+                    "ECS deployment circuit breaker: tasks failed to start."
+                    if failed
+                    else f"ECS deployment {deployment_id} completed."
+                ),
             }
         ]
     return service
@@ -534,6 +542,38 @@ TaskDefinition.__init__ = init_task_definition
 original_update_service = EC2ContainerServiceBackend.update_service
 EC2ContainerServiceBackend.update_service = update_service
 state_manager.set_transition("ecs::task", {"progression": "immediate"})
+
+
+def queue_attributes(self):
+    """A queue's RedrivePolicy in compact JSON, as GetQueueAttributes answers on AWS (its API reference's example:
+    {"deadLetterTargetArn":"arn:aws:sqs:...","maxReceiveCount":1000}). moto spaced it, and Terraform then planned a
+    change to every queue with a dead-letter queue at each run."""
+    found = queue_attributes_in_moto.fget(self)
+    if self.redrive_policy:
+        found["RedrivePolicy"] = json.dumps(self.redrive_policy, separators=(",", ":"))
+    return found
+
+
+queue_attributes_in_moto = Queue.attributes
+Queue.attributes = property(queue_attributes)
+
+
+def filter_log_events(self):
+    """FilterLogEvents narrowed by logStreamNamePrefix, as on AWS (CloudWatch Logs API reference: the events of the
+    streams whose names start with it): logs_ecs --process reads one process's streams. moto ignored it and answered
+    every stream's events."""
+    prefix = self._get_param("logStreamNamePrefix")
+    group = self.logs_backend.groups.get(self._get_param("logGroupName"))
+    if prefix and group is not None:
+        # No stream of that prefix: a name that no stream has (moto reads an empty list as "every stream").
+        names = [name for name in group.streams if name.startswith(prefix)] or [f"{prefix}\0none"]
+        asked = self._get_param
+        self._get_param = lambda key, if_none=None: names if key == "logStreamNames" else asked(key, if_none)
+    return filter_log_events_in_moto(self)
+
+
+filter_log_events_in_moto = LogsResponse.filter_log_events
+LogsResponse.filter_log_events = filter_log_events
 
 
 def forward_for_tasks(address: str, port: int) -> None:

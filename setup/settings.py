@@ -156,5 +156,41 @@ ALLOWED_HOSTS = env_hosts("DJANGO_ALLOWED_HOSTS") or ALLOWED_HOSTS
 ECR_DEPLOY = {
     "FIXTURES": ["clientes.json"],
     "TERRAFORM_DIR": os.environ.get("ECR_DEPLOY_TERRAFORM_DIR", "infra"),
-    "ECS": {"TERRAFORM_DIR": os.environ.get("ECR_DEPLOY_ECS_TERRAFORM_DIR", "infra/ecs")},
+    "ECS": {
+        "TERRAFORM_DIR": os.environ.get("ECR_DEPLOY_ECS_TERRAFORM_DIR", "infra/ecs"),
+        # The welcome messages' queue (clientes/tasks.py), its worker, which scales on its backlog, and a nightly
+        # clean-up of expired sessions at 03:00 in São Paulo.
+        "QUEUES": ["default"],
+        "PROCESSES": {
+            "worker": {
+                "command": ["celery", "-A", "setup", "worker", "--loglevel", "INFO", "--queues", "default"],
+                "queue": "default",
+                "max": 2,
+            }
+        },
+        "SCHEDULES": {
+            "limpeza": {
+                "schedule": "cron(0 3 * * ? *)",
+                "command": ["python", "manage.py", "clearsessions"],
+                "timezone": "America/Sao_Paulo",
+            }
+        },
+    },
 }
+
+# Celery (setup/celery.py): SQS as its broker, the queue provision_ecs made given by its URL (predefined: the worker
+# needs no ListQueues or CreateQueue), and the task role's credentials. With no queue, a job runs in the request.
+CELERY_QUEUE_URL = os.environ.get("SQS_QUEUE_URL_DEFAULT", "")
+CELERY_BROKER_URL = "sqs://" if CELERY_QUEUE_URL else "memory://"
+CELERY_TASK_ALWAYS_EAGER = not CELERY_QUEUE_URL
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "region": os.environ.get("AWS_REGION", "us-east-1"),
+    "predefined_queues": {"default": {"url": CELERY_QUEUE_URL}},
+    "visibility_timeout": 300,  # infra/ecs's filas_visibilidade_s
+    "wait_time_seconds": 20,  # long polling, as the queue's own
+}
+# SQS carries neither remote control nor events (Celery's SQS broker guide).
+CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
+CELERY_WORKER_SEND_TASK_EVENTS = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

@@ -448,12 +448,26 @@ def run(command: str, *flags: str) -> tuple[dict, str]:
     return json.loads(out.getvalue()), err.getvalue()
 
 
+#: The shared deploy tests' worker process: the course's Celery worker (setup/celery.py), on the service's queue.
+WORKER_COMMAND = ["celery", "-A", "setup", "worker", "--loglevel", "INFO", "--queues", "default"]
+#: The shared deploy tests' scheduled job, as the course's service would run one at night.
+SCHEDULE = {
+    "schedule": "cron(0 3 * * ? *)",
+    "command": ["python", "manage.py", "clearsessions"],
+    "timezone": "America/Sao_Paulo",
+}
 #: The ECS services that tests share, by their xdist group, each provisioned once per run: the deploy tests' serves
 #: its domains over HTTPS and reads a secret of its own (EXTRA_SECRET: by a JSON key); the tests that provision theirs
 #: again (minutes of terraform) get one on plain HTTP, from a repository whose path is longer than a service's name,
 #: whose tasks get the database as DATABASE_URL.
 SHARED_SERVICES = {
-    "ecs": {"DOMAINS": ["clientes.example.com", "www.clientes.example.com"], "HOSTED_ZONE": ZONE},
+    "ecs": {
+        "DOMAINS": ["clientes.example.com", "www.clientes.example.com"],
+        "HOSTED_ZONE": ZONE,
+        "PROCESSES": {"worker": {"command": WORKER_COMMAND, "queue": "default", "max": 3}},
+        "QUEUES": ["default"],
+        "SCHEDULES": {"limpeza": SCHEDULE},
+    },
     # Settings that read their database from DATABASE_URL and their key from SECRET_KEY (cookiecutter-django's
     # and many projects' way); the course's settings read both ways.
     "ecs-again": {"DATABASE_VARIABLES": "url", "VARIABLES": {"SECRET_KEY": "SECRET_KEY"}},

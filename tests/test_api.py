@@ -132,6 +132,19 @@ def test_an_anonymous_write_is_refused_with_401_and_changes_nothing(api, cliente
     assert sorted(Cliente.objects.values_list("nome", flat=True)) == ["Ana Souza", "Bruno Lima", "Carla Dias"]
 
 
+def test_a_welcome_message_is_queued_by_a_writer_and_with_no_queue_runs_in_the_request(api, writer, clientes):
+    """No SQS_QUEUE_URL_DEFAULT (docker run, these tests): Celery runs the job at once. The worker taking it from the
+    queue is make demo's and tests/test_processes.py's."""
+    path = f"/clientes/{clientes[0].pk}/boas-vindas/"
+    assert api.post(path).status_code == 401 and api.get(path).json() == []
+    response = writer.post(path)
+    assert response.status_code == 202 and response.json() == {"fila": "default"}
+    (mensagem,) = api.get(path).json()
+    assert mensagem["texto"].startswith("Bem-vindo, Ana Souza! (")
+    assert api.post("/clientes/999999/boas-vindas/").status_code in (401, 404)
+    assert writer.post("/clientes/999999/boas-vindas/").status_code == 404
+
+
 def test_wrong_credentials_are_refused(clientes):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION="Basic " + base64.b64encode(b"editora:wrong").decode())

@@ -503,6 +503,105 @@ CASES = [
         env=CLOSED_PORT,
     ),
     Case(
+        "provision-process-named-like-the-web",
+        ["provision_ecs"],
+        r"\['PROCESSES'\]\['web'\]: 'web' is the web's name; call the process otherwise",
+        ecr_deploy={"ECS": {"PROCESSES": {"web": {"command": ["celery", "worker"]}}}},
+        env=CLOSED_PORT,
+    ),
+    Case(
+        "provision-process-command-not-a-list",
+        ["provision_ecs"],
+        r"\['PROCESSES'\]\['worker'\]\['command'\] must be a list of strings, as ECS runs it",
+        ecr_deploy={"ECS": {"PROCESSES": {"worker": {"command": "celery -A loja worker"}}}},
+        env=CLOSED_PORT,
+    ),
+    Case(
+        "provision-process-min-above-max",
+        ["provision_ecs"],
+        r"\['PROCESSES'\]\['worker'\]: min 3 is above max 2",
+        ecr_deploy={"ECS": {"PROCESSES": {"worker": {"command": ["celery"], "min": 3, "max": 2}}}},
+        env=CLOSED_PORT,
+    ),
+    Case(
+        "provision-process-size-fargate-refuses",
+        ["provision_ecs"],
+        r"\['PROCESSES'\]\['worker'\]: Fargate runs no task of cpu 256 with memoria 4096",
+        ecr_deploy={"ECS": {"PROCESSES": {"worker": {"command": ["celery"], "memory": 4096}}}},
+        env=CLOSED_PORT,
+    ),
+    Case(
+        "provision-queue-name-sqs-refuses",
+        ["provision_ecs"],
+        r"\['QUEUES'\]: 'pedidos.fifo' is not a name SQS takes here: 1 to 40 letters, digits, - and _",
+        ecr_deploy={"ECS": {"QUEUES": ["pedidos.fifo"]}},
+        env=CLOSED_PORT,
+    ),
+    Case(
+        "provision-process-scales-on-a-queue-not-made",
+        ["provision_ecs"],
+        r"\['PROCESSES'\]\['worker'\]\['queue'\]: 'emails' is not one of QUEUES \(\['default'\]\)",
+        ecr_deploy={
+            "ECS": {"QUEUES": ["default"], "PROCESSES": {"worker": {"command": ["celery"], "queue": "emails"}}}
+        },
+        env=CLOSED_PORT,
+    ),
+    Case(
+        "provision-process-scales-on-its-queue-from-zero",
+        ["provision_ecs"],
+        r"\['PROCESSES'\]\['worker'\]: min must be 1 or more when it scales on its queue",
+        ecr_deploy={
+            "ECS": {
+                "QUEUES": ["default"],
+                "PROCESSES": {"worker": {"command": ["celery"], "queue": "default", "min": 0}},
+            }
+        },
+        env=CLOSED_PORT,
+    ),
+    Case(
+        "check-schedule-unknown-expression",
+        ["check"],
+        r"\['SCHEDULES'\]\['limpeza'\]: 'every night at 3' is not a schedule expression: cron\(minutes hours",
+        ecr_deploy={"ECS": {"SCHEDULES": {"limpeza": {"schedule": "every night at 3", "command": ["python"]}}}},
+        env=CLOSED_PORT,
+    ),
+    Case(
+        "check-schedule-cron-with-both-days",
+        ["check"],
+        r"'cron\(0 3 \* \* \* \*\)': one of day-of-month and day-of-week must be \?",
+        ecr_deploy={"ECS": {"SCHEDULES": {"limpeza": {"schedule": "cron(0 3 * * * *)", "command": ["python"]}}}},
+        env=CLOSED_PORT,
+    ),
+    Case(
+        "provision-schedule-timezone-that-does-not-exist",
+        ["provision_ecs"],
+        r"\['SCHEDULES'\]\['limpeza'\]: 'America/Brasilia' is not a time zone",
+        ecr_deploy={
+            "ECS": {
+                "SCHEDULES": {
+                    "limpeza": {"schedule": "cron(0 3 * * ? *)", "command": ["python"], "timezone": "America/Brasilia"}
+                }
+            }
+        },
+        env=CLOSED_PORT,
+    ),
+    *(
+        Case(
+            f"{command}-unknown-process",
+            [command, "--process", "beat", *rest],
+            r"--process beat: the service has no such process \(it has web, worker\); PROCESSES in",
+            ecr_deploy={"ECS": {"PROCESSES": {"worker": {"command": ["celery"]}}}},
+            env=CLOSED_PORT,
+        )
+        for command, rest in (("logs_ecs", []), ("scale_ecs", []), ("run_ecs", ["--", "true"]))
+    ),
+    Case(
+        "logs-unknown-schedule",
+        ["logs_ecs", "--schedule", "nightly"],
+        r"--schedule nightly: the service has no such scheduled job \(it has none\)",
+        env=CLOSED_PORT,
+    ),
+    Case(
         "provision-storage-unknown-key",
         ["provision_ecs"],
         r"unknown key ECR_DEPLOY\['ECS'\]\['STORAGE'\]\['BUCKET'\]",

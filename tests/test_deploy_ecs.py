@@ -23,6 +23,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from contextlib import contextmanager
+from pathlib import Path
 
 import boto3
 import pytest
@@ -33,7 +34,7 @@ from django.core.management.base import CommandError
 from ecr_deploy.workflows.deploy import FIXTURES_COMMAND, MIGRATE_COMMAND
 from ecr_deploy.workflows.service import PLAIN_HTTP_WARNING
 from scripts.terminal_svg import save_terminal
-from tests.conftest import ROOT, SCREENSHOTS, applied_outputs, applied_state, run, state_file
+from tests.conftest import ROOT, SCHEDULE, SCREENSHOTS, WORKER_COMMAND, applied_outputs, applied_state, run, state_file
 
 pytestmark = [pytest.mark.engine, pytest.mark.xdist_group("ecs"), pytest.mark.usefixtures("one_service_test_at_a_time")]
 
@@ -42,8 +43,9 @@ def ecs():
     return boto3.client("ecs")
 
 
-def live(name: str) -> dict:
-    return ecs().describe_services(cluster=name, services=[name])["services"][0]
+def live(name: str, cluster: str = "") -> dict:
+    """The ECS service of that name, in the cluster of the service of that name unless another is given."""
+    return ecs().describe_services(cluster=cluster or name, services=[name])["services"][0]
 
 
 def revisions(name: str) -> list[str]:
@@ -180,6 +182,7 @@ def test_a_full_deploy_pins_the_digest_runs_migrate_and_completes_its_rollout(se
         "DATABASE_HOST": f"{name}.aaaaaaaaaa.us-east-1.rds.amazonaws.com",
         "DATABASE_PORT": "5432",
         "DATABASE_NAME": name.replace("-", "_"),
+        "SQS_QUEUE_URL_DEFAULT": applied_outputs(service)["filas"]["default"]["url"],
     }
     secrets = {item["name"]: item["valueFrom"] for item in container["secrets"]}
     assert secrets["DATABASE_USER"] == f"{database['secret_arn']}:username::"
@@ -203,7 +206,11 @@ def test_the_first_tasks_start_after_their_secret_key_has_a_value_and_their_role
     resources = {r["type"]: r for r in json.loads(applied_state(service))["resources"] if r["name"] == "secret_key"}
     (value,) = resources["aws_secretsmanager_secret_version"]["instances"]
     assert value["attributes"]["secret_string"] in ("", None) and value["attributes"]["secret_string_wo"] is None
-    (applied,) = [r for r in json.loads(applied_state(service))["resources"] if r["type"] == "aws_ecs_service"]
+    (applied,) = [
+        r
+        for r in json.loads(applied_state(service))["resources"]
+        if (r["type"], r["name"]) == ("aws_ecs_service", "app")
+    ]
     dependencies = applied["instances"][0]["dependencies"]
     assert {"aws_iam_role_policy.segredos", "aws_secretsmanager_secret_version.secret_key"} <= set(dependencies)
 
@@ -361,6 +368,91 @@ def test_rollback_redeploys_the_previous_revision(service, docker_client):
     rolled, _ = run("deploy_ecs", "--rollback")
     assert rolled["task_definition"] == running == live(service["name"])["taskDefinition"]
     assert rolled["rollout_state"] == "COMPLETED"
+
+
+def test_a_release_rolls_the_web_its_worker_and_its_schedule_and_a_worker_that_fails_rolls_it_all_back(
+    service, docker_client
+):
+    """PROCESSES' worker: an ECS service of its own from the web's image, with its command, the web's variables and
+    secrets and a log stream prefix of its own, rolled in the web's release, scaling on its queue's backlog per task.
+    QUEUES' queue: encrypted, with a dead-letter queue, its URL given to the tasks, the task role's to use and no
+    other's. SCHEDULES' job: a schedule that follows the web's revision through a deploy and a rollback. A worker
+    whose rollout FAILED (the local AWS's fail-rollout fault: moto runs no tasks) sends every service back to the
+    revision it ran."""
+    name = service["name"]
+    worker = f"{name}-worker"
+    publish_new_image(docker_client, service, "release")
+    deployed, log = run("deploy_ecs", "--tag", "release")
+    moved = live(worker, name)["taskDefinition"]
+    assert deployed["processes"]["worker"]["task_definition"] == moved
+    definition = ecs().describe_task_definition(taskDefinition=moved)["taskDefinition"]
+    (container,) = definition["containerDefinitions"]
+    (web,) = running_definition(service)["containerDefinitions"]
+    assert definition["family"] == worker and container["image"] == deployed["image"] == web["image"]
+    assert container["command"] == WORKER_COMMAND and not container.get("portMappings")
+    assert container["secrets"] == web["secrets"] and container["environment"] == web["environment"]
+    assert container["logConfiguration"]["options"]["awslogs-stream-prefix"] == "worker"
+    assert f"Service {worker}: deployment" in log
+
+    queue_url = applied_outputs(service)["filas"]["default"]["url"]
+    assert {"name": "SQS_QUEUE_URL_DEFAULT", "value": queue_url} in container["environment"]
+    sqs = boto3.client("sqs")
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+    redrive = json.loads(attributes["RedrivePolicy"])
+    assert attributes["SqsManagedSseEnabled"] == "true" and redrive["maxReceiveCount"] == 5
+    assert redrive["deadLetterTargetArn"].endswith(f":{name}-default-dlq")
+    # A dead letter judges a release as a 5xx does: the bake watches its alarm with the web's.
+    (dead_letters,) = boto3.client("cloudwatch").describe_alarms(AlarmNames=[f"{name}-default-dlq"])["MetricAlarms"]
+    assert dead_letters["Dimensions"] == [{"Name": "QueueName", "Value": f"{name}-default-dlq"}]
+    assert f"{name}-default-dlq" in applied_outputs(service)["alarmes"]
+    (task_role,) = {definition["taskRoleArn"].rsplit("/", 1)[-1]}
+    queues_policy = boto3.client("iam").get_role_policy(RoleName=task_role, PolicyName="filas")["PolicyDocument"]
+    assert [statement["Resource"] for statement in queues_policy["Statement"]] == [[attributes["QueueArn"]]]
+    policies = boto3.client("application-autoscaling").describe_scaling_policies(
+        ServiceNamespace="ecs", ResourceId=f"service/{name}/{worker}"
+    )["ScalingPolicies"]
+    (scaling,) = [policy for policy in policies if policy["ResourceId"] == f"service/{name}/{worker}"]
+    metrics = scaling["TargetTrackingScalingPolicyConfiguration"]["CustomizedMetricSpecification"]["Metrics"]
+    assert {metric["Id"]: metric.get("Expression") for metric in metrics} == {
+        "mensagens": None,
+        "tarefas": None,
+        "por_tarefa": "mensagens / tarefas",
+    }
+
+    scheduler = boto3.client("scheduler")
+    web_revision = live(name)["taskDefinition"]
+
+    def scheduled() -> str:
+        found = scheduler.get_schedule(GroupName=name, Name="limpeza")
+        assert json.loads(found["Target"]["Input"])["containerOverrides"][0]["command"] == SCHEDULE["command"]
+        return found["Target"]["EcsParameters"]["TaskDefinitionArn"]
+
+    assert deployed["schedules"] == {"limpeza": web_revision} and scheduled() == web_revision
+    status = io.StringIO()
+    call_command("status_ecs", stdout=status, stderr=io.StringIO())
+    revision = web_revision.rsplit("/", 1)[-1]
+    assert f"process: worker: {moved.rsplit('/', 1)[-1]}, 1/1 tasks, COMPLETED" in status.getvalue()
+    assert "queue: default: 0 waiting, 0 in flight, 0 dead letters" in status.getvalue()
+    assert "schedule: limpeza: cron(0 3 * * ? *) (America/Sao_Paulo), next 20" in status.getvalue()
+    assert f"T03:00:00-03:00, {revision}, no run listed" in status.getvalue()
+
+    publish_new_image(docker_client, service, "broken-worker")
+    asks = Path(os.environ["LOCAL_AWS_FAULTS"]) / "fail-rollout"
+    asks.mkdir(parents=True, exist_ok=True)
+    (asks / worker).touch()
+    with pytest.raises(CommandError) as failed:
+        run("deploy_ecs", "--tag", "broken-worker")
+    assert (
+        f"The process worker did not roll out: The rollout of {worker} FAILED: ECS deployment circuit breaker"
+        in str(failed.value)
+    )
+    assert f"The release was rolled back: {name} runs {web_revision} again, worker {moved}." in str(failed.value)
+    assert live(name)["taskDefinition"] == web_revision and live(worker, name)["taskDefinition"] == moved
+    assert scheduled() == web_revision
+
+    rolled, _ = run("deploy_ecs", "--rollback")
+    assert rolled["schedules"] == {"limpeza": rolled["task_definition"]} != {"limpeza": web_revision}
+    assert scheduled() == rolled["task_definition"] == live(name)["taskDefinition"]
 
 
 def running_definition(service: dict) -> dict:
@@ -553,6 +645,42 @@ def test_a_write_survives_the_next_deploy_and_two_tasks_of_a_revision_share_it(s
         code, made = api(first, "/clientes/", alb, {"nome": "From task A", "email": "a@example.com"}, user)
         assert code == 201
         assert api(second, f"/clientes/{made['id']}/", alb) == (200, made)
+
+
+def test_the_web_queues_a_job_on_sqs_and_the_worker_run_from_its_deployed_revision_does_it(service, docker_client):
+    """moto runs no tasks: the web's and the worker's deployed revisions run on the local engine as Fargate runs them,
+    each with the task role's credentials and SQS_QUEUE_URL_DEFAULT. The web queues the job (202) and it waits in
+    the service's queue until the worker, started after, takes it and writes its result into the database."""
+    from ecr_deploy.workflows.local_run import run_task_definition_locally
+
+    name, alb = service["name"], applied_outputs(service)["alb_dns"]
+    run("deploy_ecs")
+    web = running_definition(service)
+    worker = ecs().describe_task_definition(taskDefinition=live(f"{name}-worker", name)["taskDefinition"])
+    prepare_database(docker_client, web)
+    user = an_admin(docker_client, web)
+    queue = applied_outputs(service)["filas"]["default"]["url"]
+    waiting = functools.partial(
+        boto3.client("sqs").get_queue_attributes, QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"]
+    )
+    with serving_tasks(docker_client, web) as (port,):
+        code, created = api(port, "/clientes/", alb, {"nome": "Fila", "email": "fila@example.com"}, user)
+        assert code == 201
+        path = f"/clientes/{created['id']}/boas-vindas/"
+        assert api(port, path, alb, {}, user) == (202, {"fila": "default"})
+        assert api(port, path, alb) == (200, []) and waiting()["Attributes"]["ApproximateNumberOfMessages"] == "1"
+        container = run_task_definition_locally(docker_client, boto3.Session(), worker["taskDefinition"], "app")
+        try:
+            deadline = time.monotonic() + 120
+            while (found := api(port, path, alb)[1]) == [] and time.monotonic() < deadline:
+                time.sleep(0.5)
+            log = container.logs().decode()
+        finally:
+            container.remove(force=True)
+    (message,) = found
+    assert message["texto"] == f"Bem-vindo, Fila! ({container.id[:12]})", log
+    assert "clientes.tasks.enviar_boas_vindas" in log and "succeeded" in log
+    assert waiting()["Attributes"]["ApproximateNumberOfMessages"] == "0"
 
 
 def health_check_exit_code(container) -> int:
@@ -814,6 +942,7 @@ def test_a_failed_migrate_stops_the_deploy_before_the_service_changes_recorded_a
         "container": "app",
         "grupo_logs": "/ecs/web",
         "usa_banco_externo": True,
+        "filas": {"default": {"url": "https://sqs.us-east-1.amazonaws.com/123456789012/web-default"}},
     }
     headings: list[str] = []
     progress = Progress(heading=headings.append, summary=lambda _: None, line=lambda _: None)
@@ -868,7 +997,7 @@ def test_a_bake_that_passes_keeps_the_new_revision_and_records_its_verdict(servi
     assert deployed["bake"] == {
         "seconds": 2.0,
         "verdict": "passed",
-        "alarms": [f"{service['name']}-5xx", f"{service['name']}-alvos-doentes"],
+        "alarms": [f"{service['name']}-5xx", f"{service['name']}-alvos-doentes", f"{service['name']}-default-dlq"],
     }
     assert f"{service['name']}-5xx OK" in log and "Bake: passed (2s, no alarm fired)." in log
     assert live(service["name"])["taskDefinition"] == deployed["task_definition"]
@@ -976,6 +1105,7 @@ def test_alarms_that_cannot_be_read_during_the_bake_fail_it_unless_kept_recorded
         DeployOptions(tag="unjudged", migrate=False, bake_seconds=5, keep_on_bake_error=keep),
         alarms=unreadable_alarms_after_the_first_read(outputs["alarmes"]),
         iam=boto3.client("iam"),
+        scheduler=boto3.client("scheduler"),
     )
     if keep:
         result = deployer.run()
@@ -1031,6 +1161,7 @@ def test_a_failed_bake_after_irreversible_migrations_does_not_roll_back_recorded
         DeployOptions(tag="irreversible", bake_seconds=5),
         alarms=functools.partial(alarm_states, cloudwatch),
         iam=boto3.client("iam"),
+        scheduler=boto3.client("scheduler"),
     )
     with logs_stubber, alarms_stubber, pytest.raises(DeployError) as failed:
         deployer.run()
@@ -1097,10 +1228,28 @@ def test_status_is_not_steady_during_a_rollout_says_why_and_exits_3_recorded_ans
     rolling = {**steady["deployments"][0], "id": "ecs-svc/2", "rolloutState": "IN_PROGRESS", "runningCount": 0}
     old = {**steady["deployments"][0], "status": "ACTIVE"}
     recorded["services"][0] = {**steady, "desiredCount": 2, "pendingCount": 1, "deployments": [rolling, old]}
+    family = definition["taskDefinition"]["family"]
+    # What status_ecs asks next, each answer moto's: the worker's service, and the family's tasks (the schedule's).
+    later = [("describe_services", ecs().describe_services(cluster=name, services=[f"{name}-worker"]))]
+    arns = []
+    for desired in ("RUNNING", "STOPPED"):
+        listed = ecs().list_tasks(cluster=name, family=family, desiredStatus=desired)
+        arns += listed["taskArns"]
+        later.append(("list_tasks", listed))
+    if arns:
+        later.append(("describe_tasks", ecs().describe_tasks(cluster=name, tasks=arns[:100])))
+    for _, answer in later:
+        answer.pop("ResponseMetadata")
     client = boto3.client("ecs")
     stubber = Stubber(client)
-    stubber.add_response("describe_services", recorded)
-    stubber.add_response("describe_task_definition", definition)
+
+    def record() -> None:
+        stubber.add_response("describe_services", recorded)
+        stubber.add_response("describe_task_definition", definition)
+        for method, answer in later:
+            stubber.add_response(method, answer)
+
+    record()
 
     class Session:
         """A boto3 session whose ECS client is the stubbed one."""
@@ -1128,8 +1277,7 @@ def test_status_is_not_steady_during_a_rollout_says_why_and_exits_3_recorded_ans
         ("ecs-svc/2", "IN_PROGRESS"),
         (steady["deployments"][0]["id"], "COMPLETED"),
     ]
-    stubber.add_response("describe_services", recorded)
-    stubber.add_response("describe_task_definition", definition)
+    record()
     monkeypatch.setattr("ecr_deploy.aws.session.aws_session", lambda *_: Session())
     with stubber:
         text, code = status_of()

@@ -124,9 +124,12 @@ def test_each_security_group_admits_and_reaches_only_what_its_side_needs_and_say
     assert all(description for rule in described for description in rule[4]), described
 
 
-def test_the_log_group_keeps_30_days_and_container_insights_is_an_option_left_off(service):
+def test_the_log_group_keeps_30_days_and_container_insights_is_on_for_a_process_scaling_on_its_queue(service):
+    """container_insights is an option, left off (tests/test_provision_again.py's stack has it off); the shared stack's worker scales on its queue's backlog per task,
+    whose policy divides by the running tasks that Container Insights counts, so its cluster has it on."""
     name = service["name"]
     (group,) = boto3.client("logs").describe_log_groups(logGroupNamePrefix=f"/ecs/{name}")["logGroups"]
     assert group["retentionInDays"] == 30 and "kmsKeyId" not in group
     (cluster,) = boto3.client("ecs").describe_clusters(clusters=[name], include=["SETTINGS"])["clusters"]
-    assert {"name": "containerInsights", "value": "disabled"} in cluster["settings"]
+    assert service["ecr_deploy"]["ECS"]["PROCESSES"]["worker"]["queue"] == "default"
+    assert {"name": "containerInsights", "value": "enabled"} in cluster["settings"]

@@ -27,9 +27,10 @@ def logs():
     return boto3.client("logs")
 
 
-def write_lines(group: str, task: str, lines: list[tuple[int, str]]) -> None:
-    """What the awslogs driver does for a container: lines, at ms timestamps, in the task's stream."""
-    stream = f"app/app/{task}"
+def write_lines(group: str, task: str, lines: list[tuple[int, str]], prefix: str = "app") -> None:
+    """What the awslogs driver does for a container: lines, at ms timestamps, in the task's stream (the web's
+    stream prefix is app; a process's, its name)."""
+    stream = f"{prefix}/app/{task}"
     try:
         logs().create_log_stream(logGroupName=group, logStreamName=stream)
     except logs().exceptions.ResourceAlreadyExistsException:
@@ -69,6 +70,69 @@ def test_logs_interleaves_the_tasks_lines_in_time_and_selects_by_task_and_patter
     text = logs_of("--filter", "ERROR", "--since", "5m").splitlines()
     assert f"{migrate[:8]} " in next(line for line in text if mark in line)
     assert not [line for line in text if f"{mark} web" in line]
+
+
+def test_process_and_schedule_narrow_logs_scale_and_run_to_the_worker_or_the_job(service):
+    """--process worker: the worker's lines alone (its stream prefix), its own bounds (PROCESSES' min and max), a task
+    of its revision. --schedule limpeza: the lines of the tasks its schedule ran (their group); moto's Scheduler runs
+    nothing, so that task is run here as Scheduler runs it."""
+    name, group = service["name"], applied_outputs(service)["grupo_logs"]
+    run("deploy_ecs")
+    web, worker, job, now = task_id(), task_id(), task_id(), int(time.time() * 1000)
+    mark = uuid.uuid4().hex[:6]
+    write_lines(group, web, [(now - 3000, f"{mark} web GET /clientes/ 200")])
+    write_lines(group, worker, [(now - 2000, f"{mark} worker task succeeded")], prefix="worker")
+
+    def ours(*flags: str) -> list[str]:
+        found = json.loads(logs_of("--json", "--since", "5m", *flags))["lines"]
+        return [line["message"] for line in found if mark in line["message"]]
+
+    assert ours() == [f"{mark} web GET /clientes/ 200", f"{mark} worker task succeeded"]
+    assert ours("--process", "worker") == [f"{mark} worker task succeeded"]
+    assert ours("--process", "web") == [f"{mark} web GET /clientes/ 200"]
+
+    ecs = boto3.client("ecs")
+    web_revision = ecs.describe_services(cluster=name, services=[name])["services"][0]["taskDefinition"]
+    network = ecs.describe_services(cluster=name, services=[name])["services"][0]["networkConfiguration"]
+    (ran,) = ecs.run_task(
+        cluster=name,
+        taskDefinition=web_revision,
+        launchType="FARGATE",
+        group="agendamento:limpeza",
+        networkConfiguration=network,
+        overrides={"containerOverrides": [{"name": "app", "command": ["python", "manage.py", "clearsessions"]}]},
+    )["tasks"]
+    job = ran["taskArn"].rsplit("/", 1)[-1]
+    write_lines(group, job, [(now - 1000, f"{mark} clearsessions done")])
+    assert ours("--schedule", "limpeza") == [f"{mark} clearsessions done"]
+    status = io.StringIO()
+    call_command("status_ecs", stdout=status, stderr=io.StringIO())
+    (row,) = [line for line in status.getvalue().splitlines() if line.startswith("schedule: limpeza:")]
+    assert ", last run " in row and "no run listed" not in row
+
+    worker_service = f"{name}-worker"
+    scaled_to, log = run("scale_ecs", "--process", "worker", "--desired", "2")
+    assert (scaled_to["service"], scaled_to["min_tasks"], scaled_to["max_tasks"]) == (worker_service, 1, 3)
+    assert scaled_to["desired"] == scaled_to["running"] == 2 and f"Scale {worker_service}:" in log
+    assert run("scale_ecs", "--process", "worker", "--desired", "1")[0]["desired"] == 1
+    with pytest.raises(
+        CommandError, match=r"differ from the settings' min 1 and max 3.*\['worker'\]: \"min\": 1, \"max\": 5"
+    ):
+        call_command("scale_ecs", "--process", "worker", "--max", "5", stdout=io.StringIO(), stderr=io.StringIO())
+    for command, flags in (("scale_ecs", []), ("logs_ecs", []), ("run_ecs", ["--", "true"])):
+        with pytest.raises(
+            CommandError, match=r"--process beat: the service has no such process \(it has web, worker\)"
+        ):
+            call_command(command, "--process", "beat", *flags, stdout=io.StringIO(), stderr=io.StringIO())
+    with pytest.raises(
+        CommandError, match=r"--schedule nightly: the service has no such scheduled job \(it has limpeza\); SCHEDULES"
+    ):
+        logs_of("--schedule", "nightly")
+
+    record, _ = run("run_ecs", "--process", "worker", "--", "celery", "-A", "setup", "report")
+    task = ecs.describe_tasks(cluster=name, tasks=[record["task_arn"]])["tasks"][0]
+    worker_revision = ecs.describe_services(cluster=name, services=[worker_service])["services"][0]["taskDefinition"]
+    assert task["taskDefinitionArn"] == worker_revision and record["exit_code"] == 0
 
 
 def test_a_cursor_reads_every_line_once_across_pages_polls_and_late_arrivals(service):

@@ -478,3 +478,21 @@ def test_storage_asked_of_a_project_without_it_adds_django_storages_and_prints_t
     assert '"staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}' in said
     dockerfile = (cookiecutter_like / "Dockerfile").read_text()
     assert "'django-storages[s3]'" in dockerfile and "collectstatic" in dockerfile  # static files stay in the image
+
+
+def test_a_project_with_celery_gets_a_worker_process_proposed_with_its_app(cookiecutter_like):
+    make(
+        cookiecutter_like,
+        {
+            "config/celery_app.py": 'from celery import Celery\n\napp = Celery("vitrine")\n',
+            "requirements/production.txt": COOKIECUTTER_LIKE["requirements/production.txt"] + "celery==5.5.3\n",
+        },
+    )
+    out = io.StringIO()
+    call_command("ecr_deploy_init", "--ecs", stdout=out)
+    assert (
+        '"PROCESSES": {"worker": {"command": ["celery", "-A", "config.celery_app", "worker", "--loglevel", "info", '
+        '"--queues", "default"], "queue": "default"}},' in out.getvalue()
+    )
+    assert '"QUEUES": ["default"],' in out.getvalue()
+    assert 'CELERY_BROKER_URL = "sqs://"' in out.getvalue() and "add celery[sqs]" in out.getvalue()

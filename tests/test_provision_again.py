@@ -134,6 +134,9 @@ def test_a_repository_path_longer_than_a_service_name_provisions_and_deploys_und
     assert boto3.client("elbv2").describe_load_balancers(Names=[name])["LoadBalancers"][0]["State"]["Code"] == "active"
     assert boto3.client("elbv2").describe_target_groups(Names=[name])["TargetGroups"]
     assert boto3.client("rds").describe_db_instances(DBInstanceIdentifier=name)["DBInstances"]
+    # container_insights, an option, left off: no process of this service scales on a queue.
+    (cluster,) = boto3.client("ecs").describe_clusters(clusters=[name], include=["SETTINGS"])["clusters"]
+    assert {"name": "containerInsights", "value": "disabled"} in cluster["settings"]
     deployed, _ = run("deploy_ecs")
     assert deployed["rollout_state"] == "COMPLETED" and deployed["service"] == name
 

@@ -89,3 +89,50 @@ def test_checks_pass_on_the_project():
     from ecr_deploy.checks import check_ecr_deploy_settings
 
     assert check_ecr_deploy_settings() == []
+
+
+@pytest.mark.parametrize(
+    ("expression", "timezone", "after", "expected"),
+    [
+        # 03:00 in São Paulo (UTC-3, no daylight saving since 2019) is 06:00 UTC: after 11:00 UTC, the next day's.
+        ("cron(0 3 * * ? *)", "America/Sao_Paulo", "2026-12-05T11:00:00+00:00", "2026-12-06T03:00:00-03:00"),
+        # Weekdays only: from a Saturday, Monday's first quarter hour of 9 to 17.
+        ("cron(0/15 9-17 ? * MON-FRI *)", "UTC", "2026-12-05T11:00:00+00:00", "2026-12-07T09:00:00+00:00"),
+        ("cron(30 8 1 JAN,JUL ? 2027)", "UTC", "2026-12-05T11:00:00+00:00", "2027-01-01T08:30:00+00:00"),
+        ("at(2027-01-01T03:00:00)", "Europe/Lisbon", "2026-12-05T11:00:00+00:00", "2027-01-01T03:00:00+00:00"),
+        ("at(2026-01-01T03:00:00)", "UTC", "2026-12-05T11:00:00+00:00", None),  # past: it never runs again
+        ("rate(5 minutes)", "UTC", "2026-12-05T11:00:00+00:00", None),  # counts from when its schedule was made
+        ("cron(0 3 L * ? *)", "UTC", "2026-12-05T11:00:00+00:00", None),  # L: valid, not computed
+    ],
+)
+def test_a_schedules_next_run_is_the_first_time_its_expression_fires_in_its_time_zone(
+    expression, timezone, after, expected
+):
+    from datetime import datetime
+
+    from ecr_deploy.schedules import expression_problem, next_run
+
+    assert expression_problem(expression, timezone) is None
+    found = next_run(expression, timezone, datetime.fromisoformat(after))
+    assert (found.isoformat() if found else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("expression", "problem"),
+    [
+        ("cron(0 3 * * *)", "a cron expression has six fields"),
+        ("cron(0 3 * * MON *)", "one of day-of-month and day-of-week must be ?"),
+        ("cron(0 24 * * ? *)", "'24' is not a hours (0 to 23)"),
+        ("cron(0 3 ? FOO * *)", "'FOO' is not a month (1 to 12, or JAN...)"),
+        ("cron(0 5-3 * * ? *)", "'5-3' in hours is an empty range"),
+        ("rate(1 hours)", "a rate is 1 hour, or 2 or more hours"),
+        ("rate(0 minutes)", "a rate is 1 minute, or 2 or more minutes"),
+        ("rate(5 weeks)", "is not a schedule expression"),
+        ("at(2027-02-30T03:00:00)", "is not a date and time"),
+        ("0 3 * * *", "is not a schedule expression"),
+    ],
+)
+def test_a_schedule_expression_that_scheduler_refuses_is_named_with_why(expression, problem):
+    from ecr_deploy.schedules import expression_problem
+
+    assert problem in (expression_problem(expression, "UTC") or "")

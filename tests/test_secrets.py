@@ -17,15 +17,21 @@ from tests.secrets import AWS_SECRET, TOKEN_PASSWORD, assert_no_secrets
 pytestmark = pytest.mark.engine
 
 FORBIDDEN_NAMES = re.compile(r"(^|/)(\.git|\.env|\.terraform|\.aws|\.docker|id_rsa)(/|$)|\.tfstate|(^|/)\.venv(/|$)")
+#: An access key id (AWS's documented placeholders, ending in EXAMPLE, are in boto3's and botocore's own examples),
+#: a private key with its key material after the header (libssh2 carries the bare header as a parser's constant), a
+#: secret key given a value as a credentials file writes it (boto3's code names the parameter, valueless), the
+#: tests' secret.
 FORBIDDEN_CONTENT = re.compile(
-    rb"AKIA[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY-----|aws_secret_access_key|" + re.escape(AWS_SECRET.encode())
+    rb"(?<![0-9A-Z])AKIA(?![0-9A-Z]{9}EXAMPLE)[0-9A-Z]{16}(?![0-9A-Z])|"
+    rb"-----BEGIN [A-Z ]*PRIVATE KEY-----\r?\n[A-Za-z0-9+/=]{16}|"
+    rb"aws_secret_access_key\s*=\s*[A-Za-z0-9/+]{40}|" + re.escape(AWS_SECRET.encode())
 )
 BAIT = {
     ".git/config": '[remote "origin"]\n\turl = git@example.com:team/app.git\n',
-    ".env": f"AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\nAWS_SECRET_ACCESS_KEY={AWS_SECRET}\n",
+    ".env": f"AWS_ACCESS_KEY_ID=AKIA4ECRDEPLOYBAIT72\nAWS_SECRET_ACCESS_KEY={AWS_SECRET}\n",
     "infra/terraform.tfstate": '{"version": 4}',
     "infra/.terraform/providers/x": "provider",
-    "id_rsa": "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n",
+    "id_rsa": "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----\n",
     ".docker/config.json": '{"auths": {"x": {"auth": "QVdTOnNlY3JldA=="}}}',
     ".aws/credentials": f"[default]\naws_secret_access_key = {AWS_SECRET}\n",
     ".venv/pyvenv.cfg": "home = /usr/bin\n",

@@ -62,8 +62,8 @@ def missing_group(group: str) -> str:
 
 
 class LogCursor:
-    """The group's lines from start_ms on, optionally only those matching pattern (CloudWatch's filter syntax) or
-    from the streams named. Each read returns the lines not returned before, in time order; it reads LATE_MS back
+    """The group's lines from start_ms on, optionally only those matching pattern (CloudWatch's filter syntax), from
+    the streams named, or from those of a prefix. Each read returns the lines not returned before, in time order; it reads LATE_MS back
     again, so a line that arrives after later ones is still shown, once."""
 
     def __init__(
@@ -74,6 +74,7 @@ class LogCursor:
         *,
         pattern: str = "",
         streams: list[str] | None = None,
+        stream_prefix: str = "",
         page_size: int = 10_000,
     ) -> None:
         self.client = client
@@ -81,6 +82,8 @@ class LogCursor:
         self.start_ms = start_ms
         self.pattern = pattern
         self.streams = streams
+        #: Only the streams whose names start with it (a process's: PROCESS/), those of tasks started later too.
+        self.stream_prefix = stream_prefix
         self.page_size = page_size
         self.newest_ms = start_ms
         self.seen: dict[str, int] = {}
@@ -103,6 +106,8 @@ class LogCursor:
             query["filterPattern"] = self.pattern
         if self.streams is not None:
             query["logStreamNames"] = self.streams
+        elif self.stream_prefix:
+            query["logStreamNamePrefix"] = self.stream_prefix
         lines: list[LogLine] = []
         while True:
             page = aws_call_or_none(

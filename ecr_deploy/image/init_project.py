@@ -68,6 +68,8 @@ class ProjectReading:
     placeholders: dict[str, str] = field(default_factory=dict)  # what the build gives each variable read
     #: ECR_DEPLOY["ECS"]["STORAGE"] for a project whose settings use S3 (or when asked): None without.
     storage: dict[str, Any] | None = None
+    #: ECR_DEPLOY["ECS"]["PROCESSES"] proposed: a Celery worker when the dependencies hold Celery.
+    processes: dict[str, Any] = field(default_factory=dict)
 
 
 def read_project(
@@ -128,6 +130,7 @@ def read_project(
             "the image can read it but not write it (SQLite writes its journal beside it); give it a folder of its "
             "own (BASE_DIR / 'data' / 'db.sqlite3'), or a database from the environment"
         )
+    dependencies = project_scan.dependencies(base_dir)
     return ProjectReading(
         settings_module=module,
         warnings=warnings,
@@ -136,13 +139,39 @@ def read_project(
         variables=variables,
         database=database,
         assembled=assembled,
-        dependencies=project_scan.dependencies(base_dir),
+        dependencies=dependencies,
         python=project_scan.python_version(base_dir),
         dockerfile=dockerfile,
         node=node,
         values=values,
         placeholders=project_scan.placeholders(reads),
         storage=proposed,
+        processes=proposed_processes(base_dir, dependencies),
+    )
+
+
+def proposed_processes(base_dir: Path, dependencies: Dependencies) -> dict[str, Any]:
+    """A Celery worker, when the dependencies hold Celery: `celery -A APP worker` on the default queue (APP the module
+    that makes it), scaling on that queue's backlog."""
+    if "celery" not in dependencies.names:
+        return {}
+    app = project_scan.celery_app(base_dir) or base_dir.name
+    command = ["celery", "-A", app, "worker", "--loglevel", "info", "--queues", "default"]
+    return {"worker": {"command": command, "queue": "default"}}
+
+
+def celery_lines() -> str:
+    """The settings lines that put Celery on the service's SQS queue when a deploy gives its URL (the developer's
+    own machine keeps its broker); celery[sqs] installs what the SQS broker needs."""
+    return (
+        'if os.environ.get("SQS_QUEUE_URL_DEFAULT"):  # deploy_ecs sets it with ECR_DEPLOY["ECS"]["QUEUES"]\n'
+        '    CELERY_BROKER_URL = "sqs://"\n'
+        '    CELERY_TASK_DEFAULT_QUEUE = "default"\n'
+        "    CELERY_BROKER_TRANSPORT_OPTIONS = {\n"
+        '        "region": os.environ.get("AWS_REGION", "us-east-1"),\n'
+        '        "predefined_queues": {"default": {"url": os.environ["SQS_QUEUE_URL_DEFAULT"]}},\n'
+        "    }\n"
+        "    CELERY_WORKER_ENABLE_REMOTE_CONTROL = False"
     )
 
 
@@ -530,6 +559,9 @@ def settings_skeleton(reading: ProjectReading, repository: str) -> str:
         lines.append(f'        "DATABASE_VARIABLES": "{reading.database}",')
     if reading.variables:
         lines.append(f'        "VARIABLES": {json.dumps(reading.variables)},')
+    if reading.processes:
+        lines.append('        "QUEUES": ["default"],')
+        lines.append(f'        "PROCESSES": {json.dumps(reading.processes)},')
     if reading.storage is not None:
         pairs = ", ".join(
             f"{json.dumps(key)}: {json.dumps(value) if isinstance(value, str) else value}"

@@ -424,6 +424,17 @@ def inside_virtualenv(path: Path, base_dir: Path) -> bool:
     return False
 
 
+def celery_app(base_dir: Path) -> str | None:
+    """The module that makes the project's Celery application (`app = Celery(...)`), two package levels deep at
+    most, outside virtualenvs: what `celery -A` names."""
+    for pattern in ("*.py", "*/*.py", "*/*/*.py"):
+        for path in sorted(base_dir.glob(pattern)):
+            if inside_virtualenv(path, base_dir) or "Celery(" not in path.read_text(errors="replace"):
+                continue
+            return ".".join(path.relative_to(base_dir).with_suffix("").parts)
+    return None
+
+
 @dataclass(frozen=True)
 class NodeBuild:
     """A front end that package.json's build script makes with npm."""

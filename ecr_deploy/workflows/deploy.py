@@ -16,9 +16,15 @@ from ecr_deploy.aws.ecr import EcrApi
 from ecr_deploy.aws.ecs import EcsService, TaskOutcome, named_container, task_definition_diff, with_image
 from ecr_deploy.aws.iam import secrets_refused
 from ecr_deploy.aws.parameters import Parameter, ParameterStore, configuration_path
+from ecr_deploy.aws.scheduler import point_schedule
 from ecr_deploy.aws.session import LazyClient
 from ecr_deploy.common import timed
-from ecr_deploy.defaults import DATABASE_VARIABLE_NAMES, SETTING_VARIABLES, STORAGE_SETTING_VARIABLES
+from ecr_deploy.defaults import (
+    DATABASE_VARIABLE_NAMES,
+    SETTING_VARIABLES,
+    STORAGE_SETTING_VARIABLES,
+    queue_variable,
+)
 from ecr_deploy.environments import Environment
 from ecr_deploy.errors import AwsError, DeployError
 from ecr_deploy.runtime.migrations import IRREVERSIBLE_MARK
@@ -65,8 +71,22 @@ class DeployOptions:
     keep_on_bake_error: bool = False
 
 
+@dataclass
+class ProcessRelease:
+    """One of the service's other processes in a release: its service, the revision it runs, and the one made for
+    it from its Terraform shape with the release's image."""
+
+    name: str
+    service: EcsService
+    running: str
+    desired: dict[str, Any]
+    diff: str
+    task_definition: str = ""
+
+
 class Deployer:
-    """One deploy of the published image to the environment's service, each step with one outside effect."""
+    """One deploy of the published image to the environment's service and its processes, each step with one outside
+    effect."""
 
     def __init__(
         self,
@@ -80,8 +100,15 @@ class Deployer:
         iam: Any,
         resolving: Future[str] | None = None,
         configuration: list[Parameter] | None = None,
+        processes: dict[str, EcsService] | None = None,
+        scheduler: Any = None,
     ) -> None:
         self.environment = environment
+        #: EventBridge Scheduler's client: each release points the service's schedules at the web's revision.
+        self.scheduler = scheduler
+        #: The services of ECR_DEPLOY["ECS"]["PROCESSES"], by name: rolled with the web in each release.
+        self.processes = processes or {}
+        self.releases: list[ProcessRelease] = []
         #: config_ecs's variables, by the ARN of each parameter: the tasks read them all as secrets when they start.
         self.configuration = {parameter.key: parameter.arn for parameter in configuration or []}
         #: When the last of them changed: a revision registered before then runs an older value.
@@ -123,6 +150,8 @@ class Deployer:
                 shape, self.environment.ecs.container, image, self.environment_values(), self.secrets()
             )
             result.diff = task_definition_diff(current, desired)
+            self.releases = [self.process_release(name, service, image) for name, service in self.processes.items()]
+            result.diff += "".join(f"# the process {r.name}\n{r.diff}" for r in self.releases if r.diff)
         # Nothing to do when the service runs this already, with no other deployment under way, from a revision
         # that a deploy made (Terraform's first revision never had its migrate and fixtures run).
         deployed_before = live["taskDefinition"] != self.outputs.get("primeira_revisao")
@@ -132,15 +161,23 @@ class Deployer:
             heading(f"Service {result.service} already runs {image} ({live['taskDefinition']}); nothing to deploy.")
             result.skipped.append("deploy (already running)")
             result.task_definition = live["taskDefinition"]
+            if not options.plan:  # a schedule made since the last deploy runs Terraform's first revision
+                self.point_schedules(live["taskDefinition"])
             return result
         self.check_secrets_readable(desired)
         if options.plan:
-            heading(f"Plan: register a new revision of {current['family']} and roll {result.service} onto it.")
+            also = "".join(f", and {release.name} onto one of its own" for release in self.releases)
+            jobs = ", ".join(self.outputs.get("agendamentos") or {})
+            also += f"; point the schedules {jobs} at it" if jobs else ""
+            heading(f"Plan: register a new revision of {current['family']} and roll {result.service} onto it{also}.")
             return result
         watched, firing_before = self.alarms_to_watch()
         with timed(result.timings, "register"):
             result.task_definition = self.service.register(desired)
             heading(f"Task definition: registered {result.task_definition}")
+            for release in self.releases:
+                release.task_definition = self.service.register(release.desired)
+                heading(f"Task definition: registered {release.task_definition} ({release.name})")
         try:
             with timed(result.timings, "migrate"):
                 self.migrate(live)
@@ -149,13 +186,66 @@ class Deployer:
             with timed(result.timings, "collectstatic"):
                 self.collect_static(live)
         except DeployError:
-            self.service.deregister(result.task_definition)
+            for arn in [result.task_definition, *(release.task_definition for release in self.releases)]:
+                self.service.deregister(arn)
             raise
-        self.roll_to(result.task_definition)
+        self.roll_release()
+        self.point_schedules(result.task_definition)
         with timed(result.timings, "bake"):
             self.bake(watched, firing_before)
         self.mark({RUNNING_MARK: image, PREVIOUS_MARK: self.image_of(current)})
         return result
+
+    def process_release(self, name: str, service: EcsService, image: str) -> ProcessRelease:
+        """The process's revision for this release: its Terraform shape (its last revision) with the image, and
+        the web's values and secrets."""
+        running = service.describe()["taskDefinition"]
+        shape_arn = self.outputs["processos"][name]["primeira_revisao"]
+        current = service.task_definition(running)
+        shape = current if shape_arn == running else service.task_definition(shape_arn)
+        container = self.environment.ecs.container
+        desired = with_image(shape, container, image, self.environment_values(), self.secrets())
+        diff = task_definition_diff(current, desired) or ("" if running != shape_arn else "(its first deploy)\n")
+        return ProcessRelease(name, service, running, desired, diff)
+
+    def roll_release(self) -> None:
+        """Every service of the release onto its new revision, each rollout waited on; when one fails, those already
+        moved go back to the revision they ran, and the deploy fails naming it."""
+        result = self.result
+        self.roll_to(result.task_definition)
+        moved: list[ProcessRelease] = []
+        for release in self.releases:
+            try:
+                self.roll_process(release, release.task_definition)
+            except DeployError as err:
+                self.progress.heading(f"Release: {release.name} failed; every service goes back to what it ran.")
+                for back in [*moved, release]:
+                    self.roll_process(back, back.running)
+                self.roll_to(result.previous_task_definition)
+                raise DeployError(
+                    f"The process {release.name} did not roll out: {err} The release was rolled back: "
+                    f"{result.service} runs {result.previous_task_definition} again"
+                    + "".join(f", {back.name} {back.running}" for back in [*moved, release])
+                    + "."
+                ) from err
+            moved.append(release)
+            result.processes[release.name] = {
+                "task_definition": release.task_definition,
+                "previous_task_definition": release.running,
+            }
+
+    def point_schedules(self, task_definition: str) -> None:
+        """Every scheduled job onto the web's revision: a job never runs code older than the web, nor newer."""
+        for name, made in (self.outputs.get("agendamentos") or {}).items():
+            if point_schedule(self.scheduler, made["grupo"], made["nome"], task_definition) != task_definition:
+                self.progress.heading(f"Schedule {name}: runs {task_definition.rsplit('/', 1)[-1]} now")
+            self.result.schedules[name] = task_definition
+
+    def roll_process(self, release: ProcessRelease, task_definition: str) -> None:
+        with timed(self.result.timings, f"rollout {release.name}"):
+            deployment_id = release.service.update(task_definition)
+            self.progress.heading(f"Service {release.service.service}: deployment {deployment_id} started")
+            release.service.wait_for_rollout(deployment_id, self.options.timeout_seconds, self.progress.heading)
 
     def configuration_newer_than(self, definition: dict[str, Any]) -> bool:
         registered = definition.get("registeredAt")
@@ -193,8 +283,25 @@ class Deployer:
             location = {host: database["host"], port: str(database["port"]), name: database["name"]}
         plain = {key: value for key, value in ecs.environment.items() if key not in self.configuration}
         return self.aliased(
-            {**plain, **secure, **location, **self.storage_values(), "DJANGO_ALLOWED_HOSTS": ",".join(hosts)}
+            {
+                **plain,
+                **secure,
+                **location,
+                **self.storage_values(),
+                **self.queue_values(),
+                "DJANGO_ALLOWED_HOSTS": ",".join(hosts),
+            }
         )
+
+    def queue_values(self) -> dict[str, str]:
+        """Each queue's URL, as SQS_QUEUE_URL_<NAME> (Celery's SQS broker reads them as predefined queues)."""
+        queues, made = self.environment.ecs.queues, self.outputs.get("filas") or {}
+        if missing := [queue for queue in queues if queue not in made]:
+            raise DeployError(
+                f"ECR_DEPLOY['ECS']['QUEUES'] names {', '.join(missing)}, which the service has no queue for yet: run "
+                "`python manage.py provision_ecs` (it makes them), then deploy. Nothing was changed."
+            )
+        return {queue_variable(queue): made[queue]["url"] for queue in queues}
 
     def storage_values(self) -> dict[str, str]:
         """The storage bucket's name and region; the access keys' variables empty where the settings read them (the
@@ -395,6 +502,9 @@ class Deployer:
             )
         self.progress.heading(f"Bake: {why}; rolling {result.service} back to {result.previous_task_definition}")
         self.roll_to(result.previous_task_definition)
+        for release in self.releases:
+            self.roll_process(release, release.running)
+        self.point_schedules(result.previous_task_definition)
         result.bake = {"seconds": seconds, "verdict": "rolled back", "reason": why}
         schema = (
             " The migrations it ran stay applied: the schema is at the new version, which the previous revision "
@@ -441,6 +551,15 @@ class Deployer:
             return self.result
         self.progress.heading(f"Rollback: {self.result.service} from {live['taskDefinition']} to {previous}")
         self.roll_to(previous)
+        for name, service in self.processes.items():
+            running = service.describe()["taskDefinition"]
+            before = service.previous_revision(running.rsplit("/", 1)[-1].rsplit(":", 1)[0], running)
+            if before is None:
+                continue
+            self.progress.heading(f"Rollback: {service.service} from {running} to {before}")
+            self.roll_process(ProcessRelease(name, service, running, {}, ""), before)
+            self.result.processes[name] = {"task_definition": before, "previous_task_definition": running}
+        self.point_schedules(previous)
         self.mark({RUNNING_MARK: self.result.image, PREVIOUS_MARK: self.image_of(current)})
         return self.result
 
@@ -462,8 +581,24 @@ def deploy_service(
         iam = LazyClient(session, "iam")
         store = ParameterStore(session, configuration_path(environment.ecs.service, environment.name))
         configuration = [] if options.rollback else store.parameters()
+        processes = {
+            name: EcsService(session.client("ecs"), LazyClient(session, "logs"), outputs["cluster"], made["servico"])
+            for name, made in (outputs.get("processos") or {}).items()
+        }
+        scheduler = LazyClient(session, "scheduler")
         result = Deployer(
-            environment, outputs, service, ecr, progress, options, alarms, iam, resolving, configuration
+            environment,
+            outputs,
+            service,
+            ecr,
+            progress,
+            options,
+            alarms,
+            iam,
+            resolving,
+            configuration,
+            processes,
+            scheduler,
         ).run()
     if options.plan and not options.rollback:
         live = service.task_definition(result.previous_task_definition)

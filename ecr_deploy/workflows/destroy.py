@@ -25,7 +25,7 @@ from ecr_deploy.aws.storage import bucket_tags, bucket_usage, empty_bucket, stor
 from ecr_deploy.environments import Environment
 from ecr_deploy.errors import ConfigurationError, EcrDeployError
 from ecr_deploy.terraform.stack import Stack
-from ecr_deploy.terraform.state import instance_attributes
+from ecr_deploy.terraform.state import instance_attributes, output_values
 from ecr_deploy.workflows.provision import named_resources, service_variables
 from ecr_deploy.workflows.service import Progress
 from ecr_deploy.workflows.stacks import owned_by
@@ -86,6 +86,8 @@ class DestroyPlan:
     keep: list[str]
     #: The task-definition family whose revisions are deregistered (deploy_ecs's are not Terraform's).
     family: str
+    #: The families of the service's other processes, deregistered too.
+    process_families: list[str]
     monthly_cost_usd: float
     kept_monthly_cost_usd: float
     #: The one-off tasks (run_ecs, a deploy's migrate) still running in the cluster: stopped first, since AWS keeps a
@@ -173,6 +175,7 @@ def plan_destroy(
         repository=repository,
         keep=keep,
         family=instance_attributes(document, "aws_ecs_task_definition.app").get("family", ""),
+        process_families=[process["familia"] for process in (output_values(document).get("processos") or {}).values()],
         tasks=one_off_tasks(session.client("ecs"), instance_attributes(document, "aws_ecs_cluster.app").get("name")),
         monthly_cost_usd=_running_cost(session, document, database) if destroy else round(kept_cost, 2),
         kept_monthly_cost_usd=round(kept_cost, 2),
@@ -293,9 +296,9 @@ def destroy_service(
             variables = service_variables(environment, session.region_name, "destroyed")
             stack.terraform.destroy(variables, progress.line, progress.summary)
             done.append(f"destroyed {len(plan.destroy)} resources of the service's Terraform")
-        if plan.family:
-            revisions = deregister_family(session.client("ecs"), plan.family)
-            done.append(f"deregistered the {len(revisions)} other revision(s) of {plan.family}")
+        for family in filter(None, [plan.family, *plan.process_families]):
+            revisions = deregister_family(session.client("ecs"), family)
+            done.append(f"deregistered the {len(revisions)} other revision(s) of {family}")
     if plan.config:
         ParameterStore(session, plan.config["path"]).delete(plan.config["keys"])
         done.append(f"removed the config_ecs variables under {plan.config['path']}: {', '.join(plan.config['keys'])}")

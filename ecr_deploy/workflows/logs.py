@@ -11,11 +11,12 @@ from typing import Any
 
 from ecr_deploy.aws.ecs import EcsService, named_container
 from ecr_deploy.aws.logs import LogCursor, LogLine, task_streams
+from ecr_deploy.aws.scheduler import job_runs
 from ecr_deploy.aws.session import LazyClient
 from ecr_deploy.environments import Environment
 from ecr_deploy.errors import ConfigurationError, DeployError
 from ecr_deploy.terraform.stack import Stack
-from ecr_deploy.workflows.service import Progress, service_outputs
+from ecr_deploy.workflows.service import Progress, check_process, process_service, service_outputs
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -44,6 +45,10 @@ class LogQuery:
     pattern: str = ""
     #: A task id (or its first characters): only that task's lines, a one-off task's too.
     task: str = ""
+    #: A process of PROCESSES: only its tasks' lines (None: every task of the service).
+    process: str | None = None
+    #: A scheduled job of SCHEDULES: only the lines of the tasks its schedule ran.
+    schedule: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,10 +72,13 @@ def log_source(definition: dict[str, Any], container_name: str) -> LogSource:
     return LogSource(options["awslogs-group"], f"{prefix}/{container['name']}/" if prefix else "")
 
 
-def log_cursor(client: Any, source: LogSource, query: LogQuery) -> LogCursor:
-    """A cursor over the group, narrowed to the task's streams when one is asked for."""
+def log_cursor(client: Any, source: LogSource, query: LogQuery, job_tasks: list[str] | None = None) -> LogCursor:
+    """A cursor over the group, narrowed to the task's streams when one is asked for, to a process's, or to those of
+    the tasks a schedule ran (job_tasks)."""
     streams = None
-    if query.task:
+    if job_tasks is not None:
+        streams = [f"{source.stream_prefix}{task}" for task in job_tasks] or [f"{source.stream_prefix}none"]
+    elif query.task:
         task = query.task.rsplit("/", 1)[-1]
         streams = task_streams(client, source.group, f"{source.stream_prefix}{task}")
         if not streams:
@@ -78,7 +86,14 @@ def log_cursor(client: Any, source: LogSource, query: LogQuery) -> LogCursor:
                 f"No log stream for a task {task} in {source.group}: the task never started, its id is mistyped, or "
                 "its log has expired."
             )
-    return LogCursor(client, source.group, int(query.since.timestamp() * 1000), pattern=query.pattern, streams=streams)
+    return LogCursor(
+        client,
+        source.group,
+        int(query.since.timestamp() * 1000),
+        pattern=query.pattern,
+        streams=streams,
+        stream_prefix=source.stream_prefix if query.process else "",
+    )
 
 
 def service_logs(
@@ -94,10 +109,31 @@ def service_logs(
 ) -> int:
     """Show each line of the service's log group since query.since; with follow, poll for new ones until
     interrupted. The number of lines shown."""
+    check_process(environment, query.process)
+    if query.schedule is not None and query.schedule not in environment.ecs.schedules:
+        known = ", ".join(environment.ecs.schedules) or "none"
+        raise ConfigurationError(
+            f"--schedule {query.schedule}: the service has no such scheduled job (it has {known}); SCHEDULES in "
+            "ECR_DEPLOY['ECS'] names them."
+        )
     outputs = service_outputs(stack, progress)
-    ecs = EcsService(session.client("ecs"), None, outputs["cluster"], outputs["servico"])
-    source = log_source(ecs.task_definition(ecs.describe()["taskDefinition"]), environment.ecs.container)
-    cursor = log_cursor(LazyClient(session, "logs"), source, query)
+    ecs_client = session.client("ecs")
+    ecs = EcsService(ecs_client, None, outputs["cluster"], process_service(outputs, query.process))
+    definition = ecs.task_definition(ecs.describe()["taskDefinition"])
+    source = log_source(definition, environment.ecs.container)
+    job_tasks = None
+    if query.schedule is not None:
+        if query.schedule not in (outputs.get("agendamentos") or {}):
+            raise DeployError(
+                f"--schedule {query.schedule}: its schedule was never made; run `python manage.py provision_ecs`."
+            )
+        job_tasks = [
+            run.task_arn.rsplit("/", 1)[-1]
+            for run in job_runs(ecs_client, outputs["cluster"], definition["family"], query.schedule)
+        ]
+        if not job_tasks:
+            progress.heading(f"The schedule {query.schedule} ran no task that ECS still lists (it keeps them an hour).")
+    cursor = log_cursor(LazyClient(session, "logs"), source, query, job_tasks)
     shown = 0
     while True:
         for line in cursor.read():

@@ -70,6 +70,24 @@ def service_variables(environment: Environment, region: str, image: str) -> dict
         "database_url_secret_arn": ecs.database_secret_arn,
         "configuracao_caminho": configuration_path(ecs.service, environment.name),
         "armazenamento": ecs.storage is not None,
+        "processos": {
+            name: {
+                "comando": process.command,
+                "cpu": process.cpu,
+                "memoria": process.memory,
+                "min": process.min,
+                "max": process.max,
+                "verificacao": process.health_check,
+                "fila": process.queue or "",
+                "mensagens_por_tarefa": process.messages_per_task,
+            }
+            for name, process in ecs.processes.items()
+        },
+        "filas": ecs.queues,
+        "agendamentos": {
+            name: {"expressao": job.schedule, "fuso": job.timezone, "comando": job.command}
+            for name, job in ecs.schedules.items()
+        },
         "dominios": ecs.domains,
         "zona_dns": ecs.hosted_zone,
         "certificado_arn": ecs.certificate_arn,

@@ -252,6 +252,7 @@ class Publisher:
             if decision.action == "refuse":
                 raise StateError(decision.reason) from err
             self.apply(decision)
+            self.result.terraform_changes = True  # the first apply made it (or the import bound it to this state)
         repository = self.existing_repository()
         self.stack.record(self.variables)
         return repository

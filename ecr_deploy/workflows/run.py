@@ -16,7 +16,7 @@ from ecr_deploy.environments import Environment
 from ecr_deploy.errors import ConfigurationError
 from ecr_deploy.terraform.stack import Stack
 from ecr_deploy.workflows.logs import log_source
-from ecr_deploy.workflows.service import Progress, service_outputs
+from ecr_deploy.workflows.service import Progress, check_process, process_service, service_outputs
 
 #: A value under a name like these belongs in Secrets Manager, read by ARN when the task starts: an --env-var is
 #: kept in plain text in the task's overrides (DescribeTasks, CloudTrail).
@@ -49,17 +49,20 @@ def run_command(
     env_vars: list[str],
     timeout_seconds: float,
     show: Callable[[LogLine], None],
+    process: str | None = None,
 ) -> TaskOutcome:
-    """command as a one-off task of the running revision; each log line shown as it comes. The outcome says whether
+    """command as a one-off task of the running revision (the web's, or the process's); each log line shown as it
+    comes. The outcome says whether
     it stopped (and its exit code) or was still running at the timeout (it is left running)."""
     if not command:
         raise ConfigurationError(
             "Give the command after --, e.g. run_ecs -- python manage.py createsuperuser --noinput"
         )
+    check_process(environment, process)
     values = parse_env_vars(env_vars, set(environment.ecs.secrets))
     outputs = service_outputs(stack, progress)
     logs = LazyClient(session, "logs")
-    service = EcsService(session.client("ecs"), logs, outputs["cluster"], outputs["servico"])
+    service = EcsService(session.client("ecs"), logs, outputs["cluster"], process_service(outputs, process))
     live = service.describe()
     definition = service.task_definition(live["taskDefinition"])
     container = environment.ecs.container

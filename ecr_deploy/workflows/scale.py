@@ -17,7 +17,14 @@ from ecr_deploy.aws.ecs import EcsService
 from ecr_deploy.environments import Environment
 from ecr_deploy.errors import ConfigurationError, DeployError
 from ecr_deploy.terraform.stack import Stack
-from ecr_deploy.workflows.service import Progress, planned_variable, service_outputs, uses_image_sqlite
+from ecr_deploy.workflows.service import (
+    Progress,
+    check_process,
+    planned_variable,
+    process_service,
+    service_outputs,
+    uses_image_sqlite,
+)
 
 
 @dataclass
@@ -49,32 +56,46 @@ def scale_service(
     most: int | None,
     desired: int | None,
     timeout_seconds: float,
+    process: str | None = None,
 ) -> ScaleResult:
     """Check the request against the settings and the database, then set the bounds and the desired count (the
-    current one, kept between the bounds, when none is given) and wait until the service is steady."""
+    current one, kept between the bounds, when none is given) and wait until the service (or the process's) is
+    steady."""
+    check_process(environment, process)
+    web = process in (None, "web")
+    config = None if web else environment.ecs.processes.get(str(process))
     planned = (
-        int(planned_variable(environment, stack, "tarefas_min", 1)),
-        int(planned_variable(environment, stack, "tarefas_max", 1)),
+        (
+            int(planned_variable(environment, stack, "tarefas_min", 1)),
+            int(planned_variable(environment, stack, "tarefas_max", 1)),
+        )
+        if config is None
+        else (config.min, config.max)
     )
     least = planned[0] if least is None else least
     most = planned[1] if most is None else most
     if not 0 <= least <= most or most < 1:
         raise ConfigurationError(f"--min {least} --max {most}: give 0 <= min <= max, and max at least 1.")
-    if (least, most) != planned:
+    if (least, most) != planned and (web or config is not None):
+        names, place = (
+            (("tarefas_min", "tarefas_max"), settings_place(environment))
+            if web
+            else (("min", "max"), f"ECR_DEPLOY['ECS']['PROCESSES'][{process!r}]")
+        )
         raise ConfigurationError(
-            f"--min {least} --max {most} differ from the settings' tarefas_min {planned[0]} and tarefas_max "
+            f"--min {least} --max {most} differ from the settings' {names[0]} {planned[0]} and {names[1]} "
             f"{planned[1]}, which the next provision_ecs would put back. Write them first, in "
-            f'{settings_place(environment)}: "tarefas_min": {least}, "tarefas_max": {most}; then run scale_ecs '
-            "again. Nothing was changed."
+            f'{place}: "{names[0]}": {least}, "{names[1]}": {most}; then run scale_ecs again. Nothing was changed.'
         )
     outputs = service_outputs(stack, progress)
-    if most > 1 and (environment.ecs.database == "none" or uses_image_sqlite(environment, outputs)):
+    service_name = process_service(outputs, process)
+    if web and most > 1 and (environment.ecs.database == "none" or uses_image_sqlite(environment, outputs)):
         raise ConfigurationError(
             f"More than one task (--max {most}) with the image's SQLite: each task keeps its own, so a record written "
             "through one is missing from the others. Use ECR_DEPLOY['ECS']['DATABASE'] 'rds' (provision_ecs, then "
             "deploy_ecs), or scale with --max 1. Nothing was changed."
         )
-    cluster, name = outputs["cluster"], outputs["servico"]
+    cluster, name = outputs["cluster"], service_name
     ecs = EcsService(session.client("ecs"), None, cluster, name)
     autoscaling = session.client("application-autoscaling")
     live = ecs.describe()

@@ -10,7 +10,7 @@ from typing import Any
 from ecr_deploy.aws.ecr import EcrApi
 from ecr_deploy.common import Output
 from ecr_deploy.environments import Environment
-from ecr_deploy.errors import DeployError
+from ecr_deploy.errors import ConfigurationError, DeployError
 from ecr_deploy.names import validate_digest, validate_tag
 from ecr_deploy.terraform.hcl import read_infra
 from ecr_deploy.terraform.stack import Stack
@@ -62,6 +62,10 @@ class ServiceResult:
     fixtures_checked: bool = False
     #: collectstatic ran as a one-off task of the release (STORAGE's STATIC: the files live in the bucket).
     static_collected: bool = False
+    #: The release's other processes, by name: the revision each runs now and the one it ran.
+    processes: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: The revision each scheduled job's schedule runs now, by job.
+    schedules: dict[str, str] = field(default_factory=dict)
     #: config_ecs's changes that this deploy brings (--plan).
     configuration_pending: list[str] = field(default_factory=list)
     #: The bake after the rollout: its seconds and verdict (passed, skipped, rolled back), and why.
@@ -112,6 +116,29 @@ def service_outputs(stack: Stack, progress: Progress) -> dict[str, Any]:
             f"{stack.environment}` first."
         )
     return outputs
+
+
+def check_process(environment: Environment, process: str | None) -> None:
+    """--process NAME names the web or a process of the settings' PROCESSES; refused before anything is asked of AWS."""
+    if process not in (None, "", "web") and process not in environment.ecs.processes:
+        known = ", ".join(["web", *environment.ecs.processes])
+        raise ConfigurationError(
+            f"--process {process}: the service has no such process (it has {known}); PROCESSES in ECR_DEPLOY['ECS'] "
+            "names them."
+        )
+
+
+def process_service(outputs: dict[str, Any], process: str | None) -> str:
+    """The ECS service of --process NAME (None or "web": the web's)."""
+    if process in (None, "", "web"):
+        return outputs["servico"]
+    made = outputs.get("processos") or {}
+    if process not in made:
+        raise DeployError(
+            f"--process {process}: its service was never made; run `python manage.py provision_ecs`, which makes "
+            "the services of PROCESSES."
+        )
+    return made[process]["servico"]
 
 
 def planned_variable(environment: Environment, stack: Stack, name: str, fallback: Any = None) -> Any:

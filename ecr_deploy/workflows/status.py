@@ -11,10 +11,13 @@ from ecr_deploy.aws.autoscaling import scaling_bounds
 from ecr_deploy.aws.ecr import EcrApi
 from ecr_deploy.aws.ecs import EcsService, named_container
 from ecr_deploy.aws.elb import target_health
+from ecr_deploy.aws.queues import queue_depth
 from ecr_deploy.aws.rds import db_instance
+from ecr_deploy.aws.scheduler import last_run, schedule_target
 from ecr_deploy.aws.session import LazyClient
 from ecr_deploy.aws.storage import bucket_usage
 from ecr_deploy.environments import Environment
+from ecr_deploy.schedules import next_run
 from ecr_deploy.terraform.stack import Stack
 from ecr_deploy.workflows.config import store as config_store
 from ecr_deploy.workflows.config import undeployed_changes
@@ -58,6 +61,12 @@ class ServiceStatus:
     storage: dict[str, Any] | None
     #: config_ecs's changes that the next deploy_ecs brings.
     configuration_pending: list[str]
+    #: The service's other processes: each one's service, revision, and tasks.
+    processes: list[dict[str, Any]]
+    #: The service's queues: each one's waiting and in-flight messages, and its dead-letter queue's.
+    queues: list[dict[str, Any]]
+    #: The scheduled jobs: each one's expression, time zone, next run, revision and last run.
+    schedules: list[dict[str, Any]]
     monthly_cost_usd: float
     cost_basis: str
     steady: bool
@@ -109,11 +118,61 @@ def storage_summary(session: Any, outputs: dict[str, Any]) -> dict[str, Any] | N
     return {"bucket": bucket, "files": usage.files, "size_bytes": usage.size_bytes}
 
 
+def process_status(ecs_client: Any, cluster: str, name: str, made: dict[str, Any]) -> dict[str, Any]:
+    """One process's service as ECS describes it: its revision and tasks, and why it is not steady ("" when it is)."""
+    live = EcsService(ecs_client, None, cluster, made["servico"]).describe()
+    running, desired = live.get("runningCount", 0), live.get("desiredCount", 0)
+    deployments = live.get("deployments", [])
+    why = (
+        f"{len(deployments)} deployments"
+        if len(deployments) != 1
+        else f"{running} of {desired} tasks running"
+        if running != desired
+        else ""
+    )
+    return {
+        "name": name,
+        "service": made["servico"],
+        "task_definition": live["taskDefinition"],
+        "running": running,
+        "desired": desired,
+        "rollout_state": deployments[0].get("rolloutState", "") if deployments else "",
+        "not_steady_because": why,
+    }
+
+
+def queue_status(sqs: Any, name: str, made: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": name,
+        **queue_depth(sqs, made["url"]),
+        "dead_letters": queue_depth(sqs, made["morta_url"])["waiting"],
+    }
+
+
+def schedule_status(
+    scheduler: Any, ecs_client: Any, cluster: str, family: str, name: str, made: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    """A scheduled job: its expression and time zone, when it runs next, the revision it runs, and its last task."""
+    upcoming = next_run(made["expressao"], made["fuso"], now)
+    last = last_run(ecs_client, cluster, family, name)
+    return {
+        "name": name,
+        "expression": made["expressao"],
+        "timezone": made["fuso"],
+        "next_run": upcoming.isoformat() if upcoming else None,
+        "task_definition": schedule_target(scheduler, made["grupo"], made["nome"]),
+        "last_run": None
+        if last is None
+        else {"started": last.started, "exit_code": last.exit_code, "status": last.status},
+    }
+
+
 def service_status(environment: Environment, session: Any, stack: Stack, progress: Progress) -> ServiceStatus:
     """The service as AWS describes it now; steady when one deployment runs, COMPLETED, with every task running."""
     outputs = service_outputs(stack, progress)
     cluster, name = outputs["cluster"], outputs["servico"]
-    ecs = EcsService(session.client("ecs"), LazyClient(session, "logs"), cluster, name)
+    ecs_client = session.client("ecs")
+    ecs = EcsService(ecs_client, LazyClient(session, "logs"), cluster, name)
     live = ecs.describe()
     definition = ecs.task_definition(live["taskDefinition"])
     image = named_container(definition, environment.ecs.container)["image"]
@@ -146,6 +205,27 @@ def service_status(environment: Environment, session: Any, stack: Stack, progres
         reasons.append(f"{running} of {desired} tasks running, {pending} pending")
     if any(target["state"] not in {"healthy", "unused"} for target in targets):
         reasons.append("a target is not healthy")
+    processes = [
+        process_status(ecs_client, cluster, name, made) for name, made in (outputs.get("processos") or {}).items()
+    ]
+    reasons += [
+        f"the process {process['name']}: {process['not_steady_because']}"
+        for process in processes
+        if process["not_steady_because"]
+    ]
+    sqs, scheduler = LazyClient(session, "sqs"), LazyClient(session, "scheduler")
+    queues = [queue_status(sqs, queue, made) for queue, made in (outputs.get("filas") or {}).items()]
+    family = definition["family"]
+    schedules = [
+        schedule_status(scheduler, ecs_client, cluster, family, job, made, now)
+        for job, made in (outputs.get("agendamentos") or {}).items()
+    ]
+    reasons += [
+        f"the schedule {job['name']} runs {job['task_definition'].rsplit('/', 1)[-1]}, not the web's revision "
+        "(deploy_ecs points it)"
+        for job in schedules
+        if job["task_definition"] != live["taskDefinition"]
+    ]
     return ServiceStatus(
         environment=environment.name,
         service=name,
@@ -163,6 +243,9 @@ def service_status(environment: Environment, session: Any, stack: Stack, progres
         events=[f"{_age(e.get('createdAt'), now)} ago: {e.get('message', '')}" for e in live.get("events", [])[:10]],
         database=database,
         storage=storage_summary(session, outputs),
+        processes=processes,
+        queues=queues,
+        schedules=schedules,
         configuration_pending=undeployed_changes(
             config_store(environment, session), definition, environment.ecs.container
         ),

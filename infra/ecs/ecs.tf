@@ -80,8 +80,9 @@ resource "aws_ecs_cluster" "app" {
   tags = var.etiquetas
 
   setting {
-    name  = "containerInsights"
-    value = var.container_insights ? "enabled" : "disabled"
+    name = "containerInsights"
+    # On too when a process scales on its queue: its policy divides by the tasks that Container Insights counts.
+    value = var.container_insights || anytrue([for processo in values(var.processos) : processo.fila != ""]) ? "enabled" : "disabled"
   }
 }
 

@@ -73,7 +73,7 @@ output "banco" {
 
 # The alarms that judge a release: deploy_ecs watches them for its bake time.
 output "alarmes" {
-  value = local.alarmes
+  value = concat(local.alarmes, [for alarme in aws_cloudwatch_metric_alarm.mortas : alarme.alarm_name])
 }
 
 # The roles a task definition names: the only ones that release_role's policy may pass to ECS.
@@ -84,4 +84,44 @@ output "papeis_arns" {
 # The storage bucket's name and region (null without STORAGE): deploy_ecs gives them to the tasks.
 output "armazenamento" {
   value = var.armazenamento ? { bucket = aws_s3_bucket.arquivos[0].id, regiao = var.regiao } : null
+}
+
+# Each process's service, its task definition's family and the revision Terraform registered.
+output "processos" {
+  value = {
+    for nome, servico in aws_ecs_service.processo : nome => {
+      servico          = servico.name
+      familia          = aws_ecs_task_definition.processo[nome].family
+      primeira_revisao = aws_ecs_task_definition.processo[nome].arn
+    }
+  }
+}
+
+# Each queue's URL and ARN, and its dead-letter queue's.
+output "filas" {
+  value = {
+    for nome, fila in aws_sqs_queue.fila : nome => {
+      url       = fila.url
+      arn       = fila.arn
+      morta_url = aws_sqs_queue.morta[nome].url
+    }
+  }
+}
+
+# Each scheduled job's schedule, in the service's group, and its expression and time zone.
+output "agendamentos" {
+  value = {
+    for nome, agendamento in aws_scheduler_schedule.agendamento : nome => {
+      nome      = agendamento.name
+      grupo     = agendamento.group_name
+      arn       = agendamento.arn
+      expressao = agendamento.schedule_expression
+      fuso      = agendamento.schedule_expression_timezone
+    }
+  }
+}
+
+# The role the schedules run their tasks with ("" with no schedule): the release role passes it again.
+output "papel_agendador_arn" {
+  value = length(aws_iam_role.agendador) > 0 ? aws_iam_role.agendador[0].arn : ""
 }

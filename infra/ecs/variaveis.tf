@@ -371,3 +371,61 @@ variable "armazenamento_versoes_dias" {
     error_message = "armazenamento_versoes_dias must be 1 or more."
   }
 }
+
+variable "processos" {
+  type = map(object({
+    comando              = list(string)
+    cpu                  = number
+    memoria              = number
+    min                  = number
+    max                  = number
+    verificacao          = list(string)
+    fila                 = optional(string, "")
+    mensagens_por_tarefa = optional(number, 10)
+  }))
+  default     = {}
+  description = "The service's other processes (ECR_DEPLOY['ECS']['PROCESSES']; provision_ecs sets it): by name, the command, the task size, the task counts, a health check command (empty: none), and the queue (one of filas) it scales on with its target of visible messages per task (empty: on its CPU)."
+
+  validation {
+    condition     = alltrue([for processo in values(var.processos) : processo.fila == "" || contains(var.filas, processo.fila)])
+    error_message = "A process scales on one of filas."
+  }
+}
+
+variable "filas" {
+  type        = list(string)
+  default     = []
+  description = "The service's SQS queues, by their short names (ECR_DEPLOY['ECS']['QUEUES']; provision_ecs sets it)."
+}
+
+variable "filas_max_recebimentos" {
+  type        = number
+  default     = 5
+  description = "How many times a message may be received, and not deleted, before SQS moves it to its queue's dead-letter queue."
+
+  validation {
+    condition     = var.filas_max_recebimentos >= 1 && var.filas_max_recebimentos <= 1000
+    error_message = "filas_max_recebimentos must be 1 to 1000, as SQS takes it."
+  }
+}
+
+variable "filas_visibilidade_s" {
+  type        = number
+  default     = 300
+  description = "Seconds a received message stays hidden from other workers: longer than a job runs (Celery's visibility_timeout should match)."
+
+  validation {
+    condition     = var.filas_visibilidade_s >= 0 && var.filas_visibilidade_s <= 43200
+    error_message = "filas_visibilidade_s must be 0 to 43200 (12 hours), as SQS takes it."
+  }
+}
+
+variable "agendamentos" {
+  type = map(object({
+    expressao = string
+    fuso      = string
+    comando   = list(string)
+  }))
+  default     = {}
+  description = "The scheduled jobs (ECR_DEPLOY['ECS']['SCHEDULES']; provision_ecs sets it): by name, the Scheduler expression, its time zone and the command of the one-off task."
+}

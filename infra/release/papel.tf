@@ -87,9 +87,12 @@ data "aws_iam_policy_document" "release" {
   }
 
   statement {
-    sid       = "Servico"
-    actions   = ["ecs:DescribeServices", "ecs:UpdateService"]
-    resources = ["${local.arn_base}:ecs:${var.regiao}:${local.conta}:service/${var.cluster}/${var.servico}"]
+    sid     = "Servico"
+    actions = ["ecs:DescribeServices", "ecs:UpdateService"]
+    resources = [
+      for servico in concat([var.servico], var.processos) :
+      "${local.arn_base}:ecs:${var.regiao}:${local.conta}:service/${var.cluster}/${servico}"
+    ]
   }
 
   statement {
@@ -134,6 +137,31 @@ data "aws_iam_policy_document" "release" {
     sid       = "Logs"
     actions   = ["logs:GetLogEvents"]
     resources = ["${local.arn_base}:logs:${var.regiao}:${local.conta}:log-group:${var.grupo_logs}:*"]
+  }
+
+  # deploy_ecs points the service's scheduled jobs at the revision it deployed: UpdateSchedule passes the
+  # scheduler's role again (Scheduler's guide: iam:PassRole on the schedule's execution role).
+  dynamic "statement" {
+    for_each = length(var.agendamentos) > 0 ? [1] : []
+    content {
+      sid       = "Agendamentos"
+      actions   = ["scheduler:GetSchedule", "scheduler:UpdateSchedule"]
+      resources = var.agendamentos
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.papel_agendador_arn != "" ? [1] : []
+    content {
+      sid       = "PapelDoAgendador"
+      actions   = ["iam:PassRole"]
+      resources = [var.papel_agendador_arn]
+      condition {
+        test     = "StringEquals"
+        variable = "iam:PassedToService"
+        values   = ["scheduler.amazonaws.com"]
+      }
+    }
   }
 
   dynamic "statement" {

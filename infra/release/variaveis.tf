@@ -57,6 +57,24 @@ variable "familia" {
   description = "The task-definition family that deploy_ecs registers revisions of."
 }
 
+variable "processos" {
+  type        = list(string)
+  default     = []
+  description = "The services of the service's other processes (PROCESSES), which a release updates with the web."
+}
+
+variable "agendamentos" {
+  type        = list(string)
+  default     = []
+  description = "The ARNs of the service's schedules (SCHEDULES), which a release points at the revision it deployed."
+}
+
+variable "papel_agendador_arn" {
+  type        = string
+  default     = ""
+  description = "The role the service's schedules run tasks with, which updating a schedule passes again (empty: no schedule)."
+}
+
 variable "papeis_arns" {
   type        = list(string)
   description = "The service's execution and task roles: the only roles the release may pass to ECS."

@@ -80,8 +80,8 @@ class Command(EcrDeployCommand):
             self.progress(f"  stop     the one-off task {task}, still running")
         for address in plan.destroy:
             self.progress(f"  destroy  {address}")
-        if plan.family:
-            self.progress(f"  deregister every revision of the task definition {plan.family}")
+        for family in filter(None, [plan.family, *plan.process_families]):
+            self.progress(f"  deregister every revision of the task definition {family}")
         for name in plan.secrets:
             self.progress(f"  delete   the secret {name}, after a {plan.recovery_days}-day recovery window")
         if plan.database:

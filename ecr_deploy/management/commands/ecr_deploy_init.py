@@ -5,6 +5,7 @@ from ecr_deploy.defaults import DATABASE_VARIABLE_NAMES
 from ecr_deploy.image import project_scan
 from ecr_deploy.image.init_project import (
     HEALTH_MIDDLEWARE,
+    celery_lines,
     config_lines,
     on_s3,
     plan,
@@ -159,7 +160,12 @@ class Command(EcrDeployCommand):
         if reading.storage is not None and not (on_s3(values, "default") or on_s3(values, "staticfiles")):
             self.progress(self.style.WARNING("  STORAGES: the uploads in the storage bucket when a deploy names it:"))
             self.progress(storages_lines(reading))
-        if reading.required or reading.variables or reading.database != "parts" or reading.storage is not None:
+        if reading.processes and not str(values.get("CELERY_BROKER_URL") or "").startswith("sqs://"):
+            self.progress(
+                self.style.WARNING("  Celery: on the service's SQS queue when a deploy names it (add celery[sqs]):")
+            )
+            self.progress(celery_lines())
+        if reading.required or reading.variables or reading.database != "parts" or reading.storage or reading.processes:
             database = ", ".join(DATABASE_VARIABLE_NAMES[reading.database])
             self.progress(f"The database reaches the tasks as {database}. In your settings:")
             repository = conf.get("REPOSITORY") if "REPOSITORY" in conf.ecr_settings.user else conf.base_dir().name

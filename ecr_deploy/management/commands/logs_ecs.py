@@ -23,12 +23,21 @@ class Command(EcrDeployCommand):
             "--filter", dest="pattern", default="", help="Only lines that match this CloudWatch Logs filter pattern."
         )
         parser.add_argument("--task", default="", help="Only this task's lines (its id, or the id's first characters).")
+        which = parser.add_mutually_exclusive_group()
+        which.add_argument(
+            "--process",
+            default=None,
+            help="Only this process's tasks (a name of PROCESSES, or web; default: every task).",
+        )
+        which.add_argument(
+            "--schedule", default=None, help="Only the runs of this scheduled job (a name of SCHEDULES)."
+        )
 
-    def handle(self, *args, env, since, follow, pattern, task, **options):
+    def handle(self, *args, env, since, follow, pattern, task, process, schedule, **options):
         from ecr_deploy.environments import resolve_environment
         from ecr_deploy.workflows.logs import LogQuery, parse_since, service_logs
 
-        query = LogQuery(parse_since(since, datetime.now(timezone.utc)), follow, pattern, task)
+        query = LogQuery(parse_since(since, datetime.now(timezone.utc)), follow, pattern, task, process, schedule)
         environment = resolve_environment(env)
         session, stack = self.service_session(environment)
         lines = []

@@ -30,9 +30,14 @@ class Command(EcrDeployCommand):
         parser.add_argument(
             "--timeout", type=float, help="Seconds to wait (default: ECR_DEPLOY['ECS']['TIMEOUT_SECONDS'])."
         )
+        parser.add_argument(
+            "--process",
+            default=None,
+            help="Run it from this process's revision (a name of PROCESSES; default: the web).",
+        )
         parser.add_argument("command", nargs=argparse.REMAINDER, help="The command, after --.")
 
-    def handle(self, *args, env, env_var, timeout, command, **options):
+    def handle(self, *args, env, env_var, timeout, process, command, **options):
         from ecr_deploy.environments import resolve_environment
         from ecr_deploy.workflows.run import run_command
 
@@ -43,7 +48,7 @@ class Command(EcrDeployCommand):
         lines = []
         show = lines.append if self.as_json else self.show_line
         waits = timeout or environment.ecs.timeout_seconds
-        outcome = run_command(environment, session, stack, self.reporter(), command, env_var, waits, show)
+        outcome = run_command(environment, session, stack, self.reporter(), command, env_var, waits, show, process)
         task = outcome.task_arn.rsplit("/", 1)[-1]
         if self.as_json:
             self.emit_json(

@@ -18,8 +18,9 @@ class Command(EcrDeployCommand):
         parser.add_argument("--max", type=int, dest="most", help="Most tasks autoscaling runs (tarefas_max).")
         parser.add_argument("--desired", type=int, help="Tasks to run now (default: the current count, within bounds).")
         parser.add_argument("--timeout", type=float, help="Seconds to wait until the service is steady.")
+        parser.add_argument("--process", default=None, help="Scale this process of PROCESSES (default: the web).")
 
-    def handle(self, *args, env, least, most, desired, timeout, **options):
+    def handle(self, *args, env, least, most, desired, timeout, process, **options):
         from ecr_deploy.environments import resolve_environment
         from ecr_deploy.workflows.scale import scale_service
 
@@ -35,6 +36,7 @@ class Command(EcrDeployCommand):
             most=most,
             desired=desired,
             timeout_seconds=timeout or environment.ecs.timeout_seconds,
+            process=process,
         )
         if self.as_json:
             self.emit_json(result)

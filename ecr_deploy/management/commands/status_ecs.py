@@ -37,6 +37,9 @@ class Command(EcrDeployCommand):
             ("autoscaling", "none" if status.min_tasks is None else f"min {status.min_tasks}, max {status.max_tasks}"),
             *(("deployment", _deployment(d)) for d in status.deployments),
             *(("target", f"{t['target']} {t['state']} {t['reason']}".rstrip()) for t in status.targets),
+            *(("process", _process(process)) for process in status.processes),
+            *(("queue", _queue(queue)) for queue in status.queues),
+            *(("schedule", _schedule(job)) for job in status.schedules),
             ("database", _database(status.database)),
             ("storage", _storage(status.storage)),
             *(("config", change) for change in status.configuration_pending),
@@ -56,6 +59,31 @@ def _deployment(deployment) -> str:
         f"{deployment['id']} {deployment['status']} {deployment['rollout_state']} "
         f"{deployment['running']}/{deployment['desired']} tasks, {deployment['age']} old, {revision}"
     )
+
+
+def _process(process) -> str:
+    revision = process["task_definition"].rsplit("/", 1)[-1]
+    return f"{process['name']}: {revision}, {process['running']}/{process['desired']} tasks, {process['rollout_state']}"
+
+
+def _queue(queue) -> str:
+    return (
+        f"{queue['name']}: {queue['waiting']} waiting, {queue['in_flight']} in flight, "
+        f"{queue['dead_letters']} dead letters"
+    )
+
+
+def _schedule(job) -> str:
+    revision = job["task_definition"].rsplit("/", 1)[-1]
+    last = job["last_run"]
+    ran = (
+        "no run listed"
+        if last is None
+        else f"last run {last['started']} {last['status']}, exit code "
+        + ("unknown" if last["exit_code"] is None else str(last["exit_code"]))
+    )
+    upcoming = job["next_run"] or "not computed"
+    return f"{job['name']}: {job['expression']} ({job['timezone']}), next {upcoming}, {revision}, {ran}"
 
 
 def _storage(storage) -> str:
