@@ -43,14 +43,15 @@ lint: venv $(CHECKOV)
 	$(CHECKOV) --skip-download --quiet --compact --framework terraform -d infra
 	$(CHECKOV) --skip-download --quiet --compact --framework dockerfile -f Dockerfile -f ecr_deploy/image/project_template/Dockerfile
 
-# The lint above, then the suite. Six workers: the long chains (six) spend minutes waiting on the provider's fixed
+# The lint above, then the suite, its groups handed out in the order tests/conftest.py sorts them (the serial tests
+# first: xdist's default reorder, largest group first, could give every worker a group that waits on them). Six workers: the long chains (six) spend minutes waiting on the provider's fixed
 # delays, and the other workers keep both CPUs busy meanwhile. Each terraform run decodes the AWS provider's large
 # schema: with GOGC=off and GOMEMLIMIT=1GiB its garbage is collected only near 1 GiB (13 % less CPU than GOGC=400,
 # about 650 MB at most in a run). The 15 slowest are listed.
 # Then noxfile.py's oldest and newest Django run the tests that need no engine (their log: .nox/matrix.log). Not
 # beside the suite: their CPU slowed moto's answers past the provider's patience in a run on two cores.
 test: up lint
-	GOGC=off GOMEMLIMIT=1GiB $(PY) -m pytest -n 6 --dist loadgroup --durations=15
+	GOGC=off GOMEMLIMIT=1GiB $(PY) -m pytest -n 6 --dist loadgroup --no-loadscope-reorder --durations=15
 	@mkdir -p .nox; if PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/nox -s oldest newest >.nox/matrix.log 2>&1; \
 	then grep -E '^nox > (Ran|\*)' .nox/matrix.log; else cat .nox/matrix.log; exit 1; fi
 
