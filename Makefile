@@ -44,8 +44,9 @@ lint: venv $(CHECKOV)
 	$(CHECKOV) --skip-download --quiet --compact --framework dockerfile -f Dockerfile -f ecr_deploy/image/project_template/Dockerfile
 
 # The lint above, then the suite, its groups handed out in the order tests/conftest.py sorts them (the serial tests
-# first: xdist's default reorder, largest group first, could give every worker a group that waits on them). Six workers: the long chains (six) spend minutes waiting on the provider's fixed
-# delays, and the other workers keep both CPUs busy meanwhile. Each terraform run decodes the AWS provider's large
+# first: xdist's default reorder, largest group first, could give every worker a group that waits on them). Six
+# workers: the long chains (six) spend minutes waiting on the provider's fixed delays, and the other workers keep both
+# CPUs busy meanwhile. Each terraform run decodes the AWS provider's large
 # schema: with GOGC=off and GOMEMLIMIT=1GiB its garbage is collected only near 1 GiB (13 % less CPU than GOGC=400,
 # about 650 MB at most in a run). The 15 slowest are listed.
 # Then noxfile.py's oldest and newest Django run the tests that need no engine (their log: .nox/matrix.log). Not

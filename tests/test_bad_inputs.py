@@ -706,6 +706,18 @@ CASES = [
     ),
     Case("destroy-unknown-env", ["destroy_ecs", "--env", "staging"], "Unknown environment", env=CLOSED_PORT),
     Case("destroy-images-without-repository", ["destroy_ecs", "--delete-images"], "add --with-repository"),
+    Case(
+        "destroy-process-still-in-the-settings",
+        ["destroy_ecs", "--process", "worker", "--yes"],
+        r"--process worker: ECR_DEPLOY\['ECS'\]\['PROCESSES'\] still names it, and the next provision_ecs would make",
+        ecr_deploy={"ECS": {"PROCESSES": {"worker": {"command": ["celery"]}}}},
+        env=CLOSED_PORT,
+    ),
+    Case(
+        "destroy-process-with-the-services-flags",
+        ["destroy_ecs", "--process", "worker", "--delete-database"],
+        r"--process destroys one process alone: it takes no --delete-database",
+    ),
     Case("deploy-unknown-env", ["deploy_ecs", "--env", "staging"], "Unknown environment", env=CLOSED_PORT),
     Case(
         "deploy-timeout-zero", ["deploy_ecs", "--timeout", "0"], "--timeout must be a positive number", env=CLOSED_PORT

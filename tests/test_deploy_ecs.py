@@ -455,6 +455,28 @@ def test_a_release_rolls_the_web_its_worker_and_its_schedule_and_a_worker_that_f
     assert scheduled() == rolled["task_definition"] == live(name)["taskDefinition"]
 
 
+def test_a_process_the_settings_no_longer_name_is_destroyed_alone_and_provision_makes_it_again(service, settings):
+    """destroy_ecs --process: a targeted terraform destroy of its service, scaling and task definition, and its
+    family deregistered; the web, the queue and the schedule untouched. While the settings still name it, refused."""
+    name, worker = service["name"], f"{service['name']}-worker"
+    with pytest.raises(CommandError, match=r"--process worker: ECR_DEPLOY\['ECS'\]\['PROCESSES'\] still names it"):
+        call_command("destroy_ecs", "--process", "worker", "--yes", stdout=io.StringIO(), stderr=io.StringIO())
+    web_before = live(name)["taskDefinition"]
+    settings.ECR_DEPLOY = {**service["ecr_deploy"], "ECS": {**service["ecr_deploy"]["ECS"], "PROCESSES": {}}}
+    out = io.StringIO()
+    call_command("destroy_ecs", "--process", "worker", "--yes", stdout=out, stderr=out)
+    assert 'destroy  aws_ecs_service.processo["worker"]' in out.getvalue()
+    assert f"deregister every revision of the task definition {worker}" in out.getvalue()
+    assert live(worker, name)["status"] != "ACTIVE" and revisions(worker) == []
+    assert "worker" not in applied_outputs(service)["processos"]
+    assert live(name)["taskDefinition"] == web_before
+    assert boto3.client("sqs").get_queue_url(QueueName=f"{name}-default")["QueueUrl"]
+    assert boto3.client("scheduler").get_schedule(GroupName=name, Name="limpeza")["State"] == "ENABLED"
+    settings.ECR_DEPLOY = service["ecr_deploy"]
+    run("provision_ecs")
+    assert live(worker, name)["status"] == "ACTIVE" and revisions(worker)
+
+
 def running_definition(service: dict) -> dict:
     arn = live(service["name"])["taskDefinition"]
     return ecs().describe_task_definition(taskDefinition=arn)["taskDefinition"]

@@ -350,11 +350,22 @@ class Terraform:
         totals = _APPLIED.search(text)
         return totals is None or any(int(count) for count in totals.groups())
 
-    def destroy(self, variables: Mapping[str, Any], output: Output, summary: Output) -> None:
-        """Destroy everything the state holds, in one terraform run."""
+    def destroy(
+        self, variables: Mapping[str, Any], output: Output, summary: Output, targets: Iterable[str] = ()
+    ) -> None:
+        """Destroy everything the state holds, or only the targets and what depends on them, in one terraform run."""
         with self._var_file(variables) as var_file:
             self.run(
-                ["apply", "-destroy", "-input=false", "-no-color", "-auto-approve", self.lock_flag, var_file],
+                [
+                    "apply",
+                    "-destroy",
+                    "-input=false",
+                    "-no-color",
+                    "-auto-approve",
+                    self.lock_flag,
+                    var_file,
+                    *(f"-target={address}" for address in targets),
+                ],
                 split_summary(output, summary),
             )
 

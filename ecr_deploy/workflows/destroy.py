@@ -23,11 +23,11 @@ from ecr_deploy.aws.secrets import schedule_deletion
 from ecr_deploy.aws.session import account_id, aws_call
 from ecr_deploy.aws.storage import bucket_tags, bucket_usage, empty_bucket, storage_bucket_name
 from ecr_deploy.environments import Environment
-from ecr_deploy.errors import ConfigurationError, EcrDeployError
+from ecr_deploy.errors import ConfigurationError, DeployError, EcrDeployError
 from ecr_deploy.terraform.stack import Stack
 from ecr_deploy.terraform.state import instance_attributes, output_values
 from ecr_deploy.workflows.provision import named_resources, service_variables
-from ecr_deploy.workflows.service import Progress
+from ecr_deploy.workflows.service import Progress, service_outputs
 from ecr_deploy.workflows.stacks import owned_by
 from ecr_deploy.workflows.status import database_monthly_cost, database_summary, monthly_cost
 
@@ -373,3 +373,67 @@ def _take_out_database(
         else:
             when = schedule_deletion(session.client("secretsmanager"), found.import_id, RECOVERY_DAYS)
             done.append(f"scheduled the secret {part} for deletion on {when} ({RECOVERY_DAYS}-day recovery window)")
+
+
+#: The resources of one process in infra/ecs/processos.tf, by resource name.
+PROCESS_RESOURCES = (
+    "aws_ecs_service.processo",
+    "aws_ecs_task_definition.processo",
+    "terraform_data.forma_do_processo",
+    "aws_appautoscaling_target.processo",
+    "aws_appautoscaling_policy.processo_cpu",
+    "aws_appautoscaling_policy.processo_fila",
+)
+
+
+@dataclass
+class ProcessDestroyPlan:
+    """One process taken out of the service: its resources in the state, and its family's revisions."""
+
+    environment: str
+    service: str
+    process: str
+    process_service: str
+    destroy: list[str]
+    family: str
+    done: list[str] = field(default_factory=list)
+
+
+def plan_process_destroy(environment: Environment, stack: Stack, progress: Progress, name: str) -> ProcessDestroyPlan:
+    """destroy_ecs --process NAME: refused while the settings still name it (the next provision_ecs would make it
+    again) or when the applied service has no such process; else its resources, and nothing of the rest."""
+    if name in ("web", environment.ecs.container):
+        raise ConfigurationError(f"--process {name} is the web: destroy_ecs without --process destroys the service.")
+    if name in environment.ecs.processes:
+        raise ConfigurationError(
+            f"--process {name}: ECR_DEPLOY['ECS']['PROCESSES'] still names it, and the next provision_ecs would make it "
+            "again. Remove it from the settings first. Nothing was changed."
+        )
+    outputs = service_outputs(stack, progress)
+    made = (outputs.get("processos") or {}).get(name)
+    if made is None:
+        known = ", ".join(outputs.get("processos") or {}) or "none"
+        raise DeployError(f"--process {name}: the applied service has no such process (it has {known}).")
+    document = stack.state_document() or {}
+    addresses = [
+        f'{resource["type"]}.{resource["name"]}["{name}"]'
+        for resource in document.get("resources", [])
+        if f"{resource['type']}.{resource['name']}" in PROCESS_RESOURCES
+        and any(instance.get("index_key") == name for instance in resource.get("instances", []))
+    ]
+    return ProcessDestroyPlan(environment.name, outputs["servico"], name, made["servico"], addresses, made["familia"])
+
+
+def destroy_process(
+    environment: Environment, session: Any, stack: Stack, progress: Progress, plan: ProcessDestroyPlan
+) -> ProcessDestroyPlan:
+    """Destroy the process's resources alone (a targeted terraform destroy), then deregister its family."""
+    with stack.held_by("destroy_ecs", progress.heading):
+        stack.prepare(progress.heading, progress.line)
+        progress.heading(f"Terraform: destroy the process {plan.process} ({stack.location.description})")
+        variables = service_variables(environment, session.region_name, "destroyed")
+        stack.terraform.destroy(variables, progress.line, progress.summary, targets=plan.destroy)
+        plan.done.append(f"destroyed {len(plan.destroy)} resources of the process {plan.process}")
+        revisions = deregister_family(session.client("ecs"), plan.family)
+        plan.done.append(f"deregistered the {len(revisions)} other revision(s) of {plan.family}")
+    return plan

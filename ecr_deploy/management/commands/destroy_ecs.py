@@ -38,13 +38,35 @@ class Command(EcrDeployCommand):
             action="store_true",
             help="With --with-repository: delete a repository that holds images.",
         )
+        parser.add_argument(
+            "--process",
+            default=None,
+            help="Destroy only this process (one that PROCESSES no longer names): its service, scaling and revisions.",
+        )
 
     def handle(
-        self, *args, env, yes, delete_database, delete_storage, keep_config, with_repository, delete_images, **options
+        self,
+        *args,
+        env,
+        yes,
+        delete_database,
+        delete_storage,
+        keep_config,
+        with_repository,
+        delete_images,
+        process,
+        **options,
     ):
         from ecr_deploy.environments import resolve_environment
         from ecr_deploy.workflows.destroy import DestroyOptions, destroy_service, plan_destroy
 
+        if process is not None:
+            if delete_database or delete_storage or keep_config or with_repository or delete_images:
+                raise CommandError(
+                    "--process destroys one process alone: it takes no --delete-database, --delete-storage, "
+                    "--keep-config, --with-repository or --delete-images. Nothing was changed."
+                )
+            return self.destroy_one_process(env, process, yes)
         if delete_images and not with_repository:
             raise CommandError("--delete-images deletes the repository's images with it: add --with-repository.")
         environment = resolve_environment(env)
@@ -69,6 +91,30 @@ class Command(EcrDeployCommand):
         for step in plan.done:
             self.progress(f"Done: {step}")
         self.show_kept(plan)
+        if self.as_json:
+            self.emit_json(plan)
+
+    def destroy_one_process(self, env, process: str, yes: bool) -> None:
+        from ecr_deploy.environments import resolve_environment
+        from ecr_deploy.workflows.destroy import destroy_process, plan_process_destroy
+
+        environment = resolve_environment(env)
+        session, stack = self.service_session(environment)
+        reporter = self.reporter()
+        plan = plan_process_destroy(environment, stack, reporter, process)
+        self.progress(
+            self.style.MIGRATE_HEADING(
+                f"destroy_ecs: environment {plan.environment}, the process {plan.process} of {plan.service}"
+            )
+        )
+        for address in plan.destroy:
+            self.progress(f"  destroy  {address}")
+        self.progress(f"  deregister every revision of the task definition {plan.family}")
+        self.progress(f"  keep     {plan.service}, its other processes, queues, schedules and everything else")
+        self.confirm(plan.process_service, yes)
+        destroy_process(environment, session, stack, reporter, plan)
+        for step in plan.done:
+            self.progress(f"Done: {step}")
         if self.as_json:
             self.emit_json(plan)
 
