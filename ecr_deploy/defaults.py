@@ -538,12 +538,7 @@ def _processes_problems(processes: Any, where: str, container: Any, queues: Any)
             continue
         found += [f"unknown key {at}[{key!r}]" for key in process if key not in {*PROCESS_DEFAULTS, "command"}]
         for key in ("command", "health_check"):
-            value = process.get(key, PROCESS_DEFAULTS.get(key))
-            if (
-                not isinstance(value, list)
-                or not all(isinstance(part, str) and part for part in value)
-                or (key == "command" and not value)
-            ):
+            if not _is_command(process.get(key, PROCESS_DEFAULTS.get(key)), empty=key == "health_check"):
                 found.append(f"{at}[{key!r}] must be a list of strings, as ECS runs it: ['celery', '-A', 'proj', ...]")
         counts = {key: process.get(key, PROCESS_DEFAULTS[key]) for key in ("min", "max")}
         if not all(isinstance(value, int) and not isinstance(value, bool) and value >= 0 for value in counts.values()):
@@ -554,6 +549,11 @@ def _processes_problems(processes: Any, where: str, container: Any, queues: Any)
         found += _fargate_size_problems(size, at)
         found += _queue_scaling_problems(process, at, queues)
     return found
+
+
+def _is_command(value: Any, *, empty: bool = False) -> bool:
+    """A command as ECS runs it: a list of non-empty strings (an empty list only where none is allowed)."""
+    return isinstance(value, list) and (empty or bool(value)) and all(isinstance(p, str) and p for p in value)
 
 
 def _queue_scaling_problems(process: dict, at: str, queues: Any) -> list[str]:
@@ -597,8 +597,7 @@ def _schedules_problems(schedules: Any, where: str) -> list[str]:
             found.append(f"{at} must be a dict with a 'schedule' and a 'command'")
             continue
         found += [f"unknown key {at}[{key!r}]" for key in job if key not in {*SCHEDULE_DEFAULTS, "schedule", "command"}]
-        command = job.get("command")
-        if not isinstance(command, list) or not command or not all(isinstance(p, str) and p for p in command):
+        if not _is_command(job.get("command")):
             found.append(f"{at}['command'] must be a list of strings, as ECS runs it: ['python', 'manage.py', ...]")
         if problem := expression_problem(job.get("schedule"), job.get("timezone", SCHEDULE_DEFAULTS["timezone"])):
             found.append(f"{at}: {problem}")

@@ -146,11 +146,12 @@ class Deployer:
             # Terraform owns the shape (cpu, memory, port, roles, logs, health check): a release is made from its
             # last revision, read beside the live one.
             shape = shaping.result() if shaping and shape_arn != live["taskDefinition"] else current
-            desired = with_image(
-                shape, self.environment.ecs.container, image, self.environment_values(), self.secrets()
-            )
+            values, secrets = self.environment_values(), self.secrets()
+            desired = with_image(shape, self.environment.ecs.container, image, values, secrets)
             result.diff = task_definition_diff(current, desired)
-            self.releases = [self.process_release(name, service, image) for name, service in self.processes.items()]
+            self.releases = [
+                self.process_release(name, service, image, values, secrets) for name, service in self.processes.items()
+            ]
             result.diff += "".join(f"# the process {r.name}\n{r.diff}" for r in self.releases if r.diff)
         # Nothing to do when the service runs this already, with no other deployment under way, from a revision
         # that a deploy made (Terraform's first revision never had its migrate and fixtures run).
@@ -196,7 +197,9 @@ class Deployer:
         self.mark({RUNNING_MARK: image, PREVIOUS_MARK: self.image_of(current)})
         return result
 
-    def process_release(self, name: str, service: EcsService, image: str) -> ProcessRelease:
+    def process_release(
+        self, name: str, service: EcsService, image: str, values: dict[str, str], secrets: dict[str, str]
+    ) -> ProcessRelease:
         """The process's revision for this release: its Terraform shape (its last revision) with the image, and
         the web's values and secrets."""
         running = service.describe()["taskDefinition"]
@@ -204,7 +207,7 @@ class Deployer:
         current = service.task_definition(running)
         shape = current if shape_arn == running else service.task_definition(shape_arn)
         container = self.environment.ecs.container
-        desired = with_image(shape, container, image, self.environment_values(), self.secrets())
+        desired = with_image(shape, container, image, values, secrets)
         diff = task_definition_diff(current, desired) or ("" if running != shape_arn else "(its first deploy)\n")
         return ProcessRelease(name, service, running, desired, diff)
 
@@ -553,7 +556,7 @@ class Deployer:
         self.roll_to(previous)
         for name, service in self.processes.items():
             running = service.describe()["taskDefinition"]
-            before = service.previous_revision(running.rsplit("/", 1)[-1].rsplit(":", 1)[0], running)
+            before = service.previous_revision(self.outputs["processos"][name]["familia"], running)
             if before is None:
                 continue
             self.progress.heading(f"Rollback: {service.service} from {running} to {before}")
